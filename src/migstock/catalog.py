@@ -1,0 +1,204 @@
+"""The known revisions of International Migrant Stock and their files.
+
+A revision is data, not code: adding one is a new ``Revision`` entry, plus a
+parser only if the UN changed its template. Any download URL can be overridden
+by the user (see :func:`apply_url_overrides`), because old UN URLs move.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Literal
+
+from migstock.errors import MigstockError
+
+Dataset = Literal["bilateral", "destination_totals"]
+Layout = Literal["origin_matrix", "year_rows", "long_rows", "destination_totals"]
+DATASETS: tuple[Dataset, ...] = ("bilateral", "destination_totals")
+
+LICENCE = "CC BY 3.0 IGO"
+_NEW_SITE = "https://www.un.org/development/desa/pd/sites/www.un.org.development.desa.pd/files/"
+_OLD_SITE = "https://www.un.org/en/development/desa/population/migration/data/estimates2/data/"
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One official workbook of a revision."""
+
+    revision: int
+    dataset: Dataset
+    file_name: str
+    url: str
+    layout: Layout
+    #: Other names the same table has been published or saved under.
+    alternative_names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One published revision: its reference years, citation and files."""
+
+    revision: int
+    title: str
+    published: str
+    years: tuple[int, ...]
+    files: tuple[SourceFile, ...]
+
+    @property
+    def citation(self) -> str:
+        return (
+            "United Nations Department of Economic and Social Affairs, Population Division "
+            f"({self.revision}). {self.title}."
+        )
+
+    def file(self, dataset: Dataset) -> SourceFile:
+        for source in self.files:
+            if source.dataset == dataset:
+                return source
+        raise KeyError(f"revision {self.revision} has no {dataset} file")
+
+
+def _revision(
+    revision: int,
+    title: str,
+    published: str,
+    years: tuple[int, ...],
+    *,
+    site: str,
+    bilateral: str,
+    totals: str,
+    bilateral_layout: Layout,
+    bilateral_alternatives: tuple[str, ...] = (),
+) -> Revision:
+    return Revision(
+        revision=revision,
+        title=title,
+        published=published,
+        years=years,
+        files=(
+            SourceFile(
+                revision,
+                "bilateral",
+                bilateral,
+                site + bilateral,
+                bilateral_layout,
+                bilateral_alternatives,
+            ),
+            SourceFile(revision, "destination_totals", totals, site + totals, "destination_totals"),
+        ),
+    )
+
+
+_FIVE_YEARLY = (1990, 1995, 2000, 2005, 2010, 2015)
+
+CATALOG: tuple[Revision, ...] = (
+    _revision(
+        2013,
+        "Trends in International Migrant Stock: The 2013 Revision",
+        "2013-09",
+        (1990, 2000, 2010, 2013),
+        site=_OLD_SITE,
+        bilateral="UN_MigrantStockByOriginAndDestination_2013.xls",
+        totals="UN_MigrantStock_2013.xls",
+        bilateral_layout="origin_matrix",
+        bilateral_alternatives=tuple(
+            f"UN_MigrantStockByOriginAndDestination_2013T{n}.xls" for n in range(1, 13)
+        ),
+    ),
+    _revision(
+        2015,
+        "Trends in International Migrant Stock: The 2015 Revision",
+        "2015-12",
+        _FIVE_YEARLY,
+        site=_OLD_SITE,
+        bilateral="UN_MigrantStockByOriginAndDestination_2015.xlsx",
+        totals="UN_MigrantStockTotal_2015.xlsx",
+        bilateral_layout="origin_matrix",
+    ),
+    _revision(
+        2017,
+        "Trends in International Migrant Stock: The 2017 Revision",
+        "2017-12",
+        (*_FIVE_YEARLY, 2017),
+        site=_OLD_SITE,
+        bilateral="UN_MigrantStockByOriginAndDestination_2017.xlsx",
+        totals="UN_MigrantStockTotal_2017.xlsx",
+        bilateral_layout="year_rows",
+    ),
+    _revision(
+        2019,
+        "International Migrant Stock 2019",
+        "2019-09",
+        (*_FIVE_YEARLY, 2019),
+        site=_OLD_SITE,
+        bilateral="UN_MigrantStockByOriginAndDestination_2019.xlsx",
+        totals="UN_MigrantStockTotal_2019.xlsx",
+        bilateral_layout="year_rows",
+    ),
+    _revision(
+        2020,
+        "International Migrant Stock 2020",
+        "2020-12",
+        (*_FIVE_YEARLY, 2020),
+        site=_NEW_SITE,
+        bilateral="undesa_pd_2020_ims_stock_by_sex_destination_and_origin.xlsx",
+        totals="undesa_pd_2020_ims_stock_by_sex_and_destination.xlsx",
+        bilateral_layout="long_rows",
+    ),
+    _revision(
+        2024,
+        "International Migrant Stock 2024",
+        "2025-01",
+        (*_FIVE_YEARLY, 2020, 2024),
+        site=_NEW_SITE,
+        bilateral="undesa_pd_2024_ims_stock_by_sex_destination_and_origin.xlsx",
+        totals="undesa_pd_2024_ims_stock_by_sex_and_destination.xlsx",
+        bilateral_layout="long_rows",
+    ),
+)
+
+
+def revision(number: int, catalog: tuple[Revision, ...] = CATALOG) -> Revision:
+    """The catalog entry of one revision."""
+    for entry in catalog:
+        if entry.revision == number:
+            return entry
+    known = ", ".join(str(entry.revision) for entry in catalog)
+    raise MigstockError(f"unknown revision {number}; the catalog knows {known}")
+
+
+def apply_url_overrides(
+    overrides: dict[str, str], catalog: tuple[Revision, ...] = CATALOG
+) -> tuple[Revision, ...]:
+    """Return the catalog with some download URLs replaced.
+
+    Keys are ``"REVISION/DATASET"``, e.g. ``"2020/bilateral"``.
+    """
+    remaining = dict(overrides)
+    updated = []
+    for entry in catalog:
+        files = []
+        for source in entry.files:
+            url = remaining.pop(f"{source.revision}/{source.dataset}", source.url)
+            files.append(replace(source, url=url))
+        updated.append(replace(entry, files=tuple(files)))
+    if remaining:
+        raise MigstockError(
+            f"URL override for unknown file(s) {sorted(remaining)}: use REVISION/DATASET with "
+            f"DATASET one of {', '.join(DATASETS)}"
+        )
+    return tuple(updated)
+
+
+def load_url_overrides(path: Path) -> dict[str, str]:
+    """Read ``[urls]`` from a TOML file: ``"2020/bilateral" = "https://..."``."""
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise MigstockError(f"{path}: cannot read URL overrides: {error}") from error
+    urls = document.get("urls", {})
+    if not isinstance(urls, dict) or not all(isinstance(v, str) for v in urls.values()):
+        raise MigstockError(f'{path}: [urls] must map "REVISION/DATASET" to a URL string')
+    return urls

@@ -1,0 +1,238 @@
+"""Harmonize parsed rows: M49 codes for every origin, one ``locations`` dimension.
+
+2013-2019 workbooks name their origins instead of coding them. Names are
+matched, accent- and case-insensitively, against (in this order) the same
+workbook's destination rows, its ANNEX, the project's alias list and the M49
+reference shipped in ``migstock/reference``. A name that matches nothing is an
+error naming the file, sheet and header cell: origins are never dropped.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from migstock.errors import InputError
+from migstock.parse import ParsedWorkbook
+from migstock.regions import ARAB_SUBREGION_OF, FIRST_AGGREGATE_CODE, WORLD
+
+#: origin labels that are not locations; code None means "no M49 code"
+SPECIAL_ORIGINS: dict[str, tuple[int | None, str]] = {
+    "total": (WORLD, "total"),
+    "world": (WORLD, "total"),
+    "other north": (None, "other_north"),
+    "other south": (None, "other_south"),
+    "other": (None, "other"),
+    "others": (None, "other"),
+}
+ORIGIN_KINDS = ("country", "aggregate", "total", "other_north", "other_south", "other")
+
+BILATERAL_COLUMNS = [
+    "revision",
+    "year",
+    "destination_code",
+    "origin_code",
+    "origin_kind",
+    "sex",
+    "migrants",
+    "source_sheet",
+    "source_row",
+]
+TOTALS_COLUMNS = [
+    "revision",
+    "year",
+    "destination_code",
+    "sex",
+    "migrants",
+    "total_population",
+    "migrant_share",
+    "source_sheet",
+    "source_row",
+]
+
+
+def name_key(name: str) -> str:
+    """Matching key of a location name: no accents, case, quotes or footnote marks."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    plain = plain.replace("\u2019", "'").replace("`", "'").rstrip("*").casefold()
+    return " ".join(plain.split())
+
+
+@cache
+def m49_reference() -> pd.DataFrame:
+    """The M49 countries shipped with migstock (code, name, iso3, un_region, ...)."""
+    with resources.files("migstock.reference").joinpath("m49_countries.csv").open("rb") as f:
+        return pd.read_csv(f, dtype={"code": "int64", "iso3": "string"})
+
+
+@cache
+def name_aliases() -> dict[str, int]:
+    """Names the UN workbooks use that differ from the M49 standard name."""
+    with resources.files("migstock.reference").joinpath("name_aliases.csv").open("rb") as f:
+        aliases = pd.read_csv(f, dtype={"code": "int64"})
+    return {name_key(n): int(c) for n, c in zip(aliases["name"], aliases["code"], strict=True)}
+
+
+def origin_index(parsed: ParsedWorkbook) -> dict[str, int]:
+    """Name key -> code, from the most to the least specific source (first wins)."""
+    index: dict[str, int] = {}
+    sources = (
+        {name: code for code, name in parsed.location_names.items()},
+        parsed.annex,
+        None,  # aliases, keyed already
+        dict(zip(m49_reference()["name"], m49_reference()["code"], strict=True)),
+    )
+    for source in sources:
+        if source is None:
+            for key, code in name_aliases().items():
+                index.setdefault(key, code)
+            continue
+        for name, code in source.items():
+            index.setdefault(name_key(name), int(code))
+    return index
+
+
+def origin_kind_of(code: int) -> str:
+    if code == WORLD:
+        return "total"
+    return "aggregate" if code >= FIRST_AGGREGATE_CODE else "country"
+
+
+def resolve_origin(label: str, index: dict[str, int]) -> tuple[int | None, str] | None:
+    """(code, kind) of an origin label, or None when it cannot be mapped."""
+    key = name_key(label)
+    if key in SPECIAL_ORIGINS:
+        return SPECIAL_ORIGINS[key]
+    code = index.get(key)
+    if code is None:
+        return None
+    return code, origin_kind_of(code)
+
+
+def harmonize_bilateral(parsed: ParsedWorkbook, path: Path) -> pd.DataFrame:
+    """Canonical bilateral rows (see ``BILATERAL_COLUMNS``) with M49 origin codes."""
+    rows = parsed.rows
+    labels = rows["origin_label"].cat.categories
+    index = origin_index(parsed)
+    codes = np.full(len(labels), np.nan)
+    kinds: list[str] = []
+    for i, label in enumerate(labels):
+        resolved = resolve_origin(label, index)
+        if resolved is None:
+            sheet, cell = parsed.origin_cells.get(label, (None, None))
+            raise InputError(
+                path,
+                f"origin {label!r} matches no location in this workbook, its ANNEX, the alias "
+                "list or the M49 reference; add it to migstock/reference/name_aliases.csv",
+                sheet=sheet,
+                cell=cell,
+            )
+        code, kind = resolved
+        codes[i] = np.nan if code is None else code
+        kinds.append(kind)
+
+    label_codes = rows["origin_label"].cat.codes.to_numpy()
+    by_label = codes[label_codes]
+    given = rows["origin_code"].to_numpy(dtype=np.float64, na_value=np.nan)
+    special = np.isin(
+        np.array(kinds, dtype=object)[label_codes], ["other", "other_north", "other_south"]
+    )
+    origin_code = np.where(special, np.nan, np.where(np.isnan(given), by_label, given))
+    kind_by_code = np.where(
+        origin_code == WORLD,
+        "total",
+        np.where(origin_code >= FIRST_AGGREGATE_CODE, "aggregate", "country"),
+    )
+    origin_kind = np.where(special, np.array(kinds, dtype=object)[label_codes], kind_by_code)
+    return pd.DataFrame(
+        {
+            "revision": np.int16(parsed.revision),
+            "year": rows["year"].astype("int16"),
+            "destination_code": rows["destination_code"].astype("int16"),
+            "origin_code": pd.array(origin_code, dtype="Float64").astype("Int16"),
+            "origin_kind": pd.Categorical(origin_kind, categories=ORIGIN_KINDS),
+            "sex": rows["sex"].astype("string"),
+            "migrants": _counts(rows["migrants"]),
+            "source_sheet": rows["source_sheet"].astype("string"),
+            "source_row": rows["source_row"].astype("int32"),
+        }
+    )[BILATERAL_COLUMNS]
+
+
+def harmonize_totals(parsed: ParsedWorkbook) -> pd.DataFrame:
+    """Canonical destination-totals rows (see ``TOTALS_COLUMNS``)."""
+    rows = parsed.rows
+    return pd.DataFrame(
+        {
+            "revision": np.int16(parsed.revision),
+            "year": rows["year"].astype("int16"),
+            "destination_code": rows["destination_code"].astype("int16"),
+            "sex": rows["sex"].astype("string"),
+            "migrants": _counts(rows["migrants"]),
+            "total_population": _counts(rows["total_population"]),
+            "migrant_share": rows["migrant_share"].astype("float64"),
+            "source_sheet": rows["source_sheet"].astype("string"),
+            "source_row": rows["source_row"].astype("int32"),
+        }
+    )[TOTALS_COLUMNS]
+
+
+def _counts(values: pd.Series) -> pd.Series:
+    return pd.Series(
+        pd.array(np.round(values.to_numpy(dtype=np.float64)), dtype="Float64").astype("Int64"),
+        index=values.index,
+    )
+
+
+def location_names(parsed: ParsedWorkbook) -> pd.DataFrame:
+    """(revision, code, name) for every location the workbook names."""
+    names = parsed.location_names
+    return pd.DataFrame(
+        {
+            "revision": np.int16(parsed.revision),
+            "code": pd.array(list(names), dtype="int16"),
+            "name": pd.array(list(names.values()), dtype="string"),
+        }
+    )
+
+
+def build_locations(names: pd.DataFrame) -> pd.DataFrame:
+    """The ``locations`` dimension: every M49 country plus every code seen in the data.
+
+    ``names`` holds (revision, code, name); a location's ``name`` is the one
+    its newest revision published, else the M49 standard name.
+    """
+    reference = m49_reference()
+    latest = (
+        names.sort_values("revision").drop_duplicates("code", keep="last").set_index("code")["name"]
+        if len(names)
+        else pd.Series(dtype="string")
+    )
+    codes = sorted(set(reference["code"]).union(int(c) for c in latest.index))
+    table = pd.DataFrame({"code": codes}).merge(reference, on="code", how="left")
+    published = table["code"].map(latest)
+    table["name"] = published.where(published.notna(), table["name"])
+    table["is_aggregate"] = table["code"] >= FIRST_AGGREGATE_CODE
+    table["kind"] = np.where(table["is_aggregate"], "aggregate", "country")
+    table["is_ldc"] = table["is_ldc"].astype("boolean")
+    table["arab_subregion"] = table["code"].map(ARAB_SUBREGION_OF).astype("string")
+    table["arab_region"] = table["arab_subregion"].notna()
+    columns = [
+        "code",
+        "name",
+        "iso3",
+        "kind",
+        "is_aggregate",
+        "un_region",
+        "un_subregion",
+        "is_ldc",
+        "arab_region",
+        "arab_subregion",
+    ]
+    return table[columns].astype({"code": "int16", "name": "string"})

@@ -1,0 +1,158 @@
+"""Turn a workbook (any layout family) into tidy rows.
+
+``parse_workbook`` recognises every sheet by its title block and header labels
+(:mod:`migstock.parse.sheets`), parses it with the parser of its family, and
+checks that the sheets agree on one revision and one dataset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from migstock.catalog import Dataset
+from migstock.errors import InputError
+from migstock.parse.annex import parse_annex
+from migstock.parse.cells import SheetRef
+from migstock.parse.destination_totals import parse_destination_totals
+from migstock.parse.long_rows import parse_long_rows
+from migstock.parse.sheets import SheetInfo, classify_sheet
+from migstock.parse.wide_origins import parse_wide_origins
+from migstock.read import Workbook
+
+_TOTALS_KEY = ["year", "destination_code", "sex"]
+
+
+@dataclass
+class ParsedWorkbook:
+    """Tidy rows of one raw file, before codes are harmonized."""
+
+    revision: int
+    dataset: Dataset
+    #: bilateral: year, destination_code, origin_label, origin_code, sex, migrants,
+    #: source_sheet, source_row. destination_totals: year, destination_code, sex,
+    #: migrants, total_population, migrant_share, source_sheet, source_row.
+    rows: pd.DataFrame
+    sheets: list[str]
+    #: names as published in this workbook, by code (destinations, coded origins)
+    location_names: dict[int, str] = field(default_factory=dict)
+    #: names of the ANNEX sheet, by name
+    annex: dict[str, int] = field(default_factory=dict)
+    #: where each named origin's header is: label -> (sheet, cell)
+    origin_cells: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
+def parse_workbook(workbook: Workbook) -> ParsedWorkbook:
+    """Parse every recognised table of ``workbook``; raise :class:`InputError` on any problem."""
+    infos: dict[str, SheetInfo] = {}
+    for name, grid in workbook.sheets.items():
+        infos[name] = classify_sheet(grid, SheetRef(workbook.path, name))
+    data_sheets = {n: i for n, i in infos.items() if i.kind not in ("other", "annex")}
+    if not data_sheets:
+        raise InputError(
+            workbook.path,
+            "no International Migrant Stock table found: no sheet has a header row with "
+            "'... country or area (of destination)' over a known table "
+            f"(sheets: {', '.join(workbook.sheets)})",
+        )
+    revision = _single_revision(workbook, data_sheets)
+    kinds = {i.kind for i in data_sheets.values()}
+    if "destination_totals" in kinds and len(kinds) > 1:
+        raise InputError(
+            workbook.path, "the workbook mixes bilateral and destination-totals tables"
+        )
+    annex: dict[str, int] = {}
+    for name, info in infos.items():
+        if info.kind == "annex":
+            annex.update(parse_annex(workbook.sheets[name], info, SheetRef(workbook.path, name)))
+
+    names: dict[int, str] = {}
+    origin_cells: dict[str, tuple[str, str]] = {}
+    frames = []
+    for name, info in data_sheets.items():
+        ref = SheetRef(workbook.path, name)
+        grid = workbook.sheets[name]
+        if info.kind == "wide_origins":
+            frame = parse_wide_origins(grid, info, ref)
+        elif info.kind == "long_rows":
+            frame = parse_long_rows(grid, info, ref)
+        else:
+            frame = parse_destination_totals(grid, info, ref)
+            frame["measure"] = info.measure
+        names.update(frame.attrs.get("origin_names", {}))
+        names.update(frame.attrs["destination_names"])
+        for label, cell in frame.attrs.get("origin_cells", {}).items():
+            origin_cells.setdefault(label, (name, cell))
+        frame["source_sheet"] = name
+        frames.append(frame)
+
+    if kinds == {"destination_totals"}:
+        rows = _combine_totals(workbook, frames)
+        dataset: Dataset = "destination_totals"
+    else:
+        _check_disjoint_sheets(workbook, frames)
+        rows = pd.concat(frames, ignore_index=True)
+        rows["source_sheet"] = rows["source_sheet"].astype("category")
+        dataset = "bilateral"
+    return ParsedWorkbook(revision, dataset, rows, list(data_sheets), names, annex, origin_cells)
+
+
+def _single_revision(workbook: Workbook, sheets: dict[str, SheetInfo]) -> int:
+    revisions = {i.revision for i in sheets.values()}
+    if None in revisions:
+        sheet = next(n for n, i in sheets.items() if i.revision is None)
+        raise InputError(
+            workbook.path,
+            "the title block names no revision (expected e.g. 'POP/DB/MIG/Stock/Rev.2015')",
+            sheet=sheet,
+        )
+    if len(revisions) > 1:
+        raise InputError(
+            workbook.path,
+            f"sheets name different revisions: {sorted(revisions)}",  # type: ignore[type-var]
+        )
+    return int(revisions.pop())  # type: ignore[arg-type]
+
+
+def _check_disjoint_sheets(workbook: Workbook, frames: list[pd.DataFrame]) -> None:
+    """Two sheets must never hold the same year and sex (e.g. a table saved twice)."""
+    owner: dict[tuple[int, str], str] = {}
+    for frame in frames:
+        sheet = frame["source_sheet"].iat[0] if len(frame) else "?"
+        pairs = frame[["year", "sex"]].drop_duplicates().itertuples(index=False)
+        for year, sex in pairs:
+            if (year, sex) in owner:
+                raise InputError(
+                    workbook.path,
+                    f"year {year}, sex {sex} is also in sheet '{owner[(year, sex)]}'",
+                    sheet=sheet,
+                )
+            owner[(year, sex)] = sheet
+
+
+def _combine_totals(workbook: Workbook, frames: list[pd.DataFrame]) -> pd.DataFrame:
+    by_measure: dict[str, pd.DataFrame] = {}
+    for frame in frames:
+        measure = frame["measure"].iat[0]
+        if measure in by_measure:
+            raise InputError(
+                workbook.path,
+                f"two sheets hold {measure}: '{by_measure[measure]['source_sheet'].iat[0]}' "
+                f"and '{frame['source_sheet'].iat[0]}'",
+            )
+        by_measure[measure] = frame
+    if "migrants" not in by_measure:
+        raise InputError(workbook.path, "no sheet holds the international migrant stock (Table 1)")
+    rows = by_measure["migrants"].rename(columns={"value": "migrants"}).drop(columns="measure")
+    for measure, column, scale in (
+        ("population", "total_population", 1000.0),
+        ("migrant_share", "migrant_share", 1.0),
+    ):
+        if measure in by_measure:
+            extra = by_measure[measure][[*_TOTALS_KEY, "value"]]
+            extra = extra.assign(value=extra["value"] * scale).rename(columns={"value": column})
+            rows = rows.merge(extra, on=_TOTALS_KEY, how="left")
+        else:
+            rows[column] = float("nan")
+    return rows

@@ -1,0 +1,82 @@
+"""2020/2024 bilateral Table 1: one row per destination x origin, with
+years x sex as column blocks under block titles (both sexes, males, females).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from migstock.parse.blocks import year_columns
+from migstock.parse.cells import SheetRef, clean_name, row_texts
+from migstock.parse.rows import BLANK_IS_MISSING, drop_repeated_rows, parse_codes, read_data_rows
+from migstock.parse.sheets import ORIGIN_LABEL, SheetInfo
+
+_DESTINATION_CODE = re.compile(r"code of destination$", re.I)
+_ORIGIN_CODE = re.compile(r"code of origin$", re.I)
+
+
+def parse_long_rows(grid: pd.DataFrame, info: SheetInfo, ref: SheetRef) -> pd.DataFrame:
+    """Tidy rows: year, destination_code, origin_label, origin_code, sex, migrants, source_row."""
+    header = info.header_row
+    labels = row_texts(grid, header)
+    destination_code_col = _col(
+        labels, _DESTINATION_CODE, ref, header, "Location code of destination"
+    )
+    origin_col = _col(labels, ORIGIN_LABEL, ref, header, "country or area of origin")
+    origin_code_col = _col(labels, _ORIGIN_CODE, ref, header, "Location code of origin")
+    years = year_columns(grid, ref, year_row=header, title_rows=range(header - 5, header))
+    value_cols = [c.col for c in years]
+    data = read_data_rows(
+        grid,
+        ref,
+        first_row=header + 1,
+        code_col=destination_code_col,
+        name_col=info.destination_col,
+        value_cols=value_cols,
+        blank=BLANK_IS_MISSING,
+    )
+    body = grid.iloc[header + 1 :]
+    kept = data.rows - (header + 1)
+    origin_codes = parse_codes(body.iloc[:, origin_code_col], ref, header + 1, origin_code_col)[
+        kept
+    ]
+    origin_names = [clean_name(v) for v in body.iloc[kept, origin_col].tolist()]
+    keys = pd.DataFrame({"destination_code": data.codes, "origin": origin_names})
+    data, keep = drop_repeated_rows(data, keys, ref, origin_col, "destination and origin row")
+    origin_codes = origin_codes[keep]
+    origin_names = [name for name, kept in zip(origin_names, keep, strict=True) if kept]
+
+    n_rows, n_cols = data.values.shape
+    categories = pd.Categorical(origin_names)
+    frame = pd.DataFrame(
+        {
+            "year": np.tile([c.year for c in years], n_rows),
+            "destination_code": np.repeat(data.codes, n_cols),
+            "origin_label": pd.Categorical.from_codes(
+                np.repeat(categories.codes, n_cols), categories=categories.categories
+            ),
+            "origin_code": pd.array(np.repeat(origin_codes, n_cols), dtype="Float64").astype(
+                "Int64"
+            ),
+            "sex": pd.Categorical(np.tile([c.sex for c in years], n_rows)),
+            "migrants": data.values.reshape(-1),
+            "source_row": np.repeat(data.rows + 1, n_cols),
+        }
+    )
+    frame.attrs["destination_names"] = dict(zip(data.codes.tolist(), data.names, strict=True))
+    frame.attrs["origin_names"] = {
+        int(code): name
+        for code, name in zip(origin_codes.tolist(), origin_names, strict=True)
+        if code == code
+    }
+    return frame
+
+
+def _col(labels: list[str], pattern: re.Pattern[str], ref: SheetRef, row: int, what: str) -> int:
+    for col, label in enumerate(labels):
+        if pattern.search(label):
+            return col
+    raise ref.error(f"header row has no '{what}' column", row, 0)

@@ -1,0 +1,99 @@
+"""Pull the data rows of a table out of a grid: codes, names and value cells."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from migstock.parse.cells import SheetRef, clean_name, to_numbers
+
+BLANK_IS_ZERO = 0.0
+BLANK_IS_MISSING = np.nan
+
+
+@dataclass
+class DataRows:
+    """The data rows of one table, in sheet order."""
+
+    rows: np.ndarray  # 0-based grid rows
+    codes: np.ndarray  # int64 location codes of the row's location
+    names: list[str]  # cleaned names as published
+    values: np.ndarray  # float64, shape (len(rows), len(value_cols)); NaN = not available
+
+
+def parse_codes(column: pd.Series, ref: SheetRef, first_row: int, col: int) -> np.ndarray:
+    """Location codes as floats (NaN where blank); text or fractions raise."""
+    codes = np.array(
+        pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    )
+    originals = column.to_numpy(dtype=object)
+    for i in np.flatnonzero(np.isnan(codes)):
+        value = originals[i]
+        label = "" if value is None or value != value else str(value).strip()
+        if label:
+            raise ref.error(
+                f"expected a numeric location code, found {label!r}", first_row + i, col
+            )
+    fractional = ~np.isnan(codes) & (codes != np.round(codes))
+    if fractional.any():
+        i = int(np.flatnonzero(fractional)[0])
+        raise ref.error(f"location code {codes[i]} is not a whole number", first_row + i, col)
+    return codes
+
+
+def read_data_rows(
+    grid: pd.DataFrame,
+    ref: SheetRef,
+    *,
+    first_row: int,
+    code_col: int,
+    name_col: int,
+    value_cols: list[int],
+    blank: float,
+) -> DataRows:
+    """Rows below the header that carry a location code.
+
+    Rows without a code are section titles or footnotes: they are skipped when
+    they hold no value, and are an error when they do (a code was lost).
+    """
+    body = grid.iloc[first_row:]
+    codes = parse_codes(body.iloc[:, code_col], ref, first_row, code_col)
+    values = to_numbers(body.iloc[:, value_cols], ref, first_row, value_cols, blank=blank)
+    no_code = np.isnan(codes)
+    for i in np.flatnonzero(no_code):
+        cells = body.iloc[i, value_cols]
+        if any(str(v).strip() not in ("", "..") for v in cells.dropna()):
+            raise ref.error("this row holds values but no location code", first_row + i, code_col)
+    keep = ~no_code
+    rows = np.arange(first_row, len(grid))[keep]
+    names = [clean_name(v) for v in body.iloc[:, name_col].to_numpy(dtype=object)[keep]]
+    return DataRows(rows, codes[keep].astype(np.int64), names, values[keep])
+
+
+def drop_repeated_rows(
+    data: DataRows, keys: pd.DataFrame, ref: SheetRef, col: int, what: str
+) -> tuple[DataRows, np.ndarray]:
+    """Drop rows that repeat an earlier row's key with the same values; also return the mask.
+
+    UN tables list some aggregates twice (e.g. Oceania as a continent and as an
+    SDG region, both code 909): identical repeats are dropped. A repeated key
+    with different values is an error naming the repeating row.
+    """
+    repeated = keys.duplicated().to_numpy()
+    if not repeated.any():
+        return data, ~repeated
+    group = keys.groupby(list(keys.columns), sort=False).ngroup().to_numpy()
+    first_of = pd.Series(np.arange(len(group))).groupby(group).transform("min").to_numpy()
+    for i in np.flatnonzero(repeated):
+        if not np.array_equal(data.values[i], data.values[first_of[i]], equal_nan=True):
+            key = ", ".join(f"{k}={v}" for k, v in keys.iloc[i].items())
+            raise ref.error(
+                f"duplicated {what} ({key}) with values that differ from row {data.rows[first_of[i]] + 1}",
+                int(data.rows[i]),
+                col,
+            )
+    keep = ~repeated
+    names = [name for name, kept in zip(data.names, keep, strict=True) if kept]
+    return DataRows(data.rows[keep], data.codes[keep], names, data.values[keep]), keep

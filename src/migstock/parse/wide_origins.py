@@ -1,0 +1,142 @@
+"""Origins-as-columns tables: 2013/2015 (one sheet per year and sex) and
+2017/2019 (one sheet per sex, a ``Year`` column, rows are destination x year).
+
+Both families share the header: destination labels on the left, then one
+column per origin, starting with ``Total`` (2013: ``World``), ``Other North``,
+``Other South`` and the named origins. Origins are names, not codes; the
+harmonize step maps them to M49 codes.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from migstock.parse.cells import SheetRef, cell_ref, clean_name, row_texts, sex_of, text
+from migstock.parse.rows import BLANK_IS_ZERO, drop_repeated_rows, read_data_rows
+from migstock.parse.sheets import CODE_LABEL, SheetInfo
+
+_YEAR_IN_TITLE = re.compile(r",\s*((?:19|20)\d\d)\s*$")
+_TOTAL_LABELS = {"total", "world"}
+
+
+def parse_wide_origins(grid: pd.DataFrame, info: SheetInfo, ref: SheetRef) -> pd.DataFrame:
+    """Tidy rows: year, destination_code, origin_label, sex, migrants, source_row."""
+    header = info.header_row
+    labels = row_texts(grid, header)
+    code_col = _label_col(labels, CODE_LABEL, ref, header, "a 'Country code' or 'Code' column")
+    names_row, first_origin = _origin_header(grid, info, ref)
+    year_col = next(
+        (
+            c
+            for row in (header, names_row)
+            for c, v in enumerate(row_texts(grid, row))
+            if v == "Year"
+        ),
+        None,
+    )
+    sex = sex_of(info.title)
+    if sex is None:
+        raise ref.error(
+            f"cannot tell the sex from the title {info.title!r} (expected Total, Male or Female)",
+            header,
+            info.destination_col,
+        )
+    origin_labels = [clean_name(v) for v in grid.iloc[names_row, first_origin:].tolist()]
+    while origin_labels and not origin_labels[-1]:
+        origin_labels.pop()
+    origin_cols = list(range(first_origin, first_origin + len(origin_labels)))
+    for label, col in zip(origin_labels, origin_cols, strict=True):
+        if not label:
+            raise ref.error("an origin column has no name", names_row, col)
+    seen: dict[str, int] = {}
+    for label, col in zip(origin_labels, origin_cols, strict=True):
+        if label.casefold() in seen:
+            raise ref.error(f"origin {label!r} appears twice", names_row, col)
+        seen[label.casefold()] = col
+
+    data = read_data_rows(
+        grid,
+        ref,
+        first_row=names_row + 1,
+        code_col=code_col,
+        name_col=info.destination_col,
+        value_cols=origin_cols,
+        blank=BLANK_IS_ZERO,
+    )
+    if year_col is None:
+        year = _title_year(info, ref)
+        years = np.full(len(data.rows), year, dtype=np.int64)
+    else:
+        years = np.array(
+            [_row_year(grid.iat[row, year_col], ref, row, year_col) for row in data.rows],
+            dtype=np.int64,
+        )
+    keys = pd.DataFrame({"year": years, "destination_code": data.codes})
+    data, keep = drop_repeated_rows(data, keys, ref, code_col, "destination row")
+    years = years[keep]
+
+    n_rows, n_origins = data.values.shape
+    frame = pd.DataFrame(
+        {
+            "year": np.repeat(years, n_origins),
+            "destination_code": np.repeat(data.codes, n_origins),
+            "origin_label": pd.Categorical.from_codes(
+                np.tile(np.arange(n_origins), n_rows), categories=origin_labels
+            ),
+            "origin_code": pd.array([pd.NA] * (n_rows * n_origins), dtype="Int64"),
+            "sex": sex,
+            "migrants": data.values.reshape(-1),
+            "source_row": np.repeat(data.rows + 1, n_origins),
+        }
+    )
+    frame.attrs["destination_names"] = dict(zip(data.codes.tolist(), data.names, strict=True))
+    frame.attrs["origin_cells"] = {
+        label: cell_ref(names_row, col)
+        for label, col in zip(origin_labels, origin_cols, strict=True)
+    }
+    return frame
+
+
+def _label_col(
+    labels: list[str], pattern: re.Pattern[str], ref: SheetRef, row: int, what: str
+) -> int:
+    for col, label in enumerate(labels):
+        if pattern.search(label):
+            return col
+    raise ref.error(f"header row has no {what}", row, 0)
+
+
+def _origin_header(grid: pd.DataFrame, info: SheetInfo, ref: SheetRef) -> tuple[int, int]:
+    """Row and column where the origin names start (at ``Total`` or ``World``)."""
+    for row in (info.header_row, info.header_row + 1):
+        if row >= len(grid):
+            break
+        for col, label in enumerate(row_texts(grid, row)):
+            if col > info.destination_col and label.casefold() in _TOTAL_LABELS:
+                return row, col
+    raise ref.error(
+        "no 'Total' (or 'World') origin column next to the destination header",
+        info.header_row,
+        info.destination_col,
+    )
+
+
+def _title_year(info: SheetInfo, ref: SheetRef) -> int:
+    match = _YEAR_IN_TITLE.search(info.title)
+    if match is None:
+        raise ref.error(
+            f"no 'Year' column and no year at the end of the title {info.title!r}",
+            info.header_row,
+            info.destination_col,
+        )
+    return int(match.group(1))
+
+
+def _row_year(value: object, ref: SheetRef, row: int, col: int) -> int:
+    label = text(value)
+    if not re.fullmatch(r"(19|20)\d\d", label):
+        raise ref.error(f"expected a year, found {label!r}", row, col)
+    return int(label)
