@@ -13,6 +13,26 @@ from pathlib import Path
 
 import pandas as pd
 
+#: Areas the UN migrant stock tables code that the M49 overview does not list.
+EXTRA_AREAS = [
+    {
+        "code": 158,
+        "name": "China, Taiwan Province of China",
+        "iso3": "TWN",
+        "un_region": "Asia",
+        "un_subregion": "Eastern Asia",
+        "is_ldc": False,
+    },
+    {
+        "code": 830,
+        "name": "Channel Islands",
+        "iso3": None,
+        "un_region": "Europe",
+        "un_subregion": "Northern Europe",
+        "is_ldc": False,
+    },
+]
+
 OUT = Path(__file__).resolve().parents[1] / "src" / "migstock" / "reference" / "m49_countries.csv"
 
 
@@ -27,7 +47,8 @@ def main(source: str) -> None:
             "un_subregion": overview["Sub-region Name"],
             "is_ldc": overview["Least Developed Countries (LDC)"].fillna("").str.strip().eq("x"),
         }
-    ).sort_values("code")
+    )
+    table = pd.concat([table, pd.DataFrame(EXTRA_AREAS)], ignore_index=True).sort_values("code")
     table.to_csv(OUT, index=False, lineterminator="\n")
     print(f"wrote {len(table)} countries to {OUT}")
 

@@ -89,8 +89,9 @@ def drop_repeated_rows(
     for i in np.flatnonzero(repeated):
         if not np.array_equal(data.values[i], data.values[first_of[i]], equal_nan=True):
             key = ", ".join(f"{k}={v}" for k, v in keys.iloc[i].items())
+            first_row = data.rows[first_of[i]] + 1
             raise ref.error(
-                f"duplicated {what} ({key}) with values that differ from row {data.rows[first_of[i]] + 1}",
+                f"duplicated {what} ({key}) with values that differ from row {first_row}",
                 int(data.rows[i]),
                 col,
             )

@@ -1,0 +1,28 @@
+# Two commands do all set-up: `make run` (the main job) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+ARGS ?=
+
+.PHONY: run test demo lint bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade "pip==26.3"
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+run: $(STAMP)  ## fetch (or pick up data/raw), parse, validate and load every revision
+	$(BIN)/migstock run $(ARGS)
+
+test: $(STAMP)  ## lint and run the test suite
+	$(BIN)/ruff check src flows tests scripts
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src flows tests scripts
+	$(BIN)/ruff format --check src flows tests scripts
+
+clean:
+	rm -rf $(VENV) data/curated/* .pytest_cache .ruff_cache

@@ -1,0 +1,162 @@
+"""Prefect flow: get the raw files of every catalog revision, parse, validate, load.
+
+Thin on purpose: each task calls one plain function of ``migstock``. Expected
+problems (a bad workbook, a failed download, a failed blocking check) do not
+crash the flow: they are recorded per file or revision, the rest still loads,
+and the flow returns a Failed state naming them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.states import Completed, Failed, State
+
+from migstock import fetch, pipeline, settings
+from migstock.catalog import CATALOG, Revision, SourceFile, apply_url_overrides, revision
+from migstock.errors import FetchError, MigstockError
+from migstock.provenance import RawFile, local_file
+from migstock.store import load_revisions
+from migstock.validate import Validator
+
+
+@task(name="prepare-file", cache_policy=NO_CACHE)
+def prepare_file(raw: RawFile) -> pipeline.PreparedFile:
+    return pipeline.prepare_file(raw)
+
+
+@task(name="download", retries=2, retry_delay_seconds=[10, 60], cache_policy=NO_CACHE)
+def download(source: SourceFile, landing_dir: Path) -> RawFile:
+    return fetch.download(source, landing_dir)
+
+
+@task(name="validate-revision", cache_policy=NO_CACHE)
+def validate_revision(
+    validator: Validator, entry: Revision, files: list[pipeline.PreparedFile]
+) -> pipeline.ValidationReport:
+    return pipeline.validate_revision(validator, entry, files)
+
+
+@task(name="load-store", cache_policy=NO_CACHE)
+def load_store(db_path: Path, parquet_dir: Path, loads: list) -> None:
+    load_revisions(db_path, parquet_dir, loads)
+
+
+@flow(name="migstock-refresh", log_prints=True)
+def refresh(
+    raw_dir: Path | None = None,
+    db_path: Path | None = None,
+    parquet_dir: Path | None = None,
+    offline: bool = False,
+    revisions: list[int] | None = None,
+    url_overrides: dict[str, str] | None = None,
+) -> State:
+    """Refresh the curated store from raw workbooks.
+
+    ``raw_dir`` given: use exactly the files in it, never download. Otherwise
+    use the landing zone (``data/raw``) and download what is missing there,
+    unless ``offline``.
+    """
+    logger = get_run_logger()
+    db_path = Path(db_path or settings.db_path())
+    parquet_dir = Path(parquet_dir or settings.parquet_dir(db_path))
+    catalog = apply_url_overrides(url_overrides or {}, CATALOG)
+    wanted = set(revisions) if revisions else None
+    summary = pipeline.RunSummary(db_path=db_path, parquet_dir=parquet_dir)
+
+    source_dir = Path(raw_dir) if raw_dir else settings.landing_dir()
+    origin = "raw-dir" if raw_dir else "landing zone"
+    prepared: list[pipeline.PreparedFile] = []
+    seen: set[str] = set()
+    for path in pipeline.find_local_files(source_dir):
+        raw = local_file(path, origin)
+        if raw.sha256 in seen:
+            logger.info("%s is a copy of a file already read; skipped", path.name)
+            continue
+        seen.add(raw.sha256)
+        _prepare(raw, prepared, summary)
+
+    prepared = [p for p in prepared if wanted is None or p.revision in wanted]
+    for source in pipeline.missing_sources(catalog, prepared, wanted):
+        subject = f"{source.revision} {source.dataset}"
+        if raw_dir or offline:
+            status = "not provided" if raw_dir else "unavailable"
+            message = (
+                f"no such workbook in {source_dir}: download {source.url} and save it as "
+                f"{source_dir / source.file_name}"
+            )
+            summary.outcomes.append(pipeline.Outcome(subject, status, message))
+            continue
+        try:
+            raw = download(source, source_dir)
+        except FetchError as error:
+            summary.outcomes.append(pipeline.Outcome(subject, "unavailable", str(error)))
+            continue
+        _prepare(raw, prepared, summary)
+
+    validator: Validator | None = None
+    loads = []
+    for number, files in pipeline.group_by_revision(prepared).items():
+        validator = validator or Validator()
+        report = validate_revision(validator, revision(number), files)
+        summary.reports.append(report)
+        names = ", ".join(f.raw.path.name for f in files)
+        if not report.passed:
+            failures = "; ".join(r.describe() for r in report.blocking_failures)
+            summary.outcomes.append(
+                pipeline.Outcome(
+                    f"revision {number}",
+                    "rejected",
+                    f"blocking checks failed, nothing of it loaded (raw files kept: {names}): "
+                    f"{failures}",
+                )
+            )
+            continue
+        try:
+            loads.append(pipeline.revision_load(number, files))
+        except MigstockError as error:
+            summary.outcomes.append(pipeline.Outcome(f"revision {number}", "rejected", str(error)))
+            continue
+        warned = f", {len(report.warnings)} warnings" if report.warnings else ""
+        rows = sum(len(f.rows) for f in files)
+        summary.outcomes.append(
+            pipeline.Outcome(f"revision {number}", "loaded", f"{rows:,} rows from {names}{warned}")
+        )
+    if loads:
+        try:
+            load_store(db_path, parquet_dir, loads)
+        except MigstockError as error:
+            for outcome in summary.outcomes:
+                if outcome.status == "loaded":
+                    outcome.status, outcome.message = "rejected", str(error)
+    if not prepared and not summary.outcomes:
+        summary.outcomes.append(
+            pipeline.Outcome(str(source_dir), "unavailable", "no spreadsheet files found")
+        )
+    create_markdown_artifact(key="migstock-refresh", markdown=_markdown(summary))
+    if summary.failed:
+        return Failed(message=_failure_message(summary), data=summary)
+    return Completed(message="refresh finished", data=summary)
+
+
+def _prepare(raw: RawFile, prepared: list, summary: pipeline.RunSummary) -> None:
+    try:
+        prepared.append(prepare_file(raw))
+    except MigstockError as error:
+        summary.outcomes.append(pipeline.Outcome(raw.path.name, "rejected", str(error)))
+
+
+def _failure_message(summary: pipeline.RunSummary) -> str:
+    bad = [o for o in summary.outcomes if o.status in ("rejected", "unavailable")]
+    return "; ".join(f"{o.subject}: {o.status}: {o.message}" for o in bad)
+
+
+def _markdown(summary: pipeline.RunSummary) -> str:
+    lines = ["# migstock refresh", "", "| what | status | details |", "|---|---|---|"]
+    for outcome in summary.outcomes:
+        message = outcome.message.replace("|", "\\|")
+        lines.append(f"| {outcome.subject} | {outcome.status} | {message} |")
+    return "\n".join(lines)

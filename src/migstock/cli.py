@@ -1,0 +1,151 @@
+"""``migstock`` command line: run the refresh flow, query the store."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from migstock import settings
+from migstock.catalog import load_url_overrides
+from migstock.errors import MigstockError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+console = Console()
+err = Console(stderr=True)
+
+_STATUS_STYLE = {
+    "loaded": "green",
+    "rejected": "bold red",
+    "unavailable": "bold red",
+    "not provided": "dim",
+}
+
+
+def _quiet_prefect() -> None:
+    """Keep Prefect's own output to warnings; the CLI prints the summary."""
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+
+
+def _parse_urls(values: list[str]) -> dict[str, str]:
+    urls = {}
+    for value in values:
+        key, sep, url = value.partition("=")
+        if not sep or not url:
+            raise typer.BadParameter(f"expected REVISION/DATASET=URL, got {value!r}")
+        urls[key.strip()] = url.strip()
+    return urls
+
+
+@app.command()
+def run(
+    raw_dir: Annotated[
+        Path | None,
+        typer.Option(help="Use exactly the workbooks in this folder; never download."),
+    ] = None,
+    db: Annotated[Path | None, typer.Option(help="DuckDB file to write.")] = None,
+    parquet_dir: Annotated[
+        Path | None, typer.Option(help="Parquet folder (default: next to --db).")
+    ] = None,
+    offline: Annotated[bool, typer.Option(help="Use data/raw only, never the network.")] = False,
+    revision: Annotated[
+        list[int] | None, typer.Option("--revision", "-r", help="Only these revisions.")
+    ] = None,
+    url: Annotated[
+        list[str] | None,
+        typer.Option(help="Override a download URL: REVISION/DATASET=URL (repeatable)."),
+    ] = None,
+    urls_file: Annotated[
+        Path | None, typer.Option(help='TOML file with [urls] "REVISION/DATASET" = URL.')
+    ] = None,
+) -> None:
+    """Get, parse, validate and load every revision of the catalog."""
+    _quiet_prefect()
+    try:
+        overrides = load_url_overrides(urls_file) if urls_file else {}
+        overrides.update(_parse_urls(url or []))
+        from flows.refresh import refresh  # Prefect import is slow: only when running
+
+        db_path = db or settings.db_path()
+        state = refresh(
+            raw_dir=raw_dir,
+            db_path=db_path,
+            parquet_dir=parquet_dir or settings.parquet_dir(db_path),
+            offline=offline,
+            revisions=revision,
+            url_overrides=overrides,
+            return_state=True,
+        )
+    except MigstockError as error:
+        err.print(f"[bold red]error:[/] {error}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    summary = state.result(raise_on_failure=False)
+    if not hasattr(summary, "outcomes"):
+        err.print(f"[bold red]error:[/] the refresh flow crashed: {summary}")
+        raise typer.Exit(3)
+    _print_summary(summary)
+    if summary.failed:
+        raise typer.Exit(1)
+
+
+def _print_summary(summary) -> None:
+    table = Table(title="migstock run", show_lines=False)
+    table.add_column("what")
+    table.add_column("status")
+    table.add_column("details", overflow="fold")
+    not_provided = []
+    for outcome in summary.outcomes:
+        if outcome.status == "not provided":
+            not_provided.append(outcome.subject)
+            continue
+        style = _STATUS_STYLE.get(outcome.status, "")
+        table.add_row(outcome.subject, f"[{style}]{outcome.status}[/]", outcome.message)
+    console.print(table)
+    if not_provided:
+        console.print(f"[dim]not in the raw folder (skipped): {', '.join(not_provided)}[/]")
+    for report in summary.reports:
+        for warning in report.warnings:
+            console.print(f"[yellow]warning[/] revision {report.revision}: {warning.describe()}")
+    if any(o.status == "loaded" for o in summary.outcomes):
+        console.print(f"database: {summary.db_path}")
+        console.print(f"parquet:  {summary.parquet_dir}")
+    for outcome in summary.outcomes:
+        if outcome.status in ("rejected", "unavailable"):
+            err.print(f"[bold red]error:[/] {outcome.subject}: {outcome.message}", soft_wrap=True)
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help="SQL to run on a read-only connection.")],
+    db: Annotated[Path | None, typer.Option(help="DuckDB file.")] = None,
+) -> None:
+    """Run a query against the curated store (read-only) and print the result."""
+    import duckdb
+
+    path = db or settings.db_path()
+    if not path.exists():
+        err.print(f"[bold red]error:[/] no database at {path}: run `migstock run` first")
+        raise typer.Exit(2)
+    try:
+        with duckdb.connect(str(path), read_only=True) as con:
+            frame = con.execute(query).df()
+    except duckdb.Error as error:
+        err.print(f"[bold red]error:[/] {error}")
+        raise typer.Exit(2) from None
+    table = Table()
+    for column in frame.columns:
+        table.add_column(str(column))
+    for row in frame.itertuples(index=False):
+        table.add_row(*("" if v is None else str(v) for v in row))
+    console.print(table)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,156 @@
+"""The stages of a run as plain functions over plain data (no Prefect here).
+
+``flows/refresh.py`` calls these as Prefect tasks; tests call them directly.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from migstock.catalog import Dataset, Revision, SourceFile
+from migstock.errors import MigstockError
+from migstock.harmonize import (
+    harmonize_bilateral,
+    harmonize_totals,
+    location_names,
+    m49_reference,
+)
+from migstock.parse import parse_workbook
+from migstock.provenance import RawFile
+from migstock.read import SPREADSHEET_SUFFIXES, read_workbook
+from migstock.regions import FIRST_AGGREGATE_CODE
+from migstock.store import RevisionLoad
+from migstock.validate import ValidationReport, Validator
+
+
+@dataclass
+class PreparedFile:
+    """One raw file parsed and harmonized, identified by its own content."""
+
+    raw: RawFile
+    revision: int
+    dataset: Dataset
+    rows: pd.DataFrame
+    names: pd.DataFrame
+
+
+@dataclass
+class Outcome:
+    """What happened to one file or revision in a run, for the summary."""
+
+    subject: str
+    status: str  # loaded, rejected, unavailable, not provided
+    message: str = ""
+
+
+@dataclass
+class RunSummary:
+    outcomes: list[Outcome] = field(default_factory=list)
+    reports: list[ValidationReport] = field(default_factory=list)
+    db_path: Path | None = None
+    parquet_dir: Path | None = None
+
+    @property
+    def failed(self) -> bool:
+        return any(o.status in ("rejected", "unavailable") for o in self.outcomes)
+
+
+def find_local_files(directory: Path) -> list[Path]:
+    """Spreadsheets and CSV exports in ``directory`` (hidden and temporary files skipped)."""
+    if not directory.is_dir():
+        return []
+    return sorted(
+        path
+        for path in directory.iterdir()
+        if path.is_file()
+        and path.suffix.lower() in SPREADSHEET_SUFFIXES
+        and not path.name.startswith((".", "~$"))
+    )
+
+
+def prepare_file(raw: RawFile) -> PreparedFile:
+    """Read, parse and harmonize one raw file; raise :class:`InputError` on any problem."""
+    parsed = parse_workbook(read_workbook(raw.path))
+    if parsed.dataset == "bilateral":
+        rows = harmonize_bilateral(parsed, raw.path)
+    else:
+        rows = harmonize_totals(parsed)
+    return PreparedFile(raw, parsed.revision, parsed.dataset, rows, location_names(parsed))
+
+
+def missing_sources(
+    catalog: tuple[Revision, ...], prepared: list[PreparedFile], revisions: set[int] | None
+) -> list[SourceFile]:
+    """Catalog files of the wanted revisions that no local file provides."""
+    have = {(p.revision, p.dataset) for p in prepared}
+    return [
+        source
+        for entry in catalog
+        if revisions is None or entry.revision in revisions
+        for source in entry.files
+        if (source.revision, source.dataset) not in have
+    ]
+
+
+def group_by_revision(prepared: list[PreparedFile]) -> dict[int, list[PreparedFile]]:
+    groups: dict[int, list[PreparedFile]] = defaultdict(list)
+    for item in prepared:
+        groups[item.revision].append(item)
+    return dict(sorted(groups.items()))
+
+
+def combined_rows(files: list[PreparedFile], dataset: Dataset) -> pd.DataFrame | None:
+    """All rows of one dataset of a revision (a table may come split over files)."""
+    frames = [f.rows.assign(raw_sha256=f.raw.sha256) for f in files if f.dataset == dataset]
+    if not frames:
+        return None
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+
+def known_location_codes(files: list[PreparedFile]) -> list[int]:
+    """Codes a row may use: the M49 reference plus the aggregates the workbooks define."""
+    codes = set(m49_reference()["code"].tolist())
+    for item in files:
+        codes.update(int(c) for c in item.names["code"] if int(c) >= FIRST_AGGREGATE_CODE)
+    return sorted(codes)
+
+
+def validate_revision(
+    validator: Validator, revision: Revision, files: list[PreparedFile]
+) -> ValidationReport:
+    """Run the suite of every dataset present for one revision."""
+    report = ValidationReport(revision.revision)
+    parameters = {
+        "revision_years": list(revision.years),
+        "location_codes": known_location_codes(files),
+    }
+    for dataset in ("bilateral", "destination_totals"):
+        rows = combined_rows(files, dataset)  # type: ignore[arg-type]
+        if rows is not None:
+            report.results.extend(
+                validator.run_suite(dataset, rows.drop(columns="raw_sha256"), parameters)
+            )
+    return report
+
+
+def revision_load(revision: int, files: list[PreparedFile]) -> RevisionLoad:
+    """What the store replaces for one validated revision."""
+    for dataset in ("bilateral", "destination_totals"):
+        raw_count = sum(1 for f in files if f.dataset == dataset)
+        if raw_count > 1 and dataset == "destination_totals":
+            names = ", ".join(f.raw.path.name for f in files if f.dataset == dataset)
+            raise MigstockError(
+                f"revision {revision}: more than one destination-totals workbook ({names}); "
+                "keep one"
+            )
+    return RevisionLoad(
+        revision=revision,
+        bilateral_stock=combined_rows(files, "bilateral"),
+        destination_totals=combined_rows(files, "destination_totals"),
+        location_names=[f.names for f in files],
+        raw_files=[f.raw.record(f.revision, f.dataset) for f in files],
+    )
