@@ -130,3 +130,48 @@ def write_long_rows(
                     sheet.write(row, first + block * len(years) + offset, value)
     book.close()
     return path
+
+
+def write_year_rows(
+    path: Path,
+    revision: int,
+    tables: dict[str, list[list[object]]],
+    origins: Sequence[str],
+    codes: dict[str, int],
+) -> Path:
+    """2017/2019 layout: Tables 1/2/3 (total/male/female), rows are destination x year.
+
+    ``tables[sex]`` holds rows ``[year, destination name, value per origin...]``
+    (``origins`` names the value columns, Total first). Destinations missing
+    from ``codes`` are section titles and get no code, as in the originals.
+    """
+    book = xlsxwriter.Workbook(str(path))
+    book.add_worksheet("CONTENTS").write(9, 0, "TABLE OF CONTENTS")
+    for number, sex in enumerate(("total", "male", "female"), start=1):
+        if sex not in tables:
+            continue
+        sheet = book.add_worksheet(f"Table {number}")
+        _title_block(
+            sheet, revision,
+            f"Table {number}. {SEX_TITLE[sex]} migrant stock at mid-year by origin and by major "
+            f"area, region, country or area of destination, 1990-{revision}",
+        )
+        left = ["Year", "Sort\norder", "Major area, region, country or area of destination",
+                "Notes", "Code", "Type of data (a)"]
+        for col, label in enumerate(left):
+            sheet.write(15, col, label)
+        sheet.write(14, len(left), "Country of origin")
+        for col, origin in enumerate(origins, start=len(left)):
+            sheet.write(15, col, origin)
+        for i, (year, name, *values) in enumerate(tables[sex]):
+            row = 16 + i
+            sheet.write(row, 0, year)
+            sheet.write(row, 1, i + 1)
+            sheet.write(row, 2, name)
+            if name in codes:
+                sheet.write(row, 4, codes[name])
+            for col, value in enumerate(values, start=len(left)):
+                if value is not None:
+                    sheet.write(row, col, value)
+    book.close()
+    return path
