@@ -16,6 +16,12 @@ $(STAMP): pyproject.toml constraints.txt
 run: $(STAMP)  ## fetch (or pick up data/raw), parse, validate and load every revision
 	$(BIN)/migstock run $(ARGS)
 
+demo: $(STAMP)  ## synthetic workbooks of every layout through the whole flow, offline
+	$(BIN)/migstock demo
+
+bench: $(STAMP)  ## parse-speed benchmark (see scripts/benchmark.py)
+	$(BIN)/python scripts/benchmark.py
+
 test: $(STAMP)  ## lint and run the test suite
 	$(BIN)/ruff check src flows tests scripts
 	$(BIN)/python -m pytest

@@ -9,7 +9,7 @@ from migstock.errors import InputError
 from migstock.harmonize import harmonize_bilateral
 from migstock.parse import parse_workbook
 from migstock.read import read_workbook
-from tests.workbooks import write_long_rows, write_wide_origins
+from migstock.samples import write_long_rows, write_wide_origins
 
 DESTINATIONS = [("WORLD", 900), ("Saudi Arabia", 682), ("Egypt", 818), ("France*", 250)]
 ORIGINS = ["Total", "Other North", "Other South", "Egypt", "India", "France"]

@@ -12,7 +12,7 @@ from migstock.parse import parse_workbook
 from migstock.parse.cells import clean_name
 from migstock.read import read_workbook
 from migstock.regions import ARAB_COUNTRIES
-from tests.workbooks import write_year_rows
+from migstock.samples import write_year_rows
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,8 @@ def bilateral_2019(
     tables, origins = {}, None
     for sex in ("total", "male", "female"):
         export = pd.read_csv(
-            exports_dir / f"ims2019_by_origin_and_destination_{sex}.csv", dtype=str,
+            exports_dir / f"ims2019_by_origin_and_destination_{sex}.csv",
+            dtype=str,
             keep_default_na=False,
         )
         columns = list(export.columns)
@@ -59,7 +60,9 @@ def test_layout_and_keys(bilateral_2019: pd.DataFrame) -> None:
 
 
 def test_world_total_matches_the_totals_workbook(bilateral_2019: pd.DataFrame) -> None:
-    total = bilateral_2019[(bilateral_2019.origin_kind == "total") & (bilateral_2019.sex == "total")]
+    total = bilateral_2019[
+        (bilateral_2019.origin_kind == "total") & (bilateral_2019.sex == "total")
+    ]
     world = total[(total.destination_code == 900) & (total.year == 2019)]["migrants"]
     assert world.tolist() == [271_642_105]
     arab = total[total.destination_code.isin(ARAB_COUNTRIES) & (total.year == 2019)]

@@ -95,6 +95,23 @@ def run(
         raise typer.Exit(1)
 
 
+@app.command()
+def demo(
+    directory: Annotated[Path, typer.Option("--dir", help="Where to write the demo.")] = Path(
+        "data/demo"
+    ),
+) -> None:
+    """Generate SYNTHETIC workbooks of every layout and run the whole flow on them, offline."""
+    from migstock.samples import write_demo_workbooks
+
+    raw = directory / "raw"
+    written = write_demo_workbooks(raw)
+    console.print(
+        f"wrote {len(written)} workbooks with [bold]synthetic numbers (not UN data)[/] to {raw}"
+    )
+    run(raw_dir=raw, db=directory / "curated" / "migstock.duckdb")
+
+
 def _print_summary(summary) -> None:
     table = Table(title="migstock run", show_lines=False)
     table.add_column("what")

@@ -22,7 +22,7 @@ from migstock.harmonize import (
 from migstock.parse import parse_workbook
 from migstock.provenance import RawFile
 from migstock.read import SPREADSHEET_SUFFIXES, read_workbook
-from migstock.regions import FIRST_AGGREGATE_CODE
+from migstock.regions import FIRST_AGGREGATE_CODE, WORLD
 from migstock.store import RevisionLoad
 from migstock.validate import ValidationReport, Validator
 
@@ -112,8 +112,8 @@ def combined_rows(files: list[PreparedFile], dataset: Dataset) -> pd.DataFrame |
 
 
 def known_location_codes(files: list[PreparedFile]) -> list[int]:
-    """Codes a row may use: the M49 reference plus the aggregates the workbooks define."""
-    codes = set(m49_reference()["code"].tolist())
+    """Codes a row may use: the M49 reference, World, and the aggregates the workbooks define."""
+    codes = set(m49_reference()["code"].tolist()) | {WORLD}
     for item in files:
         codes.update(int(c) for c in item.names["code"] if int(c) >= FIRST_AGGREGATE_CODE)
     return sorted(codes)

@@ -1,0 +1,398 @@
+"""Layout-faithful International Migrant Stock workbooks, for tests and the demo.
+
+Each writer reproduces the title block, header labels and value conventions
+of one layout family (see ../shared/data/un-ims/SOURCES.md); the numbers are
+whatever the caller passes in. ``write_demo_workbooks`` fills every layout
+with clearly labelled synthetic numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import xlsxwriter
+
+from migstock.catalog import CATALOG
+
+SEX_TITLE = {"total": "Total", "male": "Male", "female": "Female"}
+LONG_BLOCKS = {
+    "total": "International migrant stock at mid-year, both sexes combined",
+    "male": "International migrant stock at mid-year, males",
+    "female": "International migrant stock at mid-year, females",
+}
+
+Destination = tuple[str, int]  # (name, code)
+HEADER_2020 = [
+    "Index",
+    "Region, development group, country or area of destination",
+    "Notes of destination",
+    "Location code of destination",
+    "Type of data of destination",
+    "Region, development group, country or area of origin",
+    "Location code of origin",
+]
+HEADER_2024 = [
+    "Index",
+    "Region, development group, country or area of destination",
+    "Coverage",
+    "Data type",
+    "Location code of destination",
+    "Region, development group, country or area of origin",
+    "Location code of origin",
+]
+
+
+def _title_block(sheet, revision: int, title: str) -> None:
+    sheet.write(4, 4, "United Nations")
+    sheet.write(5, 4, "Population Division")
+    sheet.write(6, 4, "Department of Economic and Social Affairs")
+    sheet.write(8, 4, "Trends in International Migrant Stock: Migrants by Destination and Origin")
+    sheet.write(9, 4, title)
+    sheet.write(10, 4, f"POP/DB/MIG/Stock/Rev.{revision}")
+    sheet.write(12, 1, f"Suggested citation: United Nations ({revision}).")
+
+
+def write_wide_origins(
+    path: Path,
+    revision: int,
+    tables: Sequence[tuple[int, str, int, dict[int, list[object]]]],
+    destinations: Sequence[Destination],
+    origins: Sequence[str],
+) -> Path:
+    """2013/2015 layout: one sheet per (year, sex).
+
+    ``tables`` holds (table number, sex, year, {destination code: row values}),
+    row values being one cell per origin (Total first).
+    """
+    book = xlsxwriter.Workbook(str(path))
+    book.add_worksheet("CONTENTS").write(9, 0, "TABLE OF CONTENTS")
+    for number, sex, year, values in tables:
+        sheet = book.add_worksheet(f"Table {number}")
+        title = (
+            f"Table {number}. {SEX_TITLE[sex]} migrant stock at mid-year by origin and by major "
+            f"area, region, country or area of destination, {year}"
+        )
+        _title_block(sheet, revision, title)
+        left = [
+            "Sort\norder",
+            "Major area, region, country or area of destination",
+            "Notes",
+            "Country code",
+            "Type of data (a)",
+        ]
+        for col, label in enumerate(left):
+            sheet.write(14, col, label)
+        sheet.write(14, 5, "Country of origin")
+        for col, origin in enumerate(origins, start=5):
+            sheet.write(15, col, origin)
+        for i, (name, code) in enumerate(destinations):
+            row = 16 + i
+            sheet.write(row, 0, i + 1)
+            sheet.write(row, 1, name)
+            sheet.write(row, 3, code)
+            for col, value in enumerate(values.get(code, []), start=5):
+                if value is not None:
+                    sheet.write(row, col, value)
+    book.add_worksheet("NOTES").write(0, 0, "NOTES")
+    book.close()
+    return path
+
+
+def write_long_rows(
+    path: Path,
+    revision: int,
+    years: Sequence[int],
+    rows: Sequence[tuple[Destination, Destination, dict[str, list[object]]]],
+) -> Path:
+    """2020/2024 layout: Table 1, one row per destination x origin, years x sex blocks.
+
+    ``rows`` holds (destination, origin, {sex: one value per year}).
+    """
+    book = xlsxwriter.Workbook(str(path))
+    book.add_worksheet("Contents").write(2, 1, "Table of contents")
+    sheet = book.add_worksheet("Table 1")
+    sheet.write(1, 4, f"International Migrant Stock {revision}")
+    sheet.write(
+        2,
+        4,
+        "Table 1: International migrant stock at mid-year by sex, destination and origin, "
+        f"{years[0]}-{years[-1]}",
+    )
+    sheet.write(3, 4, f"POP/DB/MIG/Stock/Rev.{revision}")
+    header = [
+        "Index",
+        "Region, development group, country or area of destination",
+        "Notes of destination",
+        "Location code of destination",
+        "Type of data of destination",
+        "Region, development group, country or area of origin",
+        "Location code of origin",
+    ]
+    for col, label in enumerate(header):
+        sheet.write(10, col, label)
+    first = len(header)
+    for block, sex in enumerate(("total", "male", "female")):
+        start = first + block * len(years)
+        sheet.write(7, start, LONG_BLOCKS[sex])
+        for offset, year in enumerate(years):
+            sheet.write(10, start + offset, year)
+    for i, ((dest, dest_code), (origin, origin_code), values) in enumerate(rows):
+        row = 11 + i
+        sheet.write(row, 0, i + 1)
+        sheet.write(row, 1, dest)
+        sheet.write(row, header.index("Location code of destination"), dest_code)
+        sheet.write(row, 5, origin)
+        if origin_code is not None:
+            sheet.write(row, 6, origin_code)
+        for block, sex in enumerate(("total", "male", "female")):
+            for offset, value in enumerate(values[sex]):
+                if value is not None:
+                    sheet.write(row, first + block * len(years) + offset, value)
+    book.close()
+    return path
+
+
+def write_year_rows(
+    path: Path,
+    revision: int,
+    tables: dict[str, list[list[object]]],
+    origins: Sequence[str],
+    codes: dict[str, int],
+) -> Path:
+    """2017/2019 layout: Tables 1/2/3 (total/male/female), rows are destination x year.
+
+    ``tables[sex]`` holds rows ``[year, destination name, value per origin...]``
+    (``origins`` names the value columns, Total first). Destinations missing
+    from ``codes`` are section titles and get no code, as in the originals.
+    """
+    book = xlsxwriter.Workbook(str(path))
+    book.add_worksheet("CONTENTS").write(9, 0, "TABLE OF CONTENTS")
+    for number, sex in enumerate(("total", "male", "female"), start=1):
+        if sex not in tables:
+            continue
+        sheet = book.add_worksheet(f"Table {number}")
+        _title_block(
+            sheet,
+            revision,
+            f"Table {number}. {SEX_TITLE[sex]} migrant stock at mid-year by origin and by major "
+            f"area, region, country or area of destination, 1990-{revision}",
+        )
+        left = [
+            "Year",
+            "Sort\norder",
+            "Major area, region, country or area of destination",
+            "Notes",
+            "Code",
+            "Type of data (a)",
+        ]
+        for col, label in enumerate(left):
+            sheet.write(15, col, label)
+        sheet.write(14, len(left), "Country of origin")
+        for col, origin in enumerate(origins, start=len(left)):
+            sheet.write(15, col, origin)
+        for i, (year, name, *values) in enumerate(tables[sex]):
+            row = 16 + i
+            sheet.write(row, 0, year)
+            sheet.write(row, 1, i + 1)
+            sheet.write(row, 2, name)
+            if name in codes:
+                sheet.write(row, 4, codes[name])
+            for col, value in enumerate(values, start=len(left)):
+                if value is not None:
+                    sheet.write(row, col, value)
+    book.close()
+    return path
+
+
+TOTALS_BLOCKS = {
+    "total": "International migrant stock at mid-year, both sexes combined",
+    "male": "International migrant stock at mid-year, males",
+    "female": "International migrant stock at mid-year, females",
+}
+
+
+def write_destination_totals(
+    path: Path, revision: int, years: Sequence[int], rows: dict[Destination, dict[str, list[int]]]
+) -> Path:
+    """2020-style destination-totals workbook: Table 1 only, years x sex blocks."""
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Table 1")
+    sheet.write(1, 4, f"International Migrant Stock {revision}")
+    sheet.write(
+        2,
+        4,
+        "Table 1: International migrant stock at mid-year by sex and by region, country or area "
+        f"of destination, {years[0]}-{years[-1]}",
+    )
+    sheet.write(3, 4, f"POP/DB/MIG/Stock/Rev.{revision}")
+    header = [
+        "Index",
+        "Region, development group, country or area",
+        "Notes",
+        "Location code",
+        "Type of data",
+    ]
+    for col, label in enumerate(header):
+        sheet.write(10, col, label)
+    first = len(header)
+    for block, sex in enumerate(("total", "male", "female")):
+        sheet.write(7, first + block * len(years), TOTALS_BLOCKS[sex])
+        for offset, year in enumerate(years):
+            sheet.write(10, first + block * len(years) + offset, year)
+    for i, ((name, code), values) in enumerate(rows.items()):
+        sheet.write(11 + i, 0, i + 1)
+        sheet.write(11 + i, 1, name)
+        sheet.write(11 + i, 3, code)
+        for block, sex in enumerate(("total", "male", "female")):
+            for offset, value in enumerate(values[sex]):
+                sheet.write(11 + i, first + block * len(years) + offset, value)
+    book.close()
+    return path
+
+
+DEMO_DESTINATIONS: list[Destination] = [
+    ("Saudi Arabia", 682),
+    ("United Arab Emirates", 784),
+    ("Egypt", 818),
+    ("Jordan", 400),
+    ("Morocco", 504),
+    ("Yemen", 887),
+    ("Bahrain", 48),
+    ("Kuwait", 414),
+    ("Oman", 512),
+    ("Qatar", 634),
+    ("Iraq", 368),
+    ("Lebanon", 422),
+    ("State of Palestine", 275),
+    ("Syrian Arab Republic", 760),
+    ("Algeria", 12),
+    ("Libya", 434),
+    ("Tunisia", 788),
+    ("Comoros", 174),
+    ("Djibouti", 262),
+    ("Mauritania", 478),
+    ("Somalia", 706),
+    ("Sudan", 729),
+    ("France", 250),
+    ("India", 356),
+]
+DEMO_ORIGINS: list[Destination] = [("Egypt", 818), ("India", 356), ("France", 250), ("Yemen", 887)]
+
+
+def _synthetic(seed: int, years: Sequence[int]) -> dict[tuple[int, int, int], tuple[int, int]]:
+    """(destination, origin, year) -> (male, female) synthetic counts; origin 0 = Other South."""
+    rng = np.random.default_rng(seed)
+    origins = [code for _, code in DEMO_ORIGINS] + [0]
+    return {
+        (dest, origin, year): (int(rng.integers(0, 50_000)), int(rng.integers(0, 50_000)))
+        for _, dest in DEMO_DESTINATIONS
+        for origin in origins
+        for year in years
+    }
+
+
+def write_demo_workbooks(directory: Path) -> list[Path]:
+    """One synthetic workbook per revision and layout, all consistent (parts sum to totals)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for entry in CATALOG:
+        years = list(entry.years)
+        data = _synthetic(entry.revision, years)
+        sexes = {"male": 0, "female": 1}
+
+        def value(dest: int, origin: int, year: int, sex: str, data=data) -> int:
+            male, female = data[(dest, origin, year)]
+            return male + female if sex == "total" else (male, female)[sexes[sex]]
+
+        def total(dest: int, year: int, sex: str, data=data) -> int:
+            return sum(value(dest, o, year, sex) for _, o in DEMO_ORIGINS) + value(
+                dest, 0, year, sex
+            )
+
+        layout = entry.file("bilateral").layout
+        name = entry.file("bilateral").file_name.replace(".xls", ".xlsx").replace(".xlsxx", ".xlsx")
+        path = directory / f"SYNTHETIC_{name}"
+        origin_names = ["Total", "Other North", "Other South", *(n for n, _ in DEMO_ORIGINS)]
+        if layout == "origin_matrix":
+            tables = []
+            for index, (year, sex) in enumerate(
+                (y, s) for y in years for s in ("total", "male", "female")
+            ):
+                tables.append(
+                    (
+                        index + 1,
+                        sex,
+                        year,
+                        {
+                            dest: [
+                                total(dest, year, sex),
+                                0,
+                                value(dest, 0, year, sex),
+                                *(value(dest, o, year, sex) for _, o in DEMO_ORIGINS),
+                            ]
+                            for _, dest in DEMO_DESTINATIONS
+                        },
+                    )
+                )
+            write_wide_origins(path, entry.revision, tables, DEMO_DESTINATIONS, origin_names)
+        elif layout == "year_rows":
+            tables_by_sex = {
+                sex: [
+                    [
+                        year,
+                        dest_name,
+                        total(dest, year, sex),
+                        0,
+                        value(dest, 0, year, sex),
+                        *(value(dest, o, year, sex) for _, o in DEMO_ORIGINS),
+                    ]
+                    for year in years
+                    for dest_name, dest in DEMO_DESTINATIONS
+                ]
+                for sex in ("total", "male", "female")
+            }
+            write_year_rows(
+                path, entry.revision, tables_by_sex, origin_names, dict(DEMO_DESTINATIONS)
+            )
+        else:
+            rows = []
+            for dest_name, dest in DEMO_DESTINATIONS:
+                rows.append(
+                    (
+                        (dest_name, dest),
+                        ("WORLD", 900),
+                        {
+                            s: [total(dest, y, s) for y in years]
+                            for s in ("total", "male", "female")
+                        },
+                    )
+                )
+                for origin_name, origin in [*DEMO_ORIGINS, ("Others", 0)]:
+                    rows.append(
+                        (
+                            (dest_name, dest),
+                            (origin_name, origin or None),
+                            {
+                                s: [value(dest, origin, y, s) for y in years]
+                                for s in ("total", "male", "female")
+                            },
+                        )
+                    )
+            write_long_rows(path, entry.revision, years, rows)
+        written.append(path)
+        totals_path = directory / f"SYNTHETIC_totals_{entry.revision}.xlsx"
+        write_destination_totals(
+            totals_path,
+            entry.revision,
+            years,
+            {
+                (dest_name, dest): {
+                    s: [total(dest, y, s) for y in years] for s in ("total", "male", "female")
+                }
+                for dest_name, dest in DEMO_DESTINATIONS
+            },
+        )
+        written.append(totals_path)
+    return written

@@ -1,0 +1,74 @@
+"""2024 bilateral layout (long rows, years x sex blocks), generated from the real
+2024 country-pairs export in shared, so the numbers checked are the UN's."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from migstock.harmonize import harmonize_bilateral
+from migstock.parse import parse_workbook
+from migstock.read import read_workbook
+from migstock.samples import write_long_rows
+
+YEARS = [1990, 1995, 2000, 2005, 2010, 2015, 2020, 2024]
+SEX_SUFFIX = {"total": "total", "male": "males", "female": "females"}
+
+
+@pytest.fixture(scope="module")
+def export_2024(exports_dir: Path) -> pd.DataFrame:
+    return pd.read_csv(exports_dir / "ims2024_table1_country_pairs.csv", encoding="utf-8-sig")
+
+
+@pytest.fixture(scope="module")
+def bilateral_2024(tmp_path_factory: pytest.TempPathFactory, export_2024: pd.DataFrame):
+    names = export_2024.columns
+    rows = [
+        (
+            (record[names[1]], int(record["Location code of destination"])),
+            (record[names[5]], int(record["Location code of origin"])),
+            {sex: [record[f"{y}_{suffix}"] for y in YEARS] for sex, suffix in SEX_SUFFIX.items()},
+        )
+        for record in export_2024.to_dict("records")
+    ]
+    path = (
+        tmp_path_factory.mktemp("wb")
+        / "undesa_pd_2024_ims_stock_by_sex_destination_and_origin.xlsx"
+    )
+    write_long_rows(path, 2024, YEARS, rows)
+    return harmonize_bilateral(parse_workbook(read_workbook(path)), path)
+
+
+def test_every_pair_year_and_sex_comes_out(bilateral_2024: pd.DataFrame, export_2024) -> None:
+    assert len(bilateral_2024) == len(export_2024) * len(YEARS) * 3
+    assert set(bilateral_2024.revision) == {2024}
+    assert set(bilateral_2024.origin_kind) == {"country"}
+
+
+def test_values_match_the_export_cell_for_cell(bilateral_2024: pd.DataFrame, export_2024) -> None:
+    long = export_2024.melt(
+        id_vars=["Location code of destination", "Location code of origin"],
+        value_vars=[f"{y}_{s}" for y in YEARS for s in SEX_SUFFIX.values()],
+    )
+    long[["year", "suffix"]] = long["variable"].str.split("_", expand=True)
+    long["sex"] = long["suffix"].map({v: k for k, v in SEX_SUFFIX.items()})
+    expected = long.set_index(
+        ["Location code of destination", "Location code of origin", long["year"].astype(int), "sex"]
+    )["value"].sort_index()
+    got = bilateral_2024.set_index(["destination_code", "origin_code", "year", "sex"])["migrants"]
+    got = got.sort_index()
+    assert got.to_numpy().tolist() == expected.round().astype("int64").to_numpy().tolist()
+
+
+def test_saudi_arabia_from_india_2024(bilateral_2024: pd.DataFrame, export_2024) -> None:
+    pair = export_2024[
+        (export_2024["Location code of destination"] == 682)
+        & (export_2024["Location code of origin"] == 356)
+    ]
+    rows = bilateral_2024[
+        (bilateral_2024.destination_code == 682)
+        & (bilateral_2024.origin_code == 356)
+        & (bilateral_2024.year == 2024)
+    ].set_index("sex")["migrants"]
+    assert rows["female"] == pair["2024_females"].iat[0]
+    assert rows["male"] + rows["female"] == rows["total"]
