@@ -300,11 +300,10 @@ def write_demo_workbooks(directory: Path) -> list[Path]:
     for entry in CATALOG:
         years = list(entry.years)
         data = _synthetic(entry.revision, years)
-        sexes = {"male": 0, "female": 1}
 
         def value(dest: int, origin: int, year: int, sex: str, data=data) -> int:
             male, female = data[(dest, origin, year)]
-            return male + female if sex == "total" else (male, female)[sexes[sex]]
+            return {"total": male + female, "male": male, "female": female}[sex]
 
         def total(dest: int, year: int, sex: str, data=data) -> int:
             return sum(value(dest, o, year, sex) for _, o in DEMO_ORIGINS) + value(
