@@ -119,11 +119,14 @@ def harmonize_bilateral(parsed: ParsedWorkbook, path: Path) -> pd.DataFrame:
     """Canonical bilateral rows (see ``BILATERAL_COLUMNS``) with M49 origin codes."""
     rows = parsed.rows
     labels = rows["origin_label"].cat.categories
-    index = origin_index(parsed)
+    # only origins published without a code (2013-2019 names) need their name matched
+    uncoded = set(rows.loc[rows["origin_code"].isna(), "origin_label"].unique())
+    index = origin_index(parsed) if uncoded else {}
     codes = np.full(len(labels), np.nan)
     kinds: list[str] = []
     for i, label in enumerate(labels):
-        resolved = resolve_origin(label, index)
+        special = SPECIAL_ORIGINS.get(name_key(label))
+        resolved = special or (resolve_origin(label, index) if label in uncoded else (None, ""))
         if resolved is None:
             sheet, cell = parsed.origin_cells.get(label, (None, None))
             raise InputError(
