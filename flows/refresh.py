@@ -19,7 +19,7 @@ from migstock import fetch, pipeline, settings
 from migstock.catalog import CATALOG, Revision, SourceFile, apply_url_overrides, revision
 from migstock.errors import FetchError, MigstockError
 from migstock.provenance import RawFile, local_file
-from migstock.store import load_revisions
+from migstock.store import RevisionLoad, load_revisions
 from migstock.validate import Validator
 
 
@@ -41,7 +41,7 @@ def validate_revision(
 
 
 @task(name="load-store", cache_policy=NO_CACHE)
-def load_store(db_path: Path, parquet_dir: Path, loads: list) -> None:
+def load_store(db_path: Path, parquet_dir: Path, loads: list[RevisionLoad]) -> None:
     load_revisions(db_path, parquet_dir, loads)
 
 

@@ -139,14 +139,12 @@ def validate_revision(
 
 def revision_load(revision: int, files: list[PreparedFile]) -> RevisionLoad:
     """What the store replaces for one validated revision."""
-    for dataset in ("bilateral", "destination_totals"):
-        raw_count = sum(1 for f in files if f.dataset == dataset)
-        if raw_count > 1 and dataset == "destination_totals":
-            names = ", ".join(f.raw.path.name for f in files if f.dataset == dataset)
-            raise MigstockError(
-                f"revision {revision}: more than one destination-totals workbook ({names}); "
-                "keep one"
-            )
+    totals = [f.raw.path.name for f in files if f.dataset == "destination_totals"]
+    if len(totals) > 1:  # a bilateral table may come split over files; totals never do
+        raise MigstockError(
+            f"revision {revision}: more than one destination-totals workbook "
+            f"({', '.join(totals)}); keep one"
+        )
     return RevisionLoad(
         revision=revision,
         bilateral_stock=combined_rows(files, "bilateral"),
