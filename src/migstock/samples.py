@@ -17,7 +17,7 @@ import xlsxwriter
 from migstock.catalog import CATALOG
 
 SEX_TITLE = {"total": "Total", "male": "Male", "female": "Female"}
-LONG_BLOCKS = {
+SEX_BLOCKS = {
     "total": "International migrant stock at mid-year, both sexes combined",
     "male": "International migrant stock at mid-year, males",
     "female": "International migrant stock at mid-year, females",
@@ -52,6 +52,21 @@ def _title_block(sheet, revision: int, title: str) -> None:
     sheet.write(9, 4, title)
     sheet.write(10, 4, f"POP/DB/MIG/Stock/Rev.{revision}")
     sheet.write(12, 1, f"Suggested citation: United Nations ({revision}).")
+
+
+def _title_block_2020(sheet, revision: int, title: str) -> None:
+    sheet.write(1, 4, f"International Migrant Stock {revision}")
+    sheet.write(2, 4, title)
+    sheet.write(3, 4, f"POP/DB/MIG/Stock/Rev.{revision}")
+
+
+def _year_blocks(sheet, first_col: int, years: Sequence[int]) -> None:
+    """Block titles on Excel row 8, years on the header row 11, one block per sex."""
+    for block, sex in enumerate(("total", "male", "female")):
+        start = first_col + block * len(years)
+        sheet.write(7, start, SEX_BLOCKS[sex])
+        for offset, year in enumerate(years):
+            sheet.write(10, start + offset, year)
 
 
 def write_wide_origins(
@@ -113,14 +128,12 @@ def write_long_rows(
     book = xlsxwriter.Workbook(str(path))
     book.add_worksheet("Contents").write(2, 1, "Table of contents")
     sheet = book.add_worksheet("Table 1")
-    sheet.write(1, 4, f"International Migrant Stock {revision}")
-    sheet.write(
-        2,
-        4,
+    _title_block_2020(
+        sheet,
+        revision,
         "Table 1: International migrant stock at mid-year by sex, destination and origin, "
         f"{years[0]}-{years[-1]}",
     )
-    sheet.write(3, 4, f"POP/DB/MIG/Stock/Rev.{revision}")
     header = [
         "Index",
         "Region, development group, country or area of destination",
@@ -133,11 +146,7 @@ def write_long_rows(
     for col, label in enumerate(header):
         sheet.write(10, col, label)
     first = len(header)
-    for block, sex in enumerate(("total", "male", "female")):
-        start = first + block * len(years)
-        sheet.write(7, start, LONG_BLOCKS[sex])
-        for offset, year in enumerate(years):
-            sheet.write(10, start + offset, year)
+    _year_blocks(sheet, first, years)
     for i, ((dest, dest_code), (origin, origin_code), values) in enumerate(rows):
         row = 11 + i
         sheet.write(row, 0, i + 1)
@@ -206,27 +215,18 @@ def write_year_rows(
     return path
 
 
-TOTALS_BLOCKS = {
-    "total": "International migrant stock at mid-year, both sexes combined",
-    "male": "International migrant stock at mid-year, males",
-    "female": "International migrant stock at mid-year, females",
-}
-
-
 def write_destination_totals(
     path: Path, revision: int, years: Sequence[int], rows: dict[Destination, dict[str, list[int]]]
 ) -> Path:
     """2020-style destination-totals workbook: Table 1 only, years x sex blocks."""
     book = xlsxwriter.Workbook(str(path))
     sheet = book.add_worksheet("Table 1")
-    sheet.write(1, 4, f"International Migrant Stock {revision}")
-    sheet.write(
-        2,
-        4,
+    _title_block_2020(
+        sheet,
+        revision,
         "Table 1: International migrant stock at mid-year by sex and by region, country or area "
         f"of destination, {years[0]}-{years[-1]}",
     )
-    sheet.write(3, 4, f"POP/DB/MIG/Stock/Rev.{revision}")
     header = [
         "Index",
         "Region, development group, country or area",
@@ -237,10 +237,7 @@ def write_destination_totals(
     for col, label in enumerate(header):
         sheet.write(10, col, label)
     first = len(header)
-    for block, sex in enumerate(("total", "male", "female")):
-        sheet.write(7, first + block * len(years), TOTALS_BLOCKS[sex])
-        for offset, year in enumerate(years):
-            sheet.write(10, first + block * len(years) + offset, year)
+    _year_blocks(sheet, first, years)
     for i, ((name, code), values) in enumerate(rows.items()):
         sheet.write(11 + i, 0, i + 1)
         sheet.write(11 + i, 1, name)
