@@ -139,3 +139,13 @@ def test_missing_revision_in_title_block(tmp_path: Path) -> None:
     book.sheets["Table 16"].iat[8, 4] = None
     with pytest.raises(InputError, match=r"sheet 'Table 16'.*names no revision"):
         parse_workbook(book)
+
+
+def test_sheets_with_different_origin_lists_combine(tmp_path: Path) -> None:
+    tables = [(16, "total", 2015, _matrix(10)), (17, "male", 2015, _matrix(6))]
+    path = write_wide_origins(tmp_path / "o.xlsx", 2015, tables, DESTINATIONS, ORIGINS)
+    book = read_workbook(path)
+    book.sheets["Table 17"].iat[15, 5 + len(ORIGINS) - 1] = ""  # Table 17 loses origin 'France'
+    rows = harmonize_bilateral(parse_workbook(book), path)
+    per_sheet = rows.groupby("source_sheet", observed=True)["origin_code"].nunique()
+    assert per_sheet.to_dict() == {"Table 16": 4, "Table 17": 3}  # World, Egypt, India(, France)

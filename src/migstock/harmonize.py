@@ -30,7 +30,7 @@ SPECIAL_ORIGINS: dict[str, tuple[int | None, str]] = {
     "other": (None, "other"),
     "others": (None, "other"),
 }
-ORIGIN_KINDS = ("country", "aggregate", "total", "other_north", "other_south", "other")
+ORIGIN_KINDS = ["country", "aggregate", "total", "other_north", "other_south", "other"]
 
 BILATERAL_COLUMNS = [
     "revision",
@@ -140,30 +140,36 @@ def harmonize_bilateral(parsed: ParsedWorkbook, path: Path) -> pd.DataFrame:
         codes[i] = np.nan if code is None else code
         kinds.append(kind)
 
-    label_codes = rows["origin_label"].cat.codes.to_numpy()
-    by_label = codes[label_codes]
-    given = rows["origin_code"].to_numpy(dtype=np.float64, na_value=np.nan)
-    special = np.isin(
-        np.array(kinds, dtype=object)[label_codes], ["other", "other_north", "other_south"]
+    # kind of each label that is a residual without a code (Other North/South, Others)
+    residual_kind = np.array(
+        [ORIGIN_KINDS.index(k) if k.startswith("other") else -1 for k in kinds], dtype=np.int8
     )
-    origin_code = np.where(special, np.nan, np.where(np.isnan(given), by_label, given))
+    label_codes = rows["origin_label"].cat.codes.to_numpy()
+    row_residual = residual_kind[label_codes]
+    residual = row_residual >= 0
+    given = rows["origin_code"].to_numpy(dtype=np.float64, na_value=np.nan)
+    origin_code = np.where(residual, np.nan, np.where(np.isnan(given), codes[label_codes], given))
     kind_by_code = np.where(
         origin_code == WORLD,
-        "total",
-        np.where(origin_code >= FIRST_AGGREGATE_CODE, "aggregate", "country"),
+        ORIGIN_KINDS.index("total"),
+        np.where(
+            origin_code >= FIRST_AGGREGATE_CODE,
+            ORIGIN_KINDS.index("aggregate"),
+            ORIGIN_KINDS.index("country"),
+        ),
     )
-    origin_kind = np.where(special, np.array(kinds, dtype=object)[label_codes], kind_by_code)
+    origin_kind = np.where(residual, row_residual, kind_by_code).astype(np.int8)
     return pd.DataFrame(
         {
-            "revision": np.int16(parsed.revision),
-            "year": rows["year"].astype("int16"),
-            "destination_code": rows["destination_code"].astype("int16"),
-            "origin_code": pd.array(origin_code, dtype="Float64").astype("Int16"),
-            "origin_kind": pd.Categorical(origin_kind, categories=ORIGIN_KINDS),
-            "sex": rows["sex"].astype("string"),
+            "revision": np.full(len(rows), parsed.revision, dtype=np.int16),
+            "year": rows["year"].to_numpy(dtype=np.int16),
+            "destination_code": rows["destination_code"].to_numpy(dtype=np.int16),
+            "origin_code": _nullable(origin_code, np.int16),
+            "origin_kind": pd.Categorical.from_codes(origin_kind, categories=ORIGIN_KINDS),
+            "sex": rows["sex"].astype("category"),
             "migrants": _counts(rows["migrants"]),
-            "source_sheet": rows["source_sheet"].astype("string"),
-            "source_row": rows["source_row"].astype("int32"),
+            "source_sheet": rows["source_sheet"].astype("category"),
+            "source_row": rows["source_row"].to_numpy(dtype=np.int32),
         }
     )[BILATERAL_COLUMNS]
 
@@ -186,10 +192,15 @@ def harmonize_totals(parsed: ParsedWorkbook) -> pd.DataFrame:
     )[TOTALS_COLUMNS]
 
 
+def _nullable(values: np.ndarray, dtype: type[np.integer]) -> pd.arrays.IntegerArray:
+    """Whole numbers from floats, NaN becoming NULL (pandas' nullable integers)."""
+    missing = np.isnan(values)
+    return pd.arrays.IntegerArray(np.where(missing, 0, np.round(values)).astype(dtype), missing)
+
+
 def _counts(values: pd.Series) -> pd.Series:
     return pd.Series(
-        pd.array(np.round(values.to_numpy(dtype=np.float64)), dtype="Float64").astype("Int64"),
-        index=values.index,
+        _nullable(values.to_numpy(dtype=np.float64, na_value=np.nan), np.int64), index=values.index
     )
 
 

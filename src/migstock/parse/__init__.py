@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from migstock.catalog import Dataset
@@ -84,7 +85,10 @@ def parse_workbook(workbook: Workbook) -> ParsedWorkbook:
         names.update(frame.attrs["destination_names"])
         for label, cell in frame.attrs.get("origin_cells", {}).items():
             origin_cells.setdefault(label, (name, cell))
-        frame["source_sheet"] = name
+        frame["source_sheet"] = pd.Categorical.from_codes(
+            np.full(len(frame), list(data_sheets).index(name), dtype=np.int16),
+            categories=list(data_sheets),
+        )
         frames.append(frame)
 
     if kinds == {"destination_totals"}:
@@ -93,7 +97,8 @@ def parse_workbook(workbook: Workbook) -> ParsedWorkbook:
     else:
         _check_disjoint_sheets(workbook, frames)
         rows = pd.concat(frames, ignore_index=True)
-        rows["source_sheet"] = rows["source_sheet"].astype("category")
+        if not isinstance(rows["origin_label"].dtype, pd.CategoricalDtype):
+            rows["origin_label"] = rows["origin_label"].astype("category")  # sheets' origins differ
         dataset = "bilateral"
     return ParsedWorkbook(revision, dataset, rows, list(data_sheets), names, annex, origin_cells)
 
@@ -120,8 +125,10 @@ def _check_disjoint_sheets(workbook: Workbook, frames: list[pd.DataFrame]) -> No
     owner: dict[tuple[int, str], str] = {}
     for frame in frames:
         sheet = frame["source_sheet"].iat[0] if len(frame) else "?"
-        pairs = frame[["year", "sex"]].drop_duplicates().itertuples(index=False)
-        for year, sex in pairs:
+        sexes = frame["sex"].astype("category")
+        keys = np.unique(frame["year"].to_numpy(dtype=np.int64) * 8 + sexes.cat.codes.to_numpy())
+        for key in keys.tolist():
+            year, sex = key // 8, sexes.cat.categories[key % 8]
             if (year, sex) in owner:
                 raise InputError(
                     workbook.path,

@@ -48,6 +48,12 @@ def clean_name(value: object) -> str:
         name = stripped
 
 
+def clean_names(values: list[object]) -> list[str]:
+    """``clean_name`` of many cells, each distinct value cleaned once (names repeat a lot)."""
+    cleaned: dict[object, str] = {}
+    return [cleaned.get(v) or cleaned.setdefault(v, clean_name(v)) for v in values]
+
+
 @dataclass(frozen=True)
 class SheetRef:
     """Where a grid came from, to name it in errors."""
@@ -95,24 +101,28 @@ def to_numbers(
     commas and non-breaking spaces inside numbers are thousands separators.
     Any other text raises an :class:`InputError` naming its cell.
     """
-    out = np.empty(block.shape, dtype=np.float64)
-    for j in range(block.shape[1]):
-        column = block.iloc[:, j]
-        if column.dtype.kind in "iuf":
-            values = np.array(column.to_numpy(dtype=np.float64, na_value=np.nan))
-            values[np.isnan(values)] = blank
-            out[:, j] = values
-            continue
-        numeric = np.array(
-            pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-        )
-        missing = np.isnan(numeric)
-        if missing.any():
-            originals = column.to_numpy(dtype=object)
-            for i in np.flatnonzero(missing):
-                numeric[i] = _parse_text_number(originals[i], blank, ref, first_row + i, columns[j])
-        out[:, j] = numeric
-    return out
+    cells = block.to_numpy(dtype=object)
+    try:
+        return cells.astype(np.float64)  # fast path: every cell is already a number
+    except (TypeError, ValueError):
+        pass
+    flat = cells.ravel()
+    numbers = np.array(
+        pd.to_numeric(pd.Series(flat), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    )
+    todo = np.flatnonzero(np.isnan(numbers))
+    if len(todo):
+        originals = flat[todo]
+        is_blank = pd.isna(originals) | (originals == "")
+        numbers[todo[is_blank]] = blank
+        rest = todo[~is_blank]
+        width = cells.shape[1]
+        for position in rest:
+            row, col = divmod(int(position), width)
+            numbers[position] = _parse_text_number(
+                flat[position], blank, ref, first_row + row, columns[col]
+            )
+    return numbers.reshape(cells.shape)
 
 
 def _parse_text_number(value: object, blank: float, ref: SheetRef, row: int, col: int) -> float:

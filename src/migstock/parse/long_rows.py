@@ -10,10 +10,11 @@ import numpy as np
 import pandas as pd
 
 from migstock.parse.blocks import year_columns
-from migstock.parse.cells import SheetRef, clean_name, row_texts
+from migstock.parse.cells import SheetRef, clean_names, row_texts
 from migstock.parse.rows import BLANK_IS_MISSING, drop_repeated_rows, parse_codes, read_data_rows
 from migstock.parse.sheets import ORIGIN_LABEL, SheetInfo
 
+SEXES = ["total", "male", "female"]
 _DESTINATION_CODE = re.compile(r"code of destination$", re.I)
 _ORIGIN_CODE = re.compile(r"code of origin$", re.I)
 
@@ -43,7 +44,7 @@ def parse_long_rows(grid: pd.DataFrame, info: SheetInfo, ref: SheetRef) -> pd.Da
     origin_codes = parse_codes(body.iloc[:, origin_code_col], ref, header + 1, origin_code_col)[
         kept
     ]
-    origin_names = [clean_name(v) for v in body.iloc[kept, origin_col].tolist()]
+    origin_names = clean_names(body.iloc[kept, origin_col].tolist())
     keys = pd.DataFrame({"destination_code": data.codes, "origin": origin_names})
     data, keep = drop_repeated_rows(data, keys, ref, origin_col, "destination and origin row")
     origin_codes = origin_codes[keep]
@@ -58,10 +59,13 @@ def parse_long_rows(grid: pd.DataFrame, info: SheetInfo, ref: SheetRef) -> pd.Da
             "origin_label": pd.Categorical.from_codes(
                 np.repeat(categories.codes, n_cols), categories=categories.categories
             ),
-            "origin_code": pd.array(np.repeat(origin_codes, n_cols), dtype="Float64").astype(
-                "Int64"
+            "origin_code": pd.arrays.IntegerArray(
+                np.nan_to_num(np.repeat(origin_codes, n_cols)).astype(np.int64),
+                np.isnan(np.repeat(origin_codes, n_cols)),
             ),
-            "sex": pd.Categorical(np.tile([c.sex for c in years], n_rows)),
+            "sex": pd.Categorical.from_codes(
+                np.tile([SEXES.index(c.sex) for c in years], n_rows), categories=SEXES
+            ),
             "migrants": data.values.reshape(-1),
             "source_row": np.repeat(data.rows + 1, n_cols),
         }

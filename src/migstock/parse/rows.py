@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from migstock.parse.cells import SheetRef, clean_name, to_numbers
+from migstock.parse.cells import SheetRef, clean_names, to_numbers
 
 BLANK_IS_ZERO = 0.0
 BLANK_IS_MISSING = np.nan
@@ -68,7 +68,7 @@ def read_data_rows(
             raise ref.error("this row holds values but no location code", first_row + i, code_col)
     keep = ~no_code
     rows = np.arange(first_row, len(grid))[keep]
-    names = [clean_name(v) for v in body.iloc[:, name_col].to_numpy(dtype=object)[keep]]
+    names = clean_names(body.iloc[:, name_col].to_numpy(dtype=object)[keep].tolist())
     return DataRows(rows, codes[keep].astype(np.int64), names, values[keep])
 
 

@@ -20,6 +20,7 @@ from migstock.parse.sheets import CODE_LABEL, SheetInfo
 
 _YEAR_IN_TITLE = re.compile(r",\s*((?:19|20)\d\d)\s*$")
 _TOTAL_LABELS = {"total", "world"}
+SEXES = ["total", "male", "female"]
 
 
 def parse_wide_origins(grid: pd.DataFrame, info: SheetInfo, ref: SheetRef) -> pd.DataFrame:
@@ -70,10 +71,7 @@ def parse_wide_origins(grid: pd.DataFrame, info: SheetInfo, ref: SheetRef) -> pd
         year = _title_year(info, ref)
         years = np.full(len(data.rows), year, dtype=np.int64)
     else:
-        years = np.array(
-            [_row_year(grid.iat[row, year_col], ref, row, year_col) for row in data.rows],
-            dtype=np.int64,
-        )
+        years = _row_years(grid.iloc[data.rows, year_col], ref, data.rows, year_col)
     keys = pd.DataFrame({"year": years, "destination_code": data.codes})
     data, keep = drop_repeated_rows(data, keys, ref, code_col, "destination row")
     years = years[keep]
@@ -86,8 +84,13 @@ def parse_wide_origins(grid: pd.DataFrame, info: SheetInfo, ref: SheetRef) -> pd
             "origin_label": pd.Categorical.from_codes(
                 np.tile(np.arange(n_origins), n_rows), categories=origin_labels
             ),
-            "origin_code": pd.array([pd.NA] * (n_rows * n_origins), dtype="Int64"),
-            "sex": sex,
+            "origin_code": pd.arrays.IntegerArray(
+                np.zeros(n_rows * n_origins, dtype=np.int64),
+                np.ones(n_rows * n_origins, dtype=bool),
+            ),
+            "sex": pd.Categorical.from_codes(
+                np.full(n_rows * n_origins, SEXES.index(sex), dtype=np.int8), categories=SEXES
+            ),
             "migrants": data.values.reshape(-1),
             "source_row": np.repeat(data.rows + 1, n_origins),
         }
@@ -135,8 +138,10 @@ def _title_year(info: SheetInfo, ref: SheetRef) -> int:
     return int(match.group(1))
 
 
-def _row_year(value: object, ref: SheetRef, row: int, col: int) -> int:
-    label = text(value)
-    if not re.fullmatch(r"(19|20)\d\d", label):
-        raise ref.error(f"expected a year, found {label!r}", row, col)
-    return int(label)
+def _row_years(cells: pd.Series, ref: SheetRef, rows: np.ndarray, col: int) -> np.ndarray:
+    years = pd.to_numeric(cells, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = np.isnan(years) | (years < 1900) | (years > 2099) | (years != np.round(years))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ref.error(f"expected a year, found {text(cells.iat[i])!r}", int(rows[i]), col)
+    return years.astype(np.int64)
