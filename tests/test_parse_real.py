@@ -5,6 +5,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from migstock.errors import InputError
 from migstock.harmonize import harmonize_bilateral, harmonize_totals
 from migstock.parse import parse_workbook
 from migstock.read import read_workbook
@@ -98,3 +99,22 @@ def test_2020_saudi_by_sex(official_dir: Path) -> None:
     assert saudi.loc["male", "migrants"] == 9_235_130
     assert saudi.loc["female", "migrants"] == 4_219_712
     assert saudi.loc["total", "source_sheet"] == "Table 1"
+
+
+def test_totals_workbook_without_its_stock_sheet_is_rejected(official_dir: Path) -> None:
+    book = read_workbook(official_dir / "UN_MigrantStockTotal_2019.xlsx")
+    del book.sheets["Table 1"]
+    with pytest.raises(InputError, match=r"UN_MigrantStockTotal_2019.xlsx: no sheet holds the"):
+        parse_workbook(book)
+
+
+def test_moved_header_is_still_found(official_dir: Path) -> None:
+    """Header rows are located by their labels: two extra title rows change nothing."""
+    book = read_workbook(official_dir / "undesa_pd_2020_ims_stock_by_sex_and_destination.xlsx")
+    before = harmonize_totals(parse_workbook(book))
+    for name, grid in book.sheets.items():
+        blank = pd.DataFrame([[""] * grid.shape[1]] * 2, columns=grid.columns)
+        book.sheets[name] = pd.concat([blank, grid], ignore_index=True)
+    after = harmonize_totals(parse_workbook(book))
+    pd.testing.assert_series_equal(after["migrants"], before["migrants"])
+    assert (after["source_row"] == before["source_row"] + 2).all()
