@@ -59,3 +59,53 @@ def validator():
     from migstock.validate import Validator
 
     return Validator()
+
+
+@pytest.fixture(scope="session")
+def export_2024(exports_dir: Path):
+    from tests.real_exports import read_2024_export
+
+    return read_2024_export(exports_dir)
+
+
+@pytest.fixture(scope="session")
+def bilateral_2019_path(
+    tmp_path_factory: pytest.TempPathFactory, exports_dir: Path, official_dir: Path
+) -> Path:
+    """2019 bilateral layout holding the real 2019 export values."""
+    from tests.real_exports import write_2019_bilateral
+
+    path = tmp_path_factory.mktemp("wb2019") / "UN_MigrantStockByOriginAndDestination_2019.xlsx"
+    return write_2019_bilateral(exports_dir, official_dir, path)
+
+
+@pytest.fixture(scope="session")
+def bilateral_2024_path(tmp_path_factory: pytest.TempPathFactory, export_2024) -> Path:
+    """2024 bilateral layout holding the real 2024 country-pairs values."""
+    from tests.real_exports import write_2024_bilateral
+
+    directory = tmp_path_factory.mktemp("wb2024")
+    return write_2024_bilateral(
+        export_2024, directory / "undesa_pd_2024_ims_stock_by_sex_destination_and_origin.xlsx"
+    )
+
+
+@pytest.fixture(scope="session")
+def real_store(
+    tmp_path_factory: pytest.TempPathFactory,
+    official_dir: Path,
+    bilateral_2019_path: Path,
+    bilateral_2024_path: Path,
+) -> Path:
+    """A store built (without Prefect) from the official workbooks plus the 2019 and
+    2024 bilateral layouts holding the real export values."""
+    from migstock.pipeline import find_local_files, group_by_revision, prepare_file, revision_load
+    from migstock.provenance import local_file
+    from migstock.store import load_revisions
+
+    paths = [*find_local_files(official_dir), bilateral_2019_path, bilateral_2024_path]
+    prepared = [prepare_file(local_file(path, "raw-dir")) for path in paths]
+    loads = [revision_load(n, files) for n, files in group_by_revision(prepared).items()]
+    db = tmp_path_factory.mktemp("real-store") / "migstock.duckdb"
+    load_revisions(db, db.parent / "parquet", loads)
+    return db

@@ -9,34 +9,17 @@ import pytest
 from migstock.harmonize import harmonize_bilateral
 from migstock.parse import parse_workbook
 from migstock.read import read_workbook
-from migstock.samples import write_long_rows
+from tests.real_exports import SEX_SUFFIX_2024, YEARS_2024
 
-YEARS = [1990, 1995, 2000, 2005, 2010, 2015, 2020, 2024]
-SEX_SUFFIX = {"total": "total", "male": "males", "female": "females"}
-
-
-@pytest.fixture(scope="module")
-def export_2024(exports_dir: Path) -> pd.DataFrame:
-    return pd.read_csv(exports_dir / "ims2024_table1_country_pairs.csv", encoding="utf-8-sig")
+YEARS = YEARS_2024
+SEX_SUFFIX = SEX_SUFFIX_2024
 
 
 @pytest.fixture(scope="module")
-def bilateral_2024(tmp_path_factory: pytest.TempPathFactory, export_2024: pd.DataFrame):
-    names = export_2024.columns
-    rows = [
-        (
-            (record[names[1]], int(record["Location code of destination"])),
-            (record[names[5]], int(record["Location code of origin"])),
-            {sex: [record[f"{y}_{suffix}"] for y in YEARS] for sex, suffix in SEX_SUFFIX.items()},
-        )
-        for record in export_2024.to_dict("records")
-    ]
-    path = (
-        tmp_path_factory.mktemp("wb")
-        / "undesa_pd_2024_ims_stock_by_sex_destination_and_origin.xlsx"
+def bilateral_2024(bilateral_2024_path: Path) -> pd.DataFrame:
+    return harmonize_bilateral(
+        parse_workbook(read_workbook(bilateral_2024_path)), bilateral_2024_path
     )
-    write_long_rows(path, 2024, YEARS, rows)
-    return harmonize_bilateral(parse_workbook(read_workbook(path)), path)
 
 
 def test_every_pair_year_and_sex_comes_out(bilateral_2024: pd.DataFrame, export_2024) -> None:

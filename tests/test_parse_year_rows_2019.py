@@ -9,45 +9,15 @@ import pytest
 
 from migstock.harmonize import harmonize_bilateral
 from migstock.parse import parse_workbook
-from migstock.parse.cells import clean_name
 from migstock.read import read_workbook
 from migstock.regions import ARAB_COUNTRIES
-from migstock.samples import write_year_rows
 
 
 @pytest.fixture(scope="module")
-def bilateral_2019(
-    tmp_path_factory: pytest.TempPathFactory, exports_dir: Path, official_dir: Path
-) -> pd.DataFrame:
-    grid = read_workbook(official_dir / "UN_MigrantStockTotal_2019.xlsx").sheet("Table 1")
-    codes = {  # destination name -> code, as the same revision's totals workbook lists them
-        clean_name(name): int(code)
-        for name, code in zip(grid[1], grid[3], strict=True)
-        if isinstance(code, (int, float)) and code == code
-    }
-    tables, origins = {}, None
-    for sex in ("total", "male", "female"):
-        export = pd.read_csv(
-            exports_dir / f"ims2019_by_origin_and_destination_{sex}.csv",
-            dtype=str,
-            keep_default_na=False,
-        )
-        columns = list(export.columns)
-        origins = columns[2:]
-        tables[sex] = [
-            [int(row[0]), row[1], *(_cell(v) for v in row[2:])]
-            for row in export.itertuples(index=False)
-        ]
-    path = tmp_path_factory.mktemp("wb") / "UN_MigrantStockByOriginAndDestination_2019.xlsx"
-    write_year_rows(path, 2019, tables, origins, codes)
-    return harmonize_bilateral(parse_workbook(read_workbook(path)), path)
-
-
-def _cell(value: str) -> object:
-    """The CSV cell as the workbook had it: '..' and '-' as text, numbers as numbers."""
-    if value in ("..", "-"):
-        return value
-    return None if value == "" else float(value)
+def bilateral_2019(bilateral_2019_path: Path) -> pd.DataFrame:
+    return harmonize_bilateral(
+        parse_workbook(read_workbook(bilateral_2019_path)), bilateral_2019_path
+    )
 
 
 def test_layout_and_keys(bilateral_2019: pd.DataFrame) -> None:

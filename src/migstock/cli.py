@@ -142,26 +142,54 @@ def _print_summary(summary) -> None:
 def sql(
     query: Annotated[str, typer.Argument(help="SQL to run on a read-only connection.")],
     db: Annotated[Path | None, typer.Option(help="DuckDB file.")] = None,
+    output_format: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
 ) -> None:
-    """Run a query against the curated store (read-only) and print the result."""
-    import duckdb
+    """Query the curated store (read-only) and print the result."""
+    from migstock import access
 
-    path = db or settings.db_path()
-    if not path.exists():
-        err.print(f"[bold red]error:[/] no database at {path}: run `migstock run` first")
-        raise typer.Exit(2)
+    if output_format not in ("table", "csv", "json"):
+        raise typer.BadParameter("--format must be table, csv or json")
     try:
-        with duckdb.connect(str(path), read_only=True) as con:
-            frame = con.execute(query).df()
-    except duckdb.Error as error:
-        err.print(f"[bold red]error:[/] {error}")
+        frame = access.query(db or settings.db_path(), query)
+    except MigstockError as error:
+        err.print(f"[bold red]error:[/] {error}", soft_wrap=True)
         raise typer.Exit(2) from None
+    if output_format != "table":
+        typer.echo(access.render(frame, output_format), nl=False)  # type: ignore[arg-type]
+        return
     table = Table()
     for column in frame.columns:
         table.add_column(str(column))
     for row in frame.itertuples(index=False):
-        table.add_row(*("" if v is None else str(v) for v in row))
+        table.add_row(*("" if pd_isna(v) else str(v) for v in row))
     console.print(table)
+
+
+@app.command()
+def export(
+    name: Annotated[str, typer.Argument(help="Table or view, e.g. arab_immigrants.")],
+    output_format: Annotated[str, typer.Option("--format", help="csv, parquet or xlsx.")] = "csv",
+    output: Annotated[Path | None, typer.Option(help="File to write.")] = None,
+    revision: Annotated[int | None, typer.Option(help="Only this revision.")] = None,
+    db: Annotated[Path | None, typer.Option(help="DuckDB file.")] = None,
+) -> None:
+    """Export a table or view for colleagues who work in spreadsheets."""
+    from migstock import access
+
+    if output_format not in ("csv", "parquet", "xlsx"):
+        raise typer.BadParameter("--format must be csv, parquet or xlsx")
+    suffix = f"_{revision}" if revision else ""
+    target = output or Path("data/exports") / f"{name}{suffix}.{output_format}"
+    try:
+        rows = access.export(db or settings.db_path(), name, output_format, target, revision)  # type: ignore[arg-type]
+    except MigstockError as error:
+        err.print(f"[bold red]error:[/] {error}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    console.print(f"wrote {rows:,} rows to {target}")
+
+
+def pd_isna(value: object) -> bool:
+    return value is None or (isinstance(value, float) and value != value) or str(value) == "<NA>"
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -28,6 +28,7 @@ import pandas as pd
 from migstock.catalog import LICENCE, revision
 from migstock.errors import StoreError
 from migstock.harmonize import build_locations
+from migstock.store_docs import apply_comments
 
 SCHEMA_VERSION = 1
 PARTITIONED_TABLES = ("bilateral_stock", "destination_totals")
@@ -80,6 +81,7 @@ def load_revisions(db_path: Path, parquet_dir: Path, loads: list[RevisionLoad]) 
     tmp_db = db_path.with_name(f".{db_path.name}.{token}.tmp")
     tmp_parquet = parquet_dir.with_name(f".{parquet_dir.name}.{token}.tmp")
     with load_lock(db_path):
+        _remove_leftovers(db_path, parquet_dir)
         try:
             if db_path.exists():
                 shutil.copy2(db_path, tmp_db)
@@ -90,7 +92,8 @@ def load_revisions(db_path: Path, parquet_dir: Path, loads: list[RevisionLoad]) 
             _swap_dir(tmp_parquet, parquet_dir)
             os.replace(tmp_db, db_path)
         except duckdb.Error as error:
-            raise StoreError(f"could not write the store {db_path}: {error}") from error
+            # "from None": a chained duckdb error keeps connection objects alive to exit
+            raise StoreError(f"could not write the store {db_path}: {error}") from None
         finally:
             tmp_db.unlink(missing_ok=True)
             tmp_db.with_name(tmp_db.name + ".wal").unlink(missing_ok=True)
@@ -107,6 +110,13 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
             f"the store has schema version {current[0]}, newer than this migstock "
             f"({SCHEMA_VERSION}); upgrade migstock"
         )
+
+
+def create_empty(con: duckdb.DuckDBPyConnection) -> None:
+    """Tables, views and descriptions with no rows (for docs and tests)."""
+    ensure_schema(con)
+    con.execute(_sql("views.sql"))
+    apply_comments(con)
 
 
 def _apply(con: duckdb.DuckDBPyConnection, loads: list[RevisionLoad]) -> None:
@@ -167,6 +177,7 @@ def _apply(con: duckdb.DuckDBPyConnection, loads: list[RevisionLoad]) -> None:
     con.execute("INSERT INTO locations SELECT * FROM incoming")
     con.unregister("incoming")
     con.execute(_sql("views.sql"))
+    apply_comments(con)
     con.execute("COMMIT")
     con.execute("CHECKPOINT")
 
@@ -182,6 +193,19 @@ def export_parquet(con: duckdb.DuckDBPyConnection, target: Path) -> None:
     for table in PLAIN_TABLES:
         (target / table).mkdir()
         con.execute(f"COPY {table} TO '{target / table / 'data.parquet'}' (FORMAT parquet)")
+
+
+def _remove_leftovers(db_path: Path, parquet_dir: Path) -> None:
+    """Delete temporary files of loads that were killed (safe: we hold the lock)."""
+    for pattern, folder in (
+        (f".{db_path.name}.*.tmp*", db_path.parent),
+        (f".{parquet_dir.name}.*", parquet_dir.parent),
+    ):
+        for leftover in folder.glob(pattern):
+            if leftover.is_dir():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink(missing_ok=True)
 
 
 def _swap_dir(new: Path, current: Path) -> None:
