@@ -11,16 +11,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Completed, Failed, State
 
 from migstock import fetch, pipeline, settings
-from migstock.catalog import CATALOG, Revision, SourceFile, apply_url_overrides, revision
+from migstock.catalog import CATALOG, SourceFile, apply_url_overrides, revision
 from migstock.errors import FetchError, MigstockError
 from migstock.provenance import RawFile, local_file
+from migstock.reports import RunReports, markdown_summary
 from migstock.store import RevisionLoad, load_revisions
-from migstock.validate import Validator
+from migstock.validate import ValidationReport, Validator
 
 
 @task(name="prepare-file", cache_policy=NO_CACHE)
@@ -35,9 +36,13 @@ def download(source: SourceFile, landing_dir: Path) -> RawFile:
 
 @task(name="validate-revision", cache_policy=NO_CACHE)
 def validate_revision(
-    validator: Validator, entry: Revision, files: list[pipeline.PreparedFile]
-) -> pipeline.ValidationReport:
-    return pipeline.validate_revision(validator, entry, files)
+    validator: Validator,
+    number: int,
+    files: list[pipeline.PreparedFile],
+    db_path: Path,
+    run_name: str,
+) -> ValidationReport:
+    return pipeline.validate_revision(validator, revision(number), files, db_path, run_name)
 
 
 @task(name="load-store", cache_policy=NO_CACHE)
@@ -53,20 +58,85 @@ def refresh(
     offline: bool = False,
     revisions: list[int] | None = None,
     url_overrides: dict[str, str] | None = None,
+    load: bool = True,
 ) -> State:
     """Refresh the curated store from raw workbooks.
 
     ``raw_dir`` given: use exactly the files in it, never download. Otherwise
     use the landing zone (``data/raw``) and download what is missing there,
-    unless ``offline``.
+    unless ``offline``. ``load=False`` validates and reports without loading.
     """
-    logger = get_run_logger()
     db_path = Path(db_path or settings.db_path())
     parquet_dir = Path(parquet_dir or settings.parquet_dir(db_path))
-    catalog = apply_url_overrides(url_overrides or {}, CATALOG)
     wanted = set(revisions) if revisions else None
-    summary = pipeline.RunSummary(db_path=db_path, parquet_dir=parquet_dir)
+    reports = RunReports(settings.validation_dir(db_path))
+    summary = pipeline.RunSummary(db_path=db_path, parquet_dir=parquet_dir, run_id=reports.run_id)
 
+    prepared = _acquire(raw_dir, offline, wanted, url_overrides or {}, summary)
+
+    validator: Validator | None = None
+    loads = []
+    for number, files in pipeline.group_by_revision(prepared).items():
+        validator = validator or Validator(docs_dir=reports.docs_dir)
+        report = validate_revision(validator, number, files, db_path, reports.run_id)
+        results_path = reports.save_results(report)
+        summary.reports.append(report)
+        names = ", ".join(f.raw.path.name for f in files)
+        if not report.passed:
+            failures = "; ".join(r.describe() for r in report.blocking_failures)
+            summary.outcomes.append(
+                pipeline.Outcome(
+                    f"revision {number}",
+                    "rejected",
+                    f"blocking checks failed, nothing of it loaded; raw files kept ({names}); "
+                    f"results in {results_path}: {failures}",
+                )
+            )
+            continue
+        rows = sum(len(f.rows) for f in files)
+        warned = f", {len(report.warnings)} warnings" if report.warnings else ""
+        if not load:
+            summary.outcomes.append(
+                pipeline.Outcome(
+                    f"revision {number}", "valid", f"{rows:,} rows from {names}{warned}"
+                )
+            )
+            continue
+        try:
+            loads.append(pipeline.revision_load(number, files))
+        except MigstockError as error:
+            summary.outcomes.append(pipeline.Outcome(f"revision {number}", "rejected", str(error)))
+            continue
+        summary.outcomes.append(
+            pipeline.Outcome(f"revision {number}", "loaded", f"{rows:,} rows from {names}{warned}")
+        )
+    if loads:
+        try:
+            load_store(db_path, parquet_dir, loads)
+        except MigstockError as error:
+            for outcome in summary.outcomes:
+                if outcome.status == "loaded":
+                    outcome.status, outcome.message = "rejected", str(error)
+    if not prepared and not summary.outcomes:
+        summary.outcomes.append(
+            pipeline.Outcome("raw files", "unavailable", "no spreadsheet files found")
+        )
+    _report(reports, summary, validator, prepared)
+    if summary.failed:
+        return Failed(message=_failure_message(summary), data=summary)
+    return Completed(message="refresh finished", data=summary)
+
+
+def _acquire(
+    raw_dir: Path | None,
+    offline: bool,
+    wanted: set[int] | None,
+    url_overrides: dict[str, str],
+    summary: pipeline.RunSummary,
+) -> list[pipeline.PreparedFile]:
+    """Local files first (recognised by content), then downloads of what is missing."""
+    logger = get_run_logger()
+    catalog = apply_url_overrides(url_overrides, CATALOG)
     source_dir = Path(raw_dir) if raw_dir else settings.landing_dir()
     origin = "raw-dir" if raw_dir else "landing zone"
     prepared: list[pipeline.PreparedFile] = []
@@ -96,50 +166,7 @@ def refresh(
             summary.outcomes.append(pipeline.Outcome(subject, "unavailable", str(error)))
             continue
         _prepare(raw, prepared, summary)
-
-    validator: Validator | None = None
-    loads = []
-    for number, files in pipeline.group_by_revision(prepared).items():
-        validator = validator or Validator()
-        report = validate_revision(validator, revision(number), files)
-        summary.reports.append(report)
-        names = ", ".join(f.raw.path.name for f in files)
-        if not report.passed:
-            failures = "; ".join(r.describe() for r in report.blocking_failures)
-            summary.outcomes.append(
-                pipeline.Outcome(
-                    f"revision {number}",
-                    "rejected",
-                    f"blocking checks failed, nothing of it loaded (raw files kept: {names}): "
-                    f"{failures}",
-                )
-            )
-            continue
-        try:
-            loads.append(pipeline.revision_load(number, files))
-        except MigstockError as error:
-            summary.outcomes.append(pipeline.Outcome(f"revision {number}", "rejected", str(error)))
-            continue
-        warned = f", {len(report.warnings)} warnings" if report.warnings else ""
-        rows = sum(len(f.rows) for f in files)
-        summary.outcomes.append(
-            pipeline.Outcome(f"revision {number}", "loaded", f"{rows:,} rows from {names}{warned}")
-        )
-    if loads:
-        try:
-            load_store(db_path, parquet_dir, loads)
-        except MigstockError as error:
-            for outcome in summary.outcomes:
-                if outcome.status == "loaded":
-                    outcome.status, outcome.message = "rejected", str(error)
-    if not prepared and not summary.outcomes:
-        summary.outcomes.append(
-            pipeline.Outcome(str(source_dir), "unavailable", "no spreadsheet files found")
-        )
-    create_markdown_artifact(key="migstock-refresh", markdown=_markdown(summary))
-    if summary.failed:
-        return Failed(message=_failure_message(summary), data=summary)
-    return Completed(message="refresh finished", data=summary)
+    return prepared
 
 
 def _prepare(raw: RawFile, prepared: list, summary: pipeline.RunSummary) -> None:
@@ -149,14 +176,33 @@ def _prepare(raw: RawFile, prepared: list, summary: pipeline.RunSummary) -> None
         summary.outcomes.append(pipeline.Outcome(raw.path.name, "rejected", str(error)))
 
 
+def _report(
+    reports: RunReports,
+    summary: pipeline.RunSummary,
+    validator: Validator | None,
+    prepared: list[pipeline.PreparedFile],
+) -> None:
+    """Validation history, steward summary and Prefect artifacts of the run."""
+    if summary.reports:
+        raw_files: dict[int, list[str]] = {}
+        for item in prepared:
+            raw_files.setdefault(item.revision, []).append(item.raw.path.name)
+        reports.record_history(summary.reports, {r: ", ".join(n) for r, n in raw_files.items()})
+        summary.docs_index = validator.build_docs() if validator else None
+        summary.summary_html = reports.write_summary(
+            summary.reports, summary.outcomes, summary.docs_index, validator.expectations_dir
+        )
+    create_markdown_artifact(
+        key="migstock-run", markdown=markdown_summary(summary.reports, summary.outcomes)
+    )
+    create_table_artifact(
+        key="migstock-revisions",
+        table=[
+            {"what": o.subject, "status": o.status, "details": o.message} for o in summary.outcomes
+        ],
+    )
+
+
 def _failure_message(summary: pipeline.RunSummary) -> str:
     bad = [o for o in summary.outcomes if o.status in ("rejected", "unavailable")]
     return "; ".join(f"{o.subject}: {o.status}: {o.message}" for o in bad)
-
-
-def _markdown(summary: pipeline.RunSummary) -> str:
-    lines = ["# migstock refresh", "", "| what | status | details |", "|---|---|---|"]
-    for outcome in summary.outcomes:
-        message = outcome.message.replace("|", "\\|")
-        lines.append(f"| {outcome.subject} | {outcome.status} | {message} |")
-    return "\n".join(lines)

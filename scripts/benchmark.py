@@ -6,6 +6,7 @@ Generates two workbooks of the real sizes (synthetic numbers):
 For each it reports the best of N runs of
 - baseline: ``pandas.read_excel(engine="calamine")`` of the same sheets,
 - migstock: read + parse + harmonize to tidy rows,
+- validation: the revision's suites and its reconciliation (GX context set up once),
 - openpyxl: ``pandas.read_excel(engine="openpyxl")`` (what most public scripts do),
 as seconds and as ratios to the baseline, plus migstock's peak traced memory.
 
@@ -24,10 +25,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from migstock.catalog import revision
 from migstock.harmonize import harmonize_bilateral
 from migstock.parse import parse_workbook
+from migstock.pipeline import PreparedFile, prepare_file, validate_revision
+from migstock.provenance import local_file
 from migstock.read import read_workbook
 from migstock.samples import write_long_rows, write_year_rows
+from migstock.validate import Validator
 
 YEARS_2024 = [1990, 1995, 2000, 2005, 2010, 2015, 2020, 2024]
 
@@ -63,14 +68,14 @@ def make_2019(path: Path, rng: np.random.Generator) -> list[str]:
     codes = dict(zip(reference["name"], reference["code"], strict=True))
     origins = ["Total", "Other North", "Other South", *reference["name"].tolist()[:232]]
     years = [1990, 1995, 2000, 2005, 2010, 2015, 2019]
+    keys = [(y, n) for y in years for n in destinations]
+    male = rng.integers(0, 50_000, (len(keys), len(origins) - 1))
+    female = rng.integers(0, 50_000, (len(keys), len(origins) - 1))
     tables = {}
-    for sex in ("total", "male", "female"):
-        values = rng.integers(0, 100_000, (len(years) * len(destinations), len(origins) - 1))
-        tables[sex] = [
+    for sex, values in (("total", male + female), ("male", male), ("female", female)):
+        tables[sex] = [  # consistent like the real tables: Total = sum, total = male + female
             [year, name, int(row.sum()), *row.tolist()]
-            for (year, name), row in zip(
-                ((y, n) for y in years for n in destinations), values, strict=True
-            )
+            for (year, name), row in zip(keys, values, strict=True)
         ]
     write_year_rows(path, 2019, tables, origins, codes)
     return ["Table 1", "Table 2", "Table 3"]
@@ -89,12 +94,22 @@ def migstock_parse(path: Path) -> pd.DataFrame:
     return harmonize_bilateral(parse_workbook(read_workbook(path)), path)
 
 
+def migstock_validate(validator: Validator, prepared: PreparedFile) -> None:
+    validate_revision(validator, revision(prepared.revision), [prepared])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-openpyxl", action="store_true")
     args = parser.parse_args()
     rng = np.random.default_rng(2024)
+    start = time.perf_counter()
+    validator = Validator()
+    print(
+        f"Great Expectations import and context set-up (once per run): "
+        f"{time.perf_counter() - start:.2f} s"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for label, make in (("2024 long rows", make_2024), ("2019 year rows", make_2019)):
             path = Path(tmp) / f"{label.replace(' ', '_')}.xlsx"
@@ -105,6 +120,8 @@ def main() -> None:
             )
             ours = best_of(args.repeat, migstock_parse, path)
             rows = len(migstock_parse(path))
+            prepared = prepare_file(local_file(path, "raw-dir"))
+            validation = best_of(args.repeat, migstock_validate, validator, prepared)
             tracemalloc.start()
             migstock_parse(path)
             peak_mb = tracemalloc.get_traced_memory()[1] / 1e6
@@ -114,6 +131,10 @@ def main() -> None:
             print(
                 f"  migstock parse to tidy   {ours:7.2f} s   {ours / baseline:.2f}x"
                 f"   peak traced memory {peak_mb:.0f} MB"
+            )
+            print(
+                f"  validation (3 suites)    {validation:7.2f} s   {validation / baseline:.2f}x"
+                f"   ({validation / ours:.2f}x the parse)"
             )
             if not args.skip_openpyxl:
                 slow = best_of(1, pd.read_excel, path, sheet_name=sheets, engine="openpyxl")

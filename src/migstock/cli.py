@@ -20,6 +20,7 @@ err = Console(stderr=True)
 
 _STATUS_STYLE = {
     "loaded": "green",
+    "valid": "green",
     "rejected": "bold red",
     "unavailable": "bold red",
     "not provided": "dim",
@@ -67,22 +68,52 @@ def run(
     ] = None,
 ) -> None:
     """Get, parse, validate and load every revision of the catalog."""
-    _quiet_prefect()
     try:
         overrides = load_url_overrides(urls_file) if urls_file else {}
         overrides.update(_parse_urls(url or []))
+    except MigstockError as error:
+        err.print(f"[bold red]error:[/] {error}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    db_path = db or settings.db_path()
+    _run_flow(
+        raw_dir=raw_dir,
+        db_path=db_path,
+        parquet_dir=parquet_dir or settings.parquet_dir(db_path),
+        offline=offline,
+        revisions=revision,
+        url_overrides=overrides,
+    )
+
+
+@app.command()
+def validate(
+    raw_dir: Annotated[
+        Path | None, typer.Option(help="Validate the workbooks in this folder (default data/raw).")
+    ] = None,
+    db: Annotated[
+        Path | None, typer.Option(help="Store to cross-check against and report next to.")
+    ] = None,
+    revision: Annotated[
+        list[int] | None, typer.Option("--revision", "-r", help="Only these revisions.")
+    ] = None,
+) -> None:
+    """Re-run validation on the raw workbooks and write the reports, without loading."""
+    _run_flow(
+        raw_dir=raw_dir,
+        db_path=db or settings.db_path(),
+        offline=True,
+        revisions=revision,
+        load=False,
+    )
+
+
+def _run_flow(**parameters: object) -> None:
+    """Run the refresh flow, print its summary, exit non-zero when something failed."""
+    _quiet_prefect()
+    try:
         from flows.refresh import refresh  # Prefect import is slow: only when running
 
-        db_path = db or settings.db_path()
-        state = refresh(
-            raw_dir=raw_dir,
-            db_path=db_path,
-            parquet_dir=parquet_dir or settings.parquet_dir(db_path),
-            offline=offline,
-            revisions=revision,
-            url_overrides=overrides,
-            return_state=True,
-        )
+        state = refresh(**parameters, return_state=True)
     except MigstockError as error:
         err.print(f"[bold red]error:[/] {error}", soft_wrap=True)
         raise typer.Exit(2) from None
@@ -129,10 +160,16 @@ def _print_summary(summary) -> None:
         console.print(f"[dim]not in the raw folder (skipped): {', '.join(not_provided)}[/]")
     for report in summary.reports:
         for warning in report.warnings:
-            console.print(f"[yellow]warning[/] revision {report.revision}: {warning.describe()}")
+            console.print(
+                f"[yellow]warning[/] revision {report.revision}: {warning.describe(samples=0)}"
+            )
     if any(o.status == "loaded" for o in summary.outcomes):
-        console.print(f"database: {summary.db_path}")
-        console.print(f"parquet:  {summary.parquet_dir}")
+        console.print(f"database:          {summary.db_path}")
+        console.print(f"parquet:           {summary.parquet_dir}")
+    if summary.summary_html:
+        console.print(f"steward summary:   {summary.summary_html}")
+    if summary.docs_index:
+        console.print(f"data docs:         {summary.docs_index}")
     for outcome in summary.outcomes:
         if outcome.status in ("rejected", "unavailable"):
             err.print(f"[bold red]error:[/] {outcome.subject}: {outcome.message}", soft_wrap=True)

@@ -9,6 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
 from migstock.catalog import Dataset, Revision, SourceFile
@@ -22,6 +23,7 @@ from migstock.harmonize import (
 from migstock.parse import parse_workbook
 from migstock.provenance import RawFile
 from migstock.read import SPREADSHEET_SUFFIXES, read_workbook
+from migstock.reconcile import reconciliation_frame
 from migstock.regions import FIRST_AGGREGATE_CODE, WORLD
 from migstock.store import RevisionLoad
 from migstock.validate import ValidationReport, Validator
@@ -43,7 +45,7 @@ class Outcome:
     """What happened to one file or revision in a run, for the summary."""
 
     subject: str
-    status: str  # loaded, rejected, unavailable, not provided
+    status: str  # loaded, valid (validated only), rejected, unavailable, not provided
     message: str = ""
 
 
@@ -53,6 +55,9 @@ class RunSummary:
     reports: list[ValidationReport] = field(default_factory=list)
     db_path: Path | None = None
     parquet_dir: Path | None = None
+    run_id: str = ""
+    docs_index: Path | None = None
+    summary_html: Path | None = None
 
     @property
     def failed(self) -> bool:
@@ -119,21 +124,56 @@ def known_location_codes(files: list[PreparedFile]) -> list[int]:
     return sorted(codes)
 
 
+def store_context(db_path: Path | None, revision: int) -> tuple[pd.DataFrame | None, pd.DataFrame]:
+    """From the current store (if any): this revision's loaded destination totals, and
+    the destination stock of the other revisions, for the cross-checks."""
+    empty = pd.DataFrame(columns=["revision", "year", "destination_code", "sex", "migrants"])
+    if db_path is None or not db_path.exists():
+        return None, empty
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        loaded = con.execute(
+            "SELECT year, destination_code, sex, migrants FROM destination_totals "
+            "WHERE revision = ?",
+            [revision],
+        ).df()
+        others = con.execute(
+            "SELECT revision, year, destination_code, sex, migrants FROM destination_stock "
+            "WHERE revision <> ?",
+            [revision],
+        ).df()
+    return (loaded if len(loaded) else None), others
+
+
 def validate_revision(
-    validator: Validator, revision: Revision, files: list[PreparedFile]
+    validator: Validator,
+    revision: Revision,
+    files: list[PreparedFile],
+    db_path: Path | None = None,
+    run_name: str | None = None,
 ) -> ValidationReport:
-    """Run the suite of every dataset present for one revision."""
+    """Run the suite of every dataset present for one revision, then the reconciliation."""
     report = ValidationReport(revision.revision)
     parameters = {
         "revision_years": list(revision.years),
         "location_codes": known_location_codes(files),
     }
+    frames: dict[str, pd.DataFrame | None] = {}
     for dataset in ("bilateral", "destination_totals"):
         rows = combined_rows(files, dataset)  # type: ignore[arg-type]
-        if rows is not None:
+        frames[dataset] = None if rows is None else rows.drop(columns="raw_sha256")
+        if frames[dataset] is not None:
             report.results.extend(
-                validator.run_suite(dataset, rows.drop(columns="raw_sha256"), parameters)
+                validator.run_suite(dataset, frames[dataset], parameters, run_name)
             )
+    loaded_totals, other_revisions = store_context(db_path, revision.revision)
+    checks = reconciliation_frame(
+        frames["bilateral"],
+        frames["destination_totals"],
+        loaded_totals=loaded_totals,
+        other_revisions=other_revisions,
+    )
+    report.checked = checks.attrs.get("checked", {})
+    report.results.extend(validator.run_suite("reconciliation", checks, {}, run_name))
     return report
 
 

@@ -22,3 +22,8 @@ def db_path() -> Path:
 def parquet_dir(db: Path | None = None) -> Path:
     """The Parquet tree lives next to the database it mirrors."""
     return (db or db_path()).parent / "parquet"
+
+
+def validation_dir(db: Path | None = None) -> Path:
+    """Validation results, Data Docs and history live next to the database."""
+    return (db or db_path()).parent / "validation"

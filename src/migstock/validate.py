@@ -3,7 +3,8 @@
 Great Expectations is imported, and its context set up, once per run (it costs
 seconds); each suite is a versioned JSON file, loaded as is. An expectation
 with severity ``critical`` blocks the load of its revision; ``warning`` and
-``info`` are reported only.
+``info`` are reported only. Each validation also renders into a GX Data Docs
+site when the validator is given a folder for it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from migstock.errors import MigstockError
 
 BLOCKING = "critical"
 SAMPLE_SIZE = 20
+DOCS_SITE = "migstock"
+SUITES = ("bilateral", "destination_totals", "reconciliation")
 
 
 @dataclass(frozen=True)
@@ -33,16 +36,34 @@ class CheckResult:
     success: bool
     unexpected_count: int | None
     sample: list[Any]
+    notes: str = ""
+    condition: str | None = None
 
     @property
     def blocking(self) -> bool:
         return not self.success and self.severity == BLOCKING
 
-    def describe(self) -> str:
+    def describe(self, samples: int = 3) -> str:
+        """One line; ``samples`` unexpected values or rows as examples."""
         target = f" on {self.column}" if self.column else ""
+        where = f" where {self.condition}" if self.condition else ""
         count = "" if self.unexpected_count is None else f" ({self.unexpected_count} rows"
-        sample = f", e.g. {self.sample[:5]})" if self.sample else (")" if count else "")
-        return f"{self.suite}: {self.expectation}{target} failed{count}{sample}"
+        shown = self.sample[:samples]
+        sample = f", e.g. {shown})" if shown else (")" if count else "")
+        return f"{self.suite}: {self.expectation}{target}{where} failed{count}{sample}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "suite": self.suite,
+            "expectation": self.expectation,
+            "column": self.column,
+            "condition": self.condition,
+            "severity": self.severity,
+            "success": self.success,
+            "unexpected_count": self.unexpected_count,
+            "sample": self.sample,
+            "notes": self.notes,
+        }
 
 
 @dataclass
@@ -51,6 +72,9 @@ class ValidationReport:
 
     revision: int
     results: list[CheckResult] = field(default_factory=list)
+    #: how many cells each reconciliation check covered
+    checked: dict[str, int] = field(default_factory=dict)
+    results_path: Path | None = None
 
     @property
     def blocking_failures(self) -> list[CheckResult]:
@@ -84,68 +108,163 @@ def load_suite_document(directory: Path, name: str) -> dict[str, Any]:
 class Validator:
     """One Great Expectations context for a whole run, with the suites loaded."""
 
-    def __init__(self, expectations_dir: Path | None = None) -> None:
+    def __init__(self, expectations_dir: Path | None = None, docs_dir: Path | None = None) -> None:
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
         import great_expectations as gx  # imported here: seconds of start-up, once per run
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
         self._gx = gx
         self.expectations_dir = expectations_dir or default_expectations_dir()
+        self.docs_dir = docs_dir
         self.context = gx.get_context(mode="ephemeral")
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
-        source = self.context.data_sources.add_pandas("migstock")
-        self._batches: dict[str, Any] = {}
-        self._definitions: dict[str, Any] = {}
-        self._asset = source
+        if docs_dir is not None:
+            self.context.add_data_docs_site(
+                site_name=DOCS_SITE,
+                site_config={
+                    "class_name": "SiteBuilder",
+                    "store_backend": {
+                        "class_name": "TupleFilesystemStoreBackend",
+                        "base_directory": str(docs_dir.resolve()),
+                    },
+                    "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                },
+            )
+        self._source = self.context.data_sources.add_pandas("migstock")
+        self._checkpoints: dict[str, Any] = {}
 
-    def _definition(self, suite_name: str) -> Any:
-        if suite_name not in self._definitions:
+    def _checkpoints_of(self, suite_name: str) -> tuple[Any, Any]:
+        """(quick, detailed) checkpoints of a suite.
+
+        The quick one (result format BASIC, about 30% cheaper on a million rows)
+        runs every time and updates Data Docs; the detailed one (SUMMARY, with
+        the index of unexpected rows) runs only when something failed, to show
+        the failing rows.
+        """
+        if suite_name not in self._checkpoints:
             gx = self._gx
             document = load_suite_document(self.expectations_dir, suite_name)
             suite = self.context.suites.add(gx.ExpectationSuite(**document))
-            asset = self._asset.add_dataframe_asset(suite_name)
-            batch = asset.add_batch_definition_whole_dataframe(suite_name)
-            self._definitions[suite_name] = self.context.validation_definitions.add(
+            batch = self._source.add_dataframe_asset(
+                suite_name
+            ).add_batch_definition_whole_dataframe(suite_name)
+            definition = self.context.validation_definitions.add(
                 gx.ValidationDefinition(name=suite_name, data=batch, suite=suite)
             )
-        return self._definitions[suite_name]
-
-    def run_suite(
-        self, suite_name: str, frame: pd.DataFrame, parameters: dict[str, Any] | None = None
-    ) -> list[CheckResult]:
-        """Validate ``frame`` with one suite; return one result per expectation."""
-        definition = self._definition(suite_name)
-        outcome = definition.run(
-            batch_parameters={"dataframe": frame},
-            expectation_parameters=parameters or {},
-            result_format={"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE},
-        )
-        results = []
-        for item in outcome.results:
-            config = item.expectation_config
-            kwargs = config.kwargs
-            column = kwargs.get("column") or (
-                ",".join(kwargs["column_list"]) if "column_list" in kwargs else None
-            )
-            result = item.result or {}
-            severity = str(getattr(config, "severity", BLOCKING))
-            severity = severity.split(".")[-1].lower().replace("failureseverity", "")
-            results.append(
-                CheckResult(
-                    suite=suite_name,
-                    expectation=config.type,
-                    column=column,
-                    severity=severity,
-                    success=bool(item.success),
-                    unexpected_count=result.get("unexpected_count"),
-                    sample=_plain(result.get("partial_unexpected_list", [])[:SAMPLE_SIZE]),
+            actions = []
+            if self.docs_dir is not None:
+                actions.append(
+                    gx.checkpoint.UpdateDataDocsAction(name="docs", site_names=[DOCS_SITE])
+                )
+            quick = self.context.checkpoints.add(
+                gx.Checkpoint(
+                    name=suite_name,
+                    validation_definitions=[definition],
+                    actions=actions,
+                    result_format={
+                        "result_format": "BASIC",
+                        "partial_unexpected_count": SAMPLE_SIZE,
+                    },
                 )
             )
+            detailed = self.context.checkpoints.add(
+                gx.Checkpoint(
+                    name=f"{suite_name}-detailed",
+                    validation_definitions=[definition],
+                    result_format={
+                        "result_format": "SUMMARY",
+                        "partial_unexpected_count": SAMPLE_SIZE,
+                    },
+                )
+            )
+            self._checkpoints[suite_name] = (quick, detailed)
+        return self._checkpoints[suite_name]
+
+    def run_suite(
+        self,
+        suite_name: str,
+        frame: pd.DataFrame,
+        parameters: dict[str, Any] | None = None,
+        run_name: str | None = None,
+    ) -> list[CheckResult]:
+        """Validate ``frame`` with one suite; return one result per expectation."""
+        from great_expectations.core.run_identifier import RunIdentifier
+
+        frame = _numpy_numbers(frame.reset_index(drop=True))
+        quick, detailed = self._checkpoints_of(suite_name)
+        arguments = {
+            "batch_parameters": {"dataframe": frame},
+            "expectation_parameters": parameters or {},
+            "run_id": RunIdentifier(run_name=run_name) if run_name else None,
+        }
+        outcome = quick.run(**arguments)
+        if not outcome.success:
+            outcome = detailed.run(**arguments)
+        results = []
+        for validation in outcome.run_results.values():
+            for item in validation.results:
+                results.append(_check_result(suite_name, item, frame))
         return results
 
+    def build_docs(self) -> Path | None:
+        """The Data Docs index page, when a docs folder was given."""
+        if self.docs_dir is None:
+            return None
+        index = self.docs_dir / "index.html"
+        return index if index.exists() else None
 
-def _plain(values: list[Any]) -> list[Any]:
-    """JSON-friendly sample values (numpy scalars and dicts of them)."""
-    return json.loads(
-        json.dumps(values, default=lambda v: v.item() if hasattr(v, "item") else str(v))
+
+def _numpy_numbers(frame: pd.DataFrame) -> pd.DataFrame:
+    """Nullable integer columns as float64 (NULL as NaN), same values.
+
+    GX compares numpy int/float columns vectorised but pandas' nullable
+    integers one Python value at a time (about 3 s for a 1.2M-row revision).
+    """
+    nullable = [
+        c for c in frame.columns if isinstance(frame[c].dtype, pd.core.arrays.integer.IntegerDtype)
+    ]
+    return frame.astype(dict.fromkeys(nullable, "float64")) if nullable else frame
+
+
+def _check_result(suite_name: str, item: Any, frame: pd.DataFrame) -> CheckResult:
+    config = item.expectation_config
+    kwargs = config.kwargs
+    column = kwargs.get("column") or (
+        ",".join(kwargs["column_list"]) if "column_list" in kwargs else None
     )
+    result = item.result or {}
+    severity = str(getattr(config, "severity", BLOCKING)).split(".")[-1].lower()
+    indexes = result.get("partial_unexpected_index_list") or []
+    if indexes and all(isinstance(i, int) for i in indexes):
+        sample = _plain(frame.iloc[indexes[:SAMPLE_SIZE]].to_dict("records"))
+    else:
+        sample = _plain(result.get("partial_unexpected_list", [])[:SAMPLE_SIZE])
+    return CheckResult(
+        suite=suite_name,
+        expectation=config.type,
+        column=column,
+        severity=severity,
+        success=bool(item.success),
+        unexpected_count=result.get("unexpected_count"),
+        sample=sample,
+        notes=str((config.meta or {}).get("notes", "")),
+        condition=_condition(kwargs.get("row_condition")),
+    )
+
+
+def _condition(row_condition: Any) -> str | None:
+    """The row condition as written in the suite (GX wraps it in a dict)."""
+    if isinstance(row_condition, dict):
+        return row_condition.get("pass_through_filter") or str(row_condition)
+    return row_condition
+
+
+def _plain(values: Any) -> Any:
+    """JSON-friendly values: numpy scalars to Python, missing to None."""
+
+    def convert(value: Any) -> Any:
+        if value is pd.NA or (isinstance(value, float) and value != value):
+            return None
+        return value.item() if hasattr(value, "item") else str(value)
+
+    return json.loads(json.dumps(values, default=convert).replace("NaN", "null"))

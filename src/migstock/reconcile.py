@@ -1,0 +1,195 @@
+"""Build the reconciliation frame: one row per arithmetic check of a revision.
+
+Great Expectations validates single frames, so sums that span rows (male +
+female = total, origins = Total column, bilateral = destination totals, all 22
+Arab countries present, changes over years and revisions) are laid out here as
+rows of ``check, year, destination_code, origin_code, sex, expected, actual``;
+the suite ``expectations/reconciliation.json`` then says which differences are
+tolerated and which block the load.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from migstock.regions import ARAB_COUNTRIES, FIRST_AGGREGATE_CODE
+
+COLUMNS = [
+    "check",
+    "year",
+    "destination_code",
+    "origin_code",
+    "sex",
+    "expected",
+    "actual",
+    "abs_difference",
+    "relative_difference",
+    "actual_to_expected",
+]
+EXACT_SUMS = ["male_plus_female", "origins_sum_to_total", "bilateral_vs_totals"]
+PARTS = ["country", "other_north", "other_south", "other"]  # what sums to the Total column
+
+
+def _finish(check: str, frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.assign(check=check)
+    for column in ("origin_code", "sex", "year", "destination_code"):
+        if column not in frame:
+            frame[column] = pd.NA
+    expected = frame["expected"].astype("float64")
+    actual = frame["actual"].astype("float64")
+    frame["expected"], frame["actual"] = expected, actual
+    frame["abs_difference"] = (actual - expected).abs()
+    nonzero = expected.abs().replace(0, np.nan)
+    frame["relative_difference"] = frame["abs_difference"] / nonzero
+    frame["actual_to_expected"] = actual / nonzero
+    return frame[COLUMNS]
+
+
+def male_plus_female(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Per cell: expected = the total, actual = male + female (both must be present)."""
+    group = ", ".join(keys)
+    out = duckdb.sql(
+        f"""
+        SELECT {group},
+               max(migrants) FILTER (WHERE sex = 'total') AS expected,
+               CASE WHEN count(migrants) FILTER (WHERE sex IN ('male', 'female')) = 2
+                    THEN sum(migrants) FILTER (WHERE sex IN ('male', 'female')) END AS actual
+        FROM rows
+        GROUP BY {group}
+        HAVING expected IS NOT NULL AND actual IS NOT NULL
+        """
+    ).df()
+    return _finish("male_plus_female", out)
+
+
+def by_destination(bilateral: pd.DataFrame) -> pd.DataFrame:
+    """Per destination, year and sex: the Total column, the sum of the origins, and
+    how many rows have a value (one pass over the bilateral rows)."""
+    parts = ", ".join(f"'{kind}'" for kind in PARTS)
+    return duckdb.sql(
+        f"""
+        SELECT year, destination_code, sex::VARCHAR AS sex,
+               max(migrants) FILTER (WHERE origin_kind = 'total') AS total,
+               sum(migrants) FILTER (WHERE origin_kind IN ({parts})) AS parts,
+               count(migrants) AS with_values
+        FROM bilateral
+        GROUP BY ALL
+        """
+    ).df()
+
+
+def origins_sum_to_total(destinations: pd.DataFrame) -> pd.DataFrame:
+    """Per destination, year and sex: expected = the Total column, actual = sum of origins."""
+    out = destinations.dropna(subset=["total"]).rename(
+        columns={"total": "expected", "parts": "actual"}
+    )
+    return _finish("origins_sum_to_total", out)
+
+
+def bilateral_vs_totals(destinations: pd.DataFrame, totals: pd.DataFrame) -> pd.DataFrame:
+    """Per destination, year and sex: the bilateral Total column vs the totals workbook."""
+    keys = ["year", "destination_code", "sex"]
+    published = totals.astype({"sex": "string"}).groupby(keys)["migrants"].first()
+    total = destinations.astype({"sex": "string"}).set_index(keys)["total"]
+    out = pd.DataFrame({"expected": published, "actual": total}).dropna()
+    return _finish("bilateral_vs_totals", out.reset_index())
+
+
+def arab_countries_present(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per year and sex: how many of the 22 Arab countries have a value as destination."""
+    arab = rows[rows["destination_code"].isin(ARAB_COUNTRIES) & rows["migrants"].notna()]
+    present = arab.groupby(["year", "sex"], observed=True)["destination_code"].nunique()
+    grid = rows[["year", "sex"]].drop_duplicates().set_index(["year", "sex"]).index
+    out = pd.DataFrame({"actual": present.reindex(grid, fill_value=0)})
+    out["expected"] = float(len(ARAB_COUNTRIES))
+    return _finish("arab_countries_present", out.reset_index())
+
+
+def year_over_year(stock: pd.DataFrame) -> pd.DataFrame:
+    """Per country and sex: each reference year against the previous one."""
+    countries = stock[stock["destination_code"] < FIRST_AGGREGATE_CODE].sort_values("year")
+    previous = countries.groupby(["destination_code", "sex"], observed=True)["migrants"].shift()
+    out = countries.assign(expected=previous, actual=countries["migrants"])
+    return _finish("year_over_year", out.dropna(subset=["expected"]))
+
+
+def revision_over_revision(stock: pd.DataFrame, other: pd.DataFrame) -> pd.DataFrame:
+    """Per country, year and sex: this revision against the newest other loaded revision."""
+    if other.empty:
+        return pd.DataFrame(columns=COLUMNS)
+    keys = ["year", "destination_code", "sex"]
+    newest = other.sort_values("revision").groupby(keys, observed=True)["migrants"].last()
+    mine = (
+        stock[stock["destination_code"] < FIRST_AGGREGATE_CODE]
+        .groupby(keys, observed=True)["migrants"]
+        .first()
+    )
+    out = pd.DataFrame({"expected": newest, "actual": mine}).dropna()
+    return _finish("revision_over_revision", out.reset_index())
+
+
+def destination_stock(
+    destinations: pd.DataFrame | None, totals: pd.DataFrame | None
+) -> pd.DataFrame:
+    """Migrants per destination, year and sex: the totals workbook, else the Total column."""
+    if totals is not None:
+        return totals[["year", "destination_code", "sex", "migrants"]]
+    if destinations is None:
+        return pd.DataFrame(columns=["year", "destination_code", "sex", "migrants"])
+    return destinations.rename(columns={"total": "migrants"})[
+        ["year", "destination_code", "sex", "migrants"]
+    ]
+
+
+def reconciliation_frame(
+    bilateral: pd.DataFrame | None,
+    totals: pd.DataFrame | None,
+    *,
+    loaded_totals: pd.DataFrame | None = None,
+    other_revisions: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Every check row of one revision.
+
+    ``loaded_totals``: the revision's destination totals already in the store,
+    used when this run brings only its bilateral workbook. ``other_revisions``:
+    destination stock of the other loaded revisions (revision, year,
+    destination_code, sex, migrants).
+    """
+    parts = []
+    destinations = None
+    if bilateral is not None:
+        destinations = by_destination(bilateral)
+        parts += [
+            male_plus_female(bilateral, ["year", "destination_code", "origin_code", "origin_kind"]),
+            origins_sum_to_total(destinations),
+            # present = at least one origin with a value (a table may have no Total column)
+            arab_countries_present(
+                destinations.assign(migrants=destinations["with_values"].where(lambda n: n > 0))
+            ),
+        ]
+        reference = totals if totals is not None else loaded_totals
+        if reference is not None and len(reference):
+            parts.append(bilateral_vs_totals(destinations, reference))
+    if totals is not None:
+        parts += [
+            male_plus_female(totals, ["year", "destination_code"]),
+            arab_countries_present(totals),
+        ]
+    stock = destination_stock(destinations, totals)
+    parts.append(year_over_year(stock))
+    if other_revisions is not None:
+        parts.append(revision_over_revision(stock, other_revisions))
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return pd.DataFrame(columns=COLUMNS)
+    frame = pd.concat(parts, ignore_index=True)
+    checked = frame["check"].value_counts().to_dict()
+    # a sum that reconciles exactly passes under any tolerance: count it, do not list it
+    exact = frame["check"].isin(EXACT_SUMS) & (frame["abs_difference"] == 0)
+    frame = frame[~exact].reset_index(drop=True)
+    frame.attrs["checked"] = checked
+    frame["check"] = frame["check"].astype("category")
+    frame["sex"] = frame["sex"].astype("string")
+    return frame
