@@ -175,3 +175,13 @@ def test_a_blocked_revision_leaves_the_store_byte_for_byte_unchanged(
     assert (raw / "undesa_pd_2020_ims_stock_by_sex_and_destination.xlsx").exists()  # raw kept
     summary = next((db.parent / "validation" / "runs").glob("*/summary.html")).read_text()
     assert "Revision 2020: BLOCKED" in summary and "expect_column_values_to_be_between" in summary
+
+
+def test_run_names_that_look_like_dates_are_kept(validator) -> None:
+    """GX parses a run name as a date when no run time is given; '-9999' made it crash."""
+    from migstock.reconcile import COLUMNS
+
+    results = validator.run_suite(
+        "reconciliation", pd.DataFrame(columns=COLUMNS), {}, run_name="20261128T094556Z-9999"
+    )
+    assert results and all(r.success for r in results)

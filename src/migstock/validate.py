@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -195,7 +196,10 @@ class Validator:
         arguments = {
             "batch_parameters": {"dataframe": frame},
             "expectation_parameters": parameters or {},
-            "run_id": RunIdentifier(run_name=run_name) if run_name else None,
+            # run_time given: GX would otherwise try to parse run_name as a date
+            "run_id": RunIdentifier(run_name=run_name, run_time=datetime.now(UTC))
+            if run_name
+            else None,
         }
         outcome = quick.run(**arguments)
         if not outcome.success:
