@@ -13,14 +13,15 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.deployments.runner import RunnerDeployment
 from prefect.states import Completed, Failed, State
 
-from migstock import fetch, pipeline, settings
+from migstock import fetch, pipeline, progress, settings
 from migstock.catalog import CATALOG, SourceFile, apply_url_overrides, revision
 from migstock.errors import FetchError, MigstockError
 from migstock.provenance import RawFile, local_file
 from migstock.reports import RunReports, markdown_summary
-from migstock.store import RevisionLoad, load_revisions
+from migstock.store import RevisionLoad, load_revisions, loaded_files
 from migstock.validate import ValidationReport, Validator
 
 
@@ -29,9 +30,21 @@ def prepare_file(raw: RawFile) -> pipeline.PreparedFile:
     return pipeline.prepare_file(raw)
 
 
-@task(name="download", retries=2, retry_delay_seconds=[10, 60], cache_policy=NO_CACHE)
-def download(source: SourceFile, landing_dir: Path) -> RawFile:
-    return fetch.download(source, landing_dir)
+def _transient(task: object, task_run: object, state: State) -> bool:
+    """Retry a download only when trying again can help (see FetchError.transient)."""
+    error = state.result(raise_on_failure=False)
+    return isinstance(error, FetchError) and error.transient
+
+
+@task(
+    name="download",
+    retries=2,
+    retry_delay_seconds=[10, 60],
+    retry_condition_fn=_transient,
+    cache_policy=NO_CACHE,
+)
+def download(source: SourceFile, landing_dir: Path) -> fetch.Fetched:
+    return fetch.download(source, landing_dir, progress=progress.download_progress)
 
 
 @task(name="validate-revision", cache_policy=NO_CACHE)
@@ -59,12 +72,14 @@ def refresh(
     revisions: list[int] | None = None,
     url_overrides: dict[str, str] | None = None,
     load: bool = True,
+    force: bool = False,
 ) -> State:
     """Refresh the curated store from raw workbooks.
 
     ``raw_dir`` given: use exactly the files in it, never download. Otherwise
     use the landing zone (``data/raw``) and download what is missing there,
-    unless ``offline``. ``load=False`` validates and reports without loading.
+    unless ``offline``. ``load=False`` validates and reports without loading;
+    ``force`` re-parses files whose rows are already loaded.
     """
     db_path = Path(db_path or settings.db_path())
     parquet_dir = Path(parquet_dir or settings.parquet_dir(db_path))
@@ -72,11 +87,12 @@ def refresh(
     reports = RunReports(settings.validation_dir(db_path))
     summary = pipeline.RunSummary(db_path=db_path, parquet_dir=parquet_dir, run_id=reports.run_id)
 
-    prepared = _acquire(raw_dir, offline, wanted, url_overrides or {}, summary)
+    prepared = _acquire(raw_dir, offline, wanted, url_overrides or {}, summary, db_path, force)
 
     validator: Validator | None = None
     loads = []
     for number, files in pipeline.group_by_revision(prepared).items():
+        progress.stage(f"validating revision {number}")
         validator = validator or Validator(docs_dir=reports.docs_dir)
         report = validate_revision(validator, number, files, db_path, reports.run_id)
         results_path = reports.save_results(report)
@@ -111,6 +127,7 @@ def refresh(
             pipeline.Outcome(f"revision {number}", "loaded", f"{rows:,} rows from {names}{warned}")
         )
     if loads:
+        progress.stage(f"loading {', '.join(str(load.revision) for load in loads)} into {db_path}")
         try:
             load_store(db_path, parquet_dir, loads)
         except MigstockError as error:
@@ -133,47 +150,102 @@ def _acquire(
     wanted: set[int] | None,
     url_overrides: dict[str, str],
     summary: pipeline.RunSummary,
+    db_path: Path,
+    force: bool,
 ) -> list[pipeline.PreparedFile]:
-    """Local files first (recognised by content), then downloads of what is missing."""
+    """The raw files to parse: local ones (recognised by content) and downloads.
+
+    A file whose sha256 the store already holds is not parsed again (unless
+    ``force``). Online, each catalog file the landing zone got from a download
+    is re-checked with a conditional request; missing ones are downloaded.
+    """
     logger = get_run_logger()
     catalog = apply_url_overrides(url_overrides, CATALOG)
     source_dir = Path(raw_dir) if raw_dir else settings.landing_dir()
     origin = "raw-dir" if raw_dir else "landing zone"
-    prepared: list[pipeline.PreparedFile] = []
+    loaded = {} if force else loaded_files(db_path)
+    prepared: dict[Path, pipeline.PreparedFile] = {}
+    present: set[tuple[int, str]] = set()
     seen: set[str] = set()
+    progress.stage(f"reading {source_dir}")
     for path in pipeline.find_local_files(source_dir):
         raw = local_file(path, origin)
         if raw.sha256 in seen:
             logger.info("%s is a copy of a file already read; skipped", path.name)
             continue
         seen.add(raw.sha256)
-        _prepare(raw, prepared, summary)
-
-    prepared = [p for p in prepared if wanted is None or p.revision in wanted]
-    for source in pipeline.missing_sources(catalog, prepared, wanted):
-        subject = f"{source.revision} {source.dataset}"
-        if raw_dir or offline:
-            status = "not provided" if raw_dir else "unavailable"
-            message = (
-                f"no such workbook in {source_dir}: download {source.url} and save it as "
-                f"{source_dir / source.file_name}"
-            )
-            summary.outcomes.append(pipeline.Outcome(subject, status, message))
+        if raw.sha256 in loaded:
+            number, dataset = loaded[raw.sha256]
+            present.add((number, dataset))
+            if wanted is None or number in wanted:
+                summary.outcomes.append(
+                    pipeline.Outcome(f"{number} {dataset}", "unchanged", f"{path.name} is loaded")
+                )
             continue
-        try:
-            raw = download(source, source_dir)
-        except FetchError as error:
-            summary.outcomes.append(pipeline.Outcome(subject, "unavailable", str(error)))
+        progress.stage(f"parsing {path.name}")
+        item = _prepare(raw, summary)
+        if item is not None:
+            prepared[path] = item
+            present.add((item.revision, item.dataset))
+
+    online = not raw_dir and not offline
+    for entry in catalog:
+        if wanted is not None and entry.revision not in wanted:
             continue
-        _prepare(raw, prepared, summary)
-    return prepared
+        for source in entry.files:
+            subject = f"{source.revision} {source.dataset}"
+            named = source_dir / source.file_name
+            recheck = online and named.exists() and bool(fetch.conditional_headers(named))
+            if (source.revision, source.dataset) in present and not recheck:
+                continue
+            if not online:
+                status = "not provided" if raw_dir else "unavailable"
+                message = (
+                    f"no such workbook in {source_dir}: download {source.url} and save it as "
+                    f"{named}"
+                )
+                summary.outcomes.append(pipeline.Outcome(subject, status, message))
+                continue
+            progress.download_started(source.file_name)
+            try:
+                fetched = download(source, source_dir)
+            except FetchError as error:
+                if (source.revision, source.dataset) in present:
+                    message = f"could not check for a newer file, the local one is used: {error}"
+                    summary.outcomes.append(pipeline.Outcome(subject, "stale", message))
+                else:
+                    summary.outcomes.append(pipeline.Outcome(subject, "unavailable", str(error)))
+                continue
+            if not fetched.changed:
+                logger.info("%s: not modified on the server", source.file_name)
+                continue
+            _drop_unchanged(summary, subject)
+            progress.stage(f"parsing {source.file_name}")
+            item = _prepare(fetched.raw, summary)
+            if item is not None:
+                prepared[fetched.raw.path] = item
+                present.add((item.revision, item.dataset))
+
+    chosen = [p for p in prepared.values() if wanted is None or p.revision in wanted]
+    if not chosen and any(o.status == "unchanged" for o in summary.outcomes):
+        summary.outcomes.append(
+            pipeline.Outcome("store", "unchanged", "nothing changed: no new or modified raw file")
+        )
+    return chosen
 
 
-def _prepare(raw: RawFile, prepared: list, summary: pipeline.RunSummary) -> None:
+def _drop_unchanged(summary: pipeline.RunSummary, subject: str) -> None:
+    summary.outcomes[:] = [
+        o for o in summary.outcomes if not (o.subject == subject and o.status == "unchanged")
+    ]
+
+
+def _prepare(raw: RawFile, summary: pipeline.RunSummary) -> pipeline.PreparedFile | None:
     try:
-        prepared.append(prepare_file(raw))
+        return prepare_file(raw)
     except MigstockError as error:
         summary.outcomes.append(pipeline.Outcome(raw.path.name, "rejected", str(error)))
+        return None
 
 
 def _report(
@@ -206,3 +278,18 @@ def _report(
 def _failure_message(summary: pipeline.RunSummary) -> str:
     bad = [o for o in summary.outcomes if o.status in ("rejected", "unavailable")]
     return "; ".join(f"{o.subject}: {o.status}: {o.message}" for o in bad)
+
+
+DEFAULT_CRON = "0 6 * * 1"  # the same schedule as prefect.yaml
+
+
+def scheduled_deployment(cron: str = DEFAULT_CRON, **parameters: object) -> RunnerDeployment:
+    """The refresh flow as a deployment with a cron schedule, one run at a time."""
+    return refresh.to_deployment(
+        name="scheduled-refresh",
+        cron=cron,
+        parameters={"offline": False, "load": True, "force": False, **parameters},
+        concurrency_limit=1,
+        tags=["migstock"],
+        description="Refresh the migstock store from the UN workbooks on a schedule.",
+    )

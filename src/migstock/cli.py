@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from migstock import settings
+from migstock import progress, settings
 from migstock.catalog import load_url_overrides
 from migstock.errors import MigstockError
 
@@ -21,6 +21,8 @@ err = Console(stderr=True)
 _STATUS_STYLE = {
     "loaded": "green",
     "valid": "green",
+    "unchanged": "green",
+    "stale": "yellow",
     "rejected": "bold red",
     "unavailable": "bold red",
     "not provided": "dim",
@@ -66,6 +68,9 @@ def run(
     urls_file: Annotated[
         Path | None, typer.Option(help='TOML file with [urls] "REVISION/DATASET" = URL.')
     ] = None,
+    force: Annotated[
+        bool, typer.Option(help="Re-parse and reload files whose rows are already loaded.")
+    ] = False,
 ) -> None:
     """Get, parse, validate and load every revision of the catalog."""
     try:
@@ -82,6 +87,7 @@ def run(
         offline=offline,
         revisions=revision,
         url_overrides=overrides,
+        force=force,
     )
 
 
@@ -113,7 +119,8 @@ def _run_flow(**parameters: object) -> None:
     try:
         from flows.refresh import refresh  # Prefect import is slow: only when running
 
-        state = refresh(**parameters, return_state=True)
+        with progress.reporting(console):
+            state = refresh(**parameters, return_state=True)
     except MigstockError as error:
         err.print(f"[bold red]error:[/] {error}", soft_wrap=True)
         raise typer.Exit(2) from None
@@ -124,6 +131,20 @@ def _run_flow(**parameters: object) -> None:
     _print_summary(summary)
     if summary.failed:
         raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    cron: Annotated[str, typer.Option(help="When to refresh (cron, UTC).")] = "0 6 * * 1",
+) -> None:
+    """Serve the scheduled refresh deployment (needs a Prefect server: see README)."""
+    _quiet_prefect()
+    from prefect import serve as prefect_serve
+
+    from flows.refresh import scheduled_deployment
+
+    console.print(f"serving migstock-refresh/scheduled-refresh on cron '{cron}' (Ctrl+C stops)")
+    prefect_serve(scheduled_deployment(cron))
 
 
 @app.command()

@@ -36,7 +36,15 @@ class InputError(MigstockError):
 
 
 class FetchError(MigstockError):
-    """A raw file could not be downloaded and is not available locally."""
+    """A raw file could not be downloaded.
+
+    ``transient`` errors (no connection, timeout, broken transfer) may succeed
+    if tried again later; an HTTP 404 or an HTML page instead of a workbook won't.
+    """
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 class ValidationFailed(MigstockError):

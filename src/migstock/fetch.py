@@ -1,12 +1,18 @@
-"""Download raw workbooks: browser-like User-Agent, timeouts, retries with
-backoff (urllib3 ``Retry``), streaming to a temporary file, content check, and
-an atomic rename into the landing zone. A bad answer never replaces a good file.
+"""Download raw workbooks into the landing zone.
+
+Browser-like User-Agent, connect and read timeouts, retries with exponential
+backoff on connection errors, 429 and 5xx (urllib3 ``Retry``), conditional
+requests (ETag / Last-Modified) so that an unchanged file costs one request,
+streaming to a temporary file with a size cap, a content check, and an atomic
+rename. A bad answer never replaces a good file: the earlier file stays as it was.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,8 +22,8 @@ from urllib3.util.retry import Retry
 
 from migstock.catalog import SourceFile
 from migstock.errors import FetchError, InputError
-from migstock.provenance import RawFile, sha256_of
-from migstock.read import sniff_format
+from migstock.provenance import RawFile, local_file, read_sidecar, sha256_of, write_sidecar
+from migstock.read import check_zip, sniff_format
 
 USER_AGENT = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -25,7 +31,17 @@ USER_AGENT = (
 )
 CONNECT_TIMEOUT_S = 10.0
 READ_TIMEOUT_S = 60.0
-MAX_BYTES = 200 * 1024 * 1024
+MAX_BYTES = 200 * 1024 * 1024  # the largest official workbook is about 6 MB
+
+Progress = Callable[[int, int | None], None]  # bytes so far, total if known
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A landing-zone file after a download attempt; ``changed`` is False on 304."""
+
+    raw: RawFile
+    changed: bool
 
 
 def session(retries: int = 3, backoff_factor: float = 1.0) -> requests.Session:
@@ -49,6 +65,19 @@ def session(retries: int = 3, backoff_factor: float = 1.0) -> requests.Session:
     return http
 
 
+def conditional_headers(target: Path) -> dict[str, str]:
+    """If-None-Match / If-Modified-Since for a file we downloaded and still have intact."""
+    record = read_sidecar(target)
+    if not target.exists() or not record or record.get("sha256") != sha256_of(target):
+        return {}
+    headers = {}
+    if record.get("etag"):
+        headers["If-None-Match"] = str(record["etag"])
+    if record.get("last_modified"):
+        headers["If-Modified-Since"] = str(record["last_modified"])
+    return headers
+
+
 def download(
     source: SourceFile,
     landing_dir: Path,
@@ -56,50 +85,33 @@ def download(
     *,
     timeout: tuple[float, float] = (CONNECT_TIMEOUT_S, READ_TIMEOUT_S),
     max_bytes: int = MAX_BYTES,
-) -> RawFile:
+    progress: Progress | None = None,
+) -> Fetched:
     """Fetch ``source.url`` into ``landing_dir/source.file_name``; raise :class:`FetchError`."""
     http = http or session()
     landing_dir.mkdir(parents=True, exist_ok=True)
     target = landing_dir / source.file_name
-    hint = f"download it by hand and put it at {target}, or pass --url to point at a mirror"
+    hint = (
+        f"download it by hand and save it as {target}, or point --url "
+        f"{source.revision}/{source.dataset}=URL at a mirror"
+    )
+    headers = conditional_headers(target)
     try:
-        response = http.get(source.url, stream=True, timeout=timeout)
+        response = http.get(source.url, stream=True, timeout=timeout, headers=headers)
     except requests.RequestException as error:
-        raise FetchError(f"{source.url} could not be reached ({_reason(error)}); {hint}") from error
+        raise FetchError(
+            f"{source.url} could not be reached ({_reason(error)}); {hint}", transient=True
+        ) from None
     with response:
+        if response.status_code == 304 and headers:
+            return Fetched(local_file(target, "download"), changed=False)
         if response.status_code != 200:
-            raise FetchError(f"{source.url} answered HTTP {response.status_code}; {hint}")
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{source.file_name}.", dir=landing_dir)
-        tmp = Path(tmp_name)
-        try:
-            size = 0
-            with os.fdopen(fd, "wb") as out:
-                for chunk in response.iter_content(chunk_size=1 << 16):
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise FetchError(
-                            f"{source.url} sent more than {max_bytes:,} bytes; refused; {hint}"
-                        )
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            expected = response.headers.get("Content-Length")
-            if expected is not None and expected.isdigit() and int(expected) != size:
-                raise FetchError(
-                    f"{source.url} sent {size:,} of {int(expected):,} bytes (truncated); {hint}"
-                )
-            with tmp.open("rb") as handle:
-                sniff_format(target, handle.read(512))
-            os.replace(tmp, target)
-        except requests.RequestException as error:
             raise FetchError(
-                f"{source.url} failed mid-download ({_reason(error)}); {hint}"
-            ) from error
-        except InputError as error:
-            raise FetchError(f"{source.url}: {error.problem}; {hint}") from error
-        finally:
-            tmp.unlink(missing_ok=True)
-    return RawFile(
+                f"{source.url} answered HTTP {response.status_code}; {hint}",
+                transient=response.status_code in (408, 429) or response.status_code >= 500,
+            )
+        _stream_to(target, response, source.url, hint, max_bytes, progress)
+    raw = RawFile(
         path=target,
         sha256=sha256_of(target),
         size_bytes=target.stat().st_size,
@@ -109,6 +121,60 @@ def download(
         last_modified=response.headers.get("Last-Modified"),
         retrieved_at=datetime.now(UTC),
     )
+    write_sidecar(raw, source.revision, source.dataset)
+    return Fetched(raw, changed=True)
+
+
+def _stream_to(
+    target: Path,
+    response: requests.Response,
+    url: str,
+    hint: str,
+    max_bytes: int,
+    progress: Progress | None,
+) -> None:
+    """Stream the body to a temporary file, check it, then rename it over ``target``."""
+    declared = response.headers.get("Content-Length")
+    expected = int(declared) if declared and declared.isdigit() else None
+    if expected is not None and expected > max_bytes:
+        raise FetchError(f"{url} announces {expected:,} bytes, over the {max_bytes:,} cap; {hint}")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    tmp = Path(tmp_name)
+    try:
+        size = 0
+        with os.fdopen(fd, "wb") as out:
+            for chunk in response.iter_content(chunk_size=1 << 16):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise FetchError(f"{url} sent more than {max_bytes:,} bytes; refused; {hint}")
+                out.write(chunk)
+                if progress:
+                    progress(size, expected)
+            out.flush()
+            os.fsync(out.fileno())
+        if expected is not None and size != expected:
+            raise FetchError(
+                f"{url} sent {size:,} of {expected:,} bytes (truncated); {hint}", transient=True
+            )
+        with tmp.open("rb") as handle:
+            kind = sniff_format(target, handle.read(512))
+        wanted = target.suffix.lower().lstrip(".")
+        if kind != wanted:
+            raise FetchError(
+                f"{url} sent {'text' if kind == 'csv' else 'an .' + kind + ' file'}, "
+                f"not the .{wanted} workbook; the earlier file, if any, is kept; {hint}"
+            )
+        if kind == "xlsx":
+            check_zip(tmp)
+        os.replace(tmp, target)
+    except requests.RequestException as error:
+        raise FetchError(
+            f"{url} failed mid-download ({_reason(error)}); {hint}", transient=True
+        ) from None
+    except InputError as error:
+        raise FetchError(f"{url}: {error.problem}; the earlier file, if any, is kept") from None
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _reason(error: Exception) -> str:

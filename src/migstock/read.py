@@ -26,6 +26,9 @@ CSV_SHEET = "csv"
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 SPREADSHEET_SUFFIXES = (".xlsx", ".xls", ".csv")
+#: the real 2024 bilateral workbook (6 MB) unpacks to about 60 MB, ratio ~10:1
+MAX_UNPACKED_BYTES = 1024 * 1024 * 1024
+MAX_PACKING_RATIO = 100
 
 
 @dataclass
@@ -79,7 +82,7 @@ def read_workbook(path: Path) -> Workbook:
     if kind == "csv":
         return Workbook(path, {CSV_SHEET: _read_csv(path)})
     if kind == "xlsx":
-        _check_zip(path)
+        check_zip(path)
     try:
         book = CalamineWorkbook.from_path(str(path))
         sheets = {
@@ -101,14 +104,26 @@ def _grid(rows: list[list[object]]) -> pd.DataFrame:
     return pd.DataFrame(np.array(rows, dtype=object).reshape(len(rows), width))
 
 
-def _check_zip(path: Path) -> None:
+def check_zip(path: Path) -> None:
+    """An .xlsx must be a readable zip holding a workbook, and no zip bomb.
+
+    Only the central directory is read: sizes are what the archive declares.
+    """
     try:
         with zipfile.ZipFile(path) as archive:
-            names = set(archive.namelist())
+            members = archive.infolist()
     except (zipfile.BadZipFile, OSError, EOFError) as error:
         raise InputError(path, f"the .xlsx file is damaged or truncated ({error})") from error
-    if "xl/workbook.xml" not in names:
+    if "xl/workbook.xml" not in {m.filename for m in members}:
         raise InputError(path, "the zip file holds no Excel workbook (xl/workbook.xml missing)")
+    unpacked = sum(m.file_size for m in members)
+    packed = max(path.stat().st_size, 1)
+    if unpacked > MAX_UNPACKED_BYTES or unpacked / packed > MAX_PACKING_RATIO:
+        raise InputError(
+            path,
+            f"refused as a possible zip bomb: it unpacks to {unpacked:,} bytes from {packed:,} "
+            f"(limits {MAX_UNPACKED_BYTES:,} bytes, ratio {MAX_PACKING_RATIO}:1)",
+        )
 
 
 def _read_csv(path: Path) -> pd.DataFrame:

@@ -112,6 +112,18 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         )
 
 
+def loaded_files(db_path: Path) -> dict[str, tuple[int, str]]:
+    """sha256 -> (revision, dataset) of the raw files whose rows the store holds."""
+    if not db_path.exists():
+        return {}
+    try:
+        with duckdb.connect(str(db_path), read_only=True) as con:
+            rows = con.execute("SELECT sha256, revision, dataset FROM raw_files").fetchall()
+    except duckdb.Error:
+        return {}
+    return {sha: (int(number), dataset) for sha, number, dataset in rows}
+
+
 def create_empty(con: duckdb.DuckDBPyConnection) -> None:
     """Tables, views and descriptions with no rows (for docs and tests)."""
     ensure_schema(con)
@@ -145,6 +157,10 @@ def _apply(con: duckdb.DuckDBPyConnection, loads: list[RevisionLoad]) -> None:
                 "INSERT OR REPLACE INTO location_names SELECT revision, code, name FROM incoming"
             )
             con.unregister("incoming")
+        for dataset in {str(record["dataset"]) for record in load.raw_files}:
+            con.execute(  # the revision's files of this dataset are replaced as a whole
+                "DELETE FROM raw_files WHERE revision = ? AND dataset = ?", [load.revision, dataset]
+            )
         for record in load.raw_files:
             con.execute("DELETE FROM raw_files WHERE sha256 = ?", [record["sha256"]])
             con.execute(

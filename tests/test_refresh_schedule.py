@@ -1,0 +1,151 @@
+"""Scheduled refresh: change detection, conditional downloads through the flow,
+and the deployment definitions (prefect.yaml and `migstock serve`)."""
+
+import hashlib
+import inspect
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+from prefect.cli.deploy._models import PrefectYamlModel
+from prefect.flows import load_flow_from_entrypoint
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from flows.refresh import DEFAULT_CRON, refresh, scheduled_deployment
+from migstock.read import read_workbook
+from tests.test_validation import _write_grid
+
+REPO = Path(__file__).resolve().parents[1]
+TOTALS_2020 = "undesa_pd_2020_ims_stock_by_sex_and_destination.xlsx"
+
+
+def _outcomes(state) -> dict[str, str]:
+    return {o.subject: o.status for o in state.result(raise_on_failure=False).outcomes}
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_unchanged_files_are_skipped_and_a_changed_one_reloads_its_revision(
+    official_dir: Path, tmp_path: Path
+) -> None:
+    raw, db = tmp_path / "raw", tmp_path / "curated" / "migstock.duckdb"
+    shutil.copytree(official_dir, raw)
+    assert refresh(raw_dir=raw, db_path=db, return_state=True).is_completed()
+    before = _digest(db)
+
+    again = refresh(raw_dir=raw, db_path=db, return_state=True)
+    assert again.is_completed()
+    outcomes = _outcomes(again)
+    assert outcomes["store"] == "unchanged"
+    assert outcomes["2015 bilateral"] == outcomes["2020 destination_totals"] == "unchanged"
+    assert not again.result(raise_on_failure=False).reports  # nothing parsed or validated
+    assert _digest(db) == before
+
+    # the same 2019 numbers saved again: new bytes, new sha256, so revision 2019 reloads
+    book = read_workbook(raw / "UN_MigrantStockTotal_2019.xlsx")
+    _write_grid(book.sheets, raw / "UN_MigrantStockTotal_2019.xlsx")
+    changed = refresh(raw_dir=raw, db_path=db, return_state=True)
+    outcomes = _outcomes(changed)
+    assert outcomes["revision 2019"] == "loaded"
+    assert outcomes["2015 bilateral"] == outcomes["2020 destination_totals"] == "unchanged"
+    with duckdb.connect(str(db), read_only=True) as con:
+        shas = con.execute(
+            "SELECT sha256 FROM raw_files WHERE revision = 2019 AND dataset = 'destination_totals'"
+        ).fetchall()
+        world = con.execute(
+            "SELECT migrants FROM destination_totals WHERE revision = 2019 AND year = 2019 "
+            "AND destination_code = 900 AND sex = 'total'"
+        ).fetchone()
+    assert shas == [(_digest(raw / "UN_MigrantStockTotal_2019.xlsx"),)]
+    assert world == (271_642_105,)
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_scheduled_run_downloads_once_then_costs_one_request(
+    httpserver: HTTPServer, official_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MIGSTOCK_DATA_DIR", str(tmp_path / "data"))
+    workbook = (official_dir / TOTALS_2020).read_bytes()
+    conditional = []
+
+    def totals(request: Request) -> Response:
+        conditional.append(request.headers.get("If-None-Match"))
+        if request.headers.get("If-None-Match") == '"2020-12"':
+            return Response(status=304)
+        return Response(workbook, status=200, headers={"ETag": '"2020-12"'})
+
+    httpserver.expect_request("/totals.xlsx").respond_with_handler(totals)
+    httpserver.expect_request("/bilateral.xlsx").respond_with_data("not here", status=404)
+    urls = {
+        "2020/destination_totals": httpserver.url_for("/totals.xlsx"),
+        "2020/bilateral": httpserver.url_for("/bilateral.xlsx"),
+    }
+    first = refresh(revisions=[2020], url_overrides=urls, return_state=True)
+    outcomes = _outcomes(first)
+    assert outcomes["revision 2020"] == "loaded"
+    assert outcomes["2020 bilateral"] == "unavailable"  # 404: named, the rest still loads
+    db = tmp_path / "data" / "curated" / "migstock.duckdb"
+    before = _digest(db)
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT url, etag, origin FROM raw_files").fetchall() == [
+            (urls["2020/destination_totals"], '"2020-12"', "download")
+        ]
+
+    second = refresh(revisions=[2020], url_overrides=urls, return_state=True)
+    assert _outcomes(second)["2020 destination_totals"] == "unchanged"
+    assert conditional == [None, '"2020-12"']  # one plain GET, then one conditional GET
+    assert _digest(db) == before
+
+
+def test_prefect_yaml_deployment_definition() -> None:
+    document = yaml.safe_load((REPO / "prefect.yaml").read_text())
+    model = PrefectYamlModel.model_validate(document)
+    (deployment,) = model.deployments
+    assert deployment.entrypoint == "flows/refresh.py:refresh"
+    assert [s.cron for s in deployment.schedules] == [DEFAULT_CRON]
+    assert deployment.concurrency_limit == 1
+    flow = load_flow_from_entrypoint(str(REPO / deployment.entrypoint))
+    assert flow.name == refresh.name
+    accepted = set(inspect.signature(refresh.fn).parameters)
+    assert set(deployment.parameters) <= accepted
+    assert deployment.parameters["offline"] is False
+
+
+def test_serve_deployment_matches_prefect_yaml() -> None:
+    deployment = scheduled_deployment()
+    assert [s.schedule.cron for s in deployment.schedules] == [DEFAULT_CRON]
+    assert deployment.concurrency_limit == 1
+    document = yaml.safe_load((REPO / "prefect.yaml").read_text())
+    assert deployment.parameters == document["deployments"][0]["parameters"]
+    assert deployment.name == document["deployments"][0]["name"]
+    custom = scheduled_deployment("15 3 1 * *")
+    assert custom.schedules[0].schedule.cron == "15 3 1 * *"
+
+
+def test_only_transient_download_errors_are_retried_by_prefect() -> None:
+    from prefect.states import Failed
+
+    from flows.refresh import _transient
+    from migstock.errors import FetchError
+
+    assert _transient(None, None, Failed(data=FetchError("timed out", transient=True)))
+    assert not _transient(None, None, Failed(data=FetchError("HTTP 404")))
+    assert not _transient(None, None, Failed(data=ValueError("bug")))
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_offline_never_touches_the_network(
+    httpserver: HTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MIGSTOCK_DATA_DIR", str(tmp_path / "data"))
+    httpserver.expect_request("/totals.xlsx").respond_with_data("never asked", status=500)
+    urls = {"2020/destination_totals": httpserver.url_for("/totals.xlsx")}
+    state = refresh(revisions=[2020], url_overrides=urls, offline=True, return_state=True)
+    assert _outcomes(state)["2020 destination_totals"] == "unavailable"
+    assert httpserver.log == []
