@@ -10,9 +10,9 @@ import contextlib
 from collections.abc import Iterator
 
 from rich.console import Console
+from rich.filesize import decimal
 from rich.progress import (
     BarColumn,
-    DownloadColumn,
     Progress,
     SpinnerColumn,
     TaskID,
@@ -40,7 +40,7 @@ class RichReporter(NullReporter):
             SpinnerColumn(),
             TextColumn("{task.description}"),
             BarColumn(),
-            DownloadColumn(),
+            TextColumn("{task.fields[detail]}"),
             TimeElapsedColumn(),
             console=console,
             transient=False,
@@ -51,14 +51,15 @@ class RichReporter(NullReporter):
     def stage(self, text: str) -> None:
         if self._stage is not None:
             self.progress.update(self._stage, completed=1, total=1)
-        self._stage = self.progress.add_task(text, total=None)
+        self._stage = self.progress.add_task(text, total=None, detail="")
 
     def download(self, name: str) -> None:
-        self._download = self.progress.add_task(f"download {name}", total=None)
+        self._download = self.progress.add_task(f"download {name}", total=None, detail="")
 
     def advance(self, done: int, total: int | None) -> None:
         if self._download is not None:
-            self.progress.update(self._download, completed=done, total=total)
+            detail = decimal(done) + (f" of {decimal(total)}" if total else "")
+            self.progress.update(self._download, completed=done, total=total, detail=detail)
 
     def finish(self) -> None:
         if self._stage is not None:

@@ -10,6 +10,7 @@ site when the validator is given a folder for it.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -111,6 +112,7 @@ class Validator:
 
     def __init__(self, expectations_dir: Path | None = None, docs_dir: Path | None = None) -> None:
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+        logging.getLogger("great_expectations").setLevel(logging.WARNING)
         import great_expectations as gx  # imported here: seconds of start-up, once per run
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
