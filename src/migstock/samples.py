@@ -134,27 +134,22 @@ def write_long_rows(
         "Table 1: International migrant stock at mid-year by sex, destination and origin, "
         f"{years[0]}-{years[-1]}",
     )
-    header = [
-        "Index",
-        "Region, development group, country or area of destination",
-        "Notes of destination",
-        "Location code of destination",
-        "Type of data of destination",
-        "Region, development group, country or area of origin",
-        "Location code of origin",
-    ]
+    header = HEADER_2024 if revision >= 2024 else HEADER_2020
     for col, label in enumerate(header):
         sheet.write(10, col, label)
     first = len(header)
     _year_blocks(sheet, first, years)
+    destination_code_col = header.index("Location code of destination")
+    origin_col = header.index("Region, development group, country or area of origin")
+    origin_code_col = header.index("Location code of origin")
     for i, ((dest, dest_code), (origin, origin_code), values) in enumerate(rows):
         row = 11 + i
         sheet.write(row, 0, i + 1)
         sheet.write(row, 1, dest)
-        sheet.write(row, header.index("Location code of destination"), dest_code)
-        sheet.write(row, 5, origin)
+        sheet.write(row, destination_code_col, dest_code)
+        sheet.write(row, origin_col, origin)
         if origin_code is not None:
-            sheet.write(row, 6, origin_code)
+            sheet.write(row, origin_code_col, origin_code)
         for block, sex in enumerate(("total", "male", "female")):
             for offset, value in enumerate(values[sex]):
                 if value is not None:
