@@ -77,9 +77,10 @@ def refresh(
     """Refresh the curated store from raw workbooks.
 
     ``raw_dir`` given: use exactly the files in it, never download. Otherwise
-    use the landing zone (``data/raw``) and download what is missing there,
-    unless ``offline``. ``load=False`` validates and reports without loading;
-    ``force`` re-parses files whose rows are already loaded.
+    use the landing zone (``data/raw``): download what is missing there and
+    re-check earlier downloads with conditional requests, unless ``offline``.
+    Files whose rows are already loaded are skipped unless ``force``.
+    ``load=False`` validates and reports without loading.
     """
     db_path = Path(db_path or settings.db_path())
     parquet_dir = Path(parquet_dir or settings.parquet_dir(db_path))
@@ -127,7 +128,8 @@ def refresh(
             pipeline.Outcome(f"revision {number}", "loaded", f"{rows:,} rows from {names}{warned}")
         )
     if loads:
-        progress.stage(f"loading {', '.join(str(load.revision) for load in loads)} into {db_path}")
+        numbers = ", ".join(str(item.revision) for item in loads)
+        progress.stage(f"loading {numbers} into {db_path}")
         try:
             load_store(db_path, parquet_dir, loads)
         except MigstockError as error:

@@ -101,3 +101,23 @@ def test_demo_runs_every_layout_offline(tmp_path: Path) -> None:
         "SELECT count(*) FROM arab_region_totals WHERE region = 'Arab region' "
         "AND countries_reporting <> 22",
     ) == (0,)
+
+
+def test_validate_reruns_the_checks_without_loading(
+    store: Path, tmp_path: Path, official_dir: Path
+) -> None:
+    db = tmp_path / "migstock.duckdb"
+    shutil.copy(store, db)
+    before = hashlib.sha256(db.read_bytes()).hexdigest()
+    result = CliRunner().invoke(
+        app, ["validate", "--raw-dir", str(official_dir), "--db", str(db), "-r", "2020"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "revision 2020" in result.output and "valid" in result.output
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == before  # nothing loaded
+    (summary,) = (tmp_path / "validation" / "runs").glob("*/summary.html")
+    assert "Revision 2020: passed" in summary.read_text()
+    with duckdb.connect(str(tmp_path / "validation" / "history.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT revision, status FROM validation_runs").fetchall() == [
+            (2020, "passed")
+        ]

@@ -110,6 +110,7 @@ def validate(
         offline=True,
         revisions=revision,
         load=False,
+        force=True,  # validate the files even when their rows are already loaded
     )
 
 

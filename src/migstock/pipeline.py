@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from migstock.catalog import Dataset, Revision, SourceFile
+from migstock.catalog import Dataset, Revision
 from migstock.errors import MigstockError
 from migstock.harmonize import (
     harmonize_bilateral,
@@ -45,7 +45,9 @@ class Outcome:
     """What happened to one file or revision in a run, for the summary."""
 
     subject: str
-    status: str  # loaded, valid (validated only), rejected, unavailable, not provided
+    #: loaded, valid (validated only), unchanged, stale (update check failed),
+    #: rejected, unavailable, not provided
+    status: str
     message: str = ""
 
 
@@ -87,20 +89,6 @@ def prepare_file(raw: RawFile) -> PreparedFile:
     return PreparedFile(raw, parsed.revision, parsed.dataset, rows, location_names(parsed))
 
 
-def missing_sources(
-    catalog: tuple[Revision, ...], prepared: list[PreparedFile], revisions: set[int] | None
-) -> list[SourceFile]:
-    """Catalog files of the wanted revisions that no local file provides."""
-    have = {(p.revision, p.dataset) for p in prepared}
-    return [
-        source
-        for entry in catalog
-        if revisions is None or entry.revision in revisions
-        for source in entry.files
-        if (source.revision, source.dataset) not in have
-    ]
-
-
 def group_by_revision(prepared: list[PreparedFile]) -> dict[int, list[PreparedFile]]:
     groups: dict[int, list[PreparedFile]] = defaultdict(list)
     for item in prepared:
@@ -108,9 +96,16 @@ def group_by_revision(prepared: list[PreparedFile]) -> dict[int, list[PreparedFi
     return dict(sorted(groups.items()))
 
 
-def combined_rows(files: list[PreparedFile], dataset: Dataset) -> pd.DataFrame | None:
-    """All rows of one dataset of a revision (a table may come split over files)."""
-    frames = [f.rows.assign(raw_sha256=f.raw.sha256) for f in files if f.dataset == dataset]
+def combined_rows(
+    files: list[PreparedFile], dataset: Dataset, *, lineage: bool = False
+) -> pd.DataFrame | None:
+    """All rows of one dataset of a revision (a table may come split over files);
+    with ``lineage``, each row also names its raw file (``raw_sha256``)."""
+    frames = [
+        f.rows.assign(raw_sha256=f.raw.sha256) if lineage else f.rows
+        for f in files
+        if f.dataset == dataset
+    ]
     if not frames:
         return None
     return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
@@ -159,8 +154,7 @@ def validate_revision(
     }
     frames: dict[str, pd.DataFrame | None] = {}
     for dataset in ("bilateral", "destination_totals"):
-        rows = combined_rows(files, dataset)  # type: ignore[arg-type]
-        frames[dataset] = None if rows is None else rows.drop(columns="raw_sha256")
+        frames[dataset] = combined_rows(files, dataset)  # type: ignore[arg-type]
         if frames[dataset] is not None:
             report.results.extend(
                 validator.run_suite(dataset, frames[dataset], parameters, run_name)
@@ -187,8 +181,8 @@ def revision_load(revision: int, files: list[PreparedFile]) -> RevisionLoad:
         )
     return RevisionLoad(
         revision=revision,
-        bilateral_stock=combined_rows(files, "bilateral"),
-        destination_totals=combined_rows(files, "destination_totals"),
+        bilateral_stock=combined_rows(files, "bilateral", lineage=True),
+        destination_totals=combined_rows(files, "destination_totals", lineage=True),
         location_names=[f.names for f in files],
         raw_files=[f.raw.record(f.revision, f.dataset) for f in files],
     )
