@@ -100,7 +100,7 @@ def refresh(
         summary.reports.append(report)
         names = ", ".join(f.raw.path.name for f in files)
         if not report.passed:
-            failures = "; ".join(r.describe() for r in report.blocking_failures)
+            failures = "; ".join(r.describe(samples=0) for r in report.blocking_failures)
             summary.outcomes.append(
                 pipeline.Outcome(
                     f"revision {number}",
@@ -263,8 +263,17 @@ def _report(
             raw_files.setdefault(item.revision, []).append(item.raw.path.name)
         reports.record_history(summary.reports, {r: ", ".join(n) for r, n in raw_files.items()})
         summary.docs_index = validator.build_docs() if validator else None
+        names = {
+            int(code): name
+            for item in prepared
+            for code, name in zip(item.names["code"], item.names["name"], strict=True)
+        }
         summary.summary_html = reports.write_summary(
-            summary.reports, summary.outcomes, summary.docs_index, validator.expectations_dir
+            summary.reports,
+            summary.outcomes,
+            summary.docs_index,
+            validator.expectations_dir,
+            names,
         )
     create_markdown_artifact(
         key="migstock-run", markdown=markdown_summary(summary.reports, summary.outcomes)

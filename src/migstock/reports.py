@@ -120,11 +120,13 @@ class RunReports:
         outcomes: list[Any],
         docs_index: Path | None,
         expectations_dir: Path,
+        place_names: dict[int, str] | None = None,
     ) -> Path:
-        """Render the one-page steward summary of the run."""
+        """Render the one-page steward summary of the run (codes shown with names)."""
         environment = Environment(
             loader=PackageLoader("migstock", "templates"), autoescape=select_autoescape()
         )
+        environment.filters["cell"] = _cell_formatter(place_names or {})
         html = environment.get_template("steward_summary.html.j2").render(
             run_id=self.run_id,
             started_at=self.started_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
@@ -138,6 +140,24 @@ class RunReports:
         path = self.run_dir / "summary.html"
         path.write_text(html, encoding="utf-8")
         return path
+
+
+def _cell_formatter(place_names: dict[int, str]) -> Any:
+    """Jinja filter: codes with their place names, numbers with separators."""
+
+    def cell(value: Any, column: str) -> str:
+        if value is None:
+            return ""
+        if column.endswith("_code") and isinstance(value, (int, float)):
+            name = place_names.get(int(value))
+            return f"{int(value)} {name}" if name else str(int(value))
+        if isinstance(value, float):
+            return f"{value:,.0f}" if value.is_integer() else f"{value:.4g}"
+        if isinstance(value, int) and column not in ("year", "revision", "source_row"):
+            return f"{value:,}"
+        return str(value)
+
+    return cell
 
 
 def markdown_summary(reports: list[ValidationReport], outcomes: list[Any]) -> str:
