@@ -1,6 +1,7 @@
 """The Prefect flow end to end on the real official workbooks."""
 
 import hashlib
+import re
 import shutil
 from pathlib import Path
 
@@ -116,7 +117,7 @@ def test_validate_reruns_the_checks_without_loading(
     assert "revision 2020" in result.output and "valid" in result.output
     assert hashlib.sha256(db.read_bytes()).hexdigest() == before  # nothing loaded
     (summary,) = (tmp_path / "validation" / "runs").glob("*/summary.html")
-    assert "Revision 2020: passed" in summary.read_text()
+    assert "Revision 2020: passed" in re.sub(r"<[^>]+>", "", summary.read_text())
     with duckdb.connect(str(tmp_path / "validation" / "history.duckdb"), read_only=True) as con:
         assert con.execute("SELECT revision, status FROM validation_runs").fetchall() == [
             (2020, "passed")
