@@ -9,8 +9,9 @@ and the flow returns a Failed state naming them.
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlparse
 
-from prefect import flow, get_run_logger, task
+from prefect import Task, flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.deployments.runner import RunnerDeployment
@@ -38,8 +39,7 @@ def _transient(task: object, task_run: object, state: State) -> bool:
 
 @task(
     name="download",
-    retries=2,
-    retry_delay_seconds=[10, 60],
+    retry_delay_seconds=[10, 60, 300],
     retry_condition_fn=_transient,
     cache_policy=NO_CACHE,
 )
@@ -73,6 +73,7 @@ def refresh(
     url_overrides: dict[str, str] | None = None,
     load: bool = True,
     force: bool = False,
+    download_retries: int = 0,
 ) -> State:
     """Refresh the curated store from raw workbooks.
 
@@ -80,7 +81,10 @@ def refresh(
     use the landing zone (``data/raw``): download what is missing there and
     re-check earlier downloads with conditional requests, unless ``offline``.
     Files whose rows are already loaded are skipped unless ``force``.
-    ``load=False`` validates and reports without loading.
+    ``load=False`` validates and reports without loading. ``download_retries``:
+    how often Prefect tries a download again after a transient failure (10 s,
+    60 s, 5 min later), on top of the quick retries each request makes; the
+    scheduled deployment uses 2, an interactive run 0.
     """
     db_path = Path(db_path or settings.db_path())
     parquet_dir = Path(parquet_dir or settings.parquet_dir(db_path))
@@ -88,7 +92,10 @@ def refresh(
     reports = RunReports(settings.validation_dir(db_path))
     summary = pipeline.RunSummary(db_path=db_path, parquet_dir=parquet_dir, run_id=reports.run_id)
 
-    prepared = _acquire(raw_dir, offline, wanted, url_overrides or {}, summary, db_path, force)
+    fetcher = download.with_options(retries=download_retries)
+    prepared = _acquire(
+        raw_dir, offline, wanted, url_overrides or {}, summary, db_path, force, fetcher
+    )
 
     validator: Validator | None = None
     loads = []
@@ -154,6 +161,7 @@ def _acquire(
     summary: pipeline.RunSummary,
     db_path: Path,
     force: bool,
+    fetcher: Task,
 ) -> list[pipeline.PreparedFile]:
     """The raw files to parse: local ones (recognised by content) and downloads.
 
@@ -191,6 +199,7 @@ def _acquire(
             present.add((item.revision, item.dataset))
 
     online = not raw_dir and not offline
+    unreachable: set[str] = set()  # hosts that could not be reached in this run
     for entry in catalog:
         if wanted is not None and entry.revision not in wanted:
             continue
@@ -208,10 +217,21 @@ def _acquire(
                 )
                 summary.outcomes.append(pipeline.Outcome(subject, status, message))
                 continue
+            host = urlparse(source.url).hostname or source.url
+            if host in unreachable:
+                message = (
+                    f"skipped: {host} could not be reached earlier in this run; download "
+                    f"{source.url} and save it as {named}"
+                )
+                status = "stale" if (source.revision, source.dataset) in present else "unavailable"
+                summary.outcomes.append(pipeline.Outcome(subject, status, message))
+                continue
             progress.download_started(source.file_name)
             try:
-                fetched = download(source, source_dir)
+                fetched = fetcher(source, source_dir)
             except FetchError as error:
+                if error.unreachable:
+                    unreachable.add(host)
                 if (source.revision, source.dataset) in present:
                     message = f"could not check for a newer file, the local one is used: {error}"
                     summary.outcomes.append(pipeline.Outcome(subject, "stale", message))
@@ -299,7 +319,13 @@ def scheduled_deployment(cron: str = DEFAULT_CRON, **parameters: object) -> Runn
     return refresh.to_deployment(
         name="scheduled-refresh",
         cron=cron,
-        parameters={"offline": False, "load": True, "force": False, **parameters},
+        parameters={
+            "offline": False,
+            "load": True,
+            "force": False,
+            "download_retries": 2,
+            **parameters,
+        },
         concurrency_limit=1,
         tags=["migstock"],
         description="Refresh the migstock store from the UN workbooks on a schedule.",

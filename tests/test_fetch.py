@@ -143,7 +143,7 @@ def test_stalled_response_times_out(
 
     httpserver.expect_request("/files/totals.xlsx").respond_with_handler(stall)
     started = time.monotonic()
-    with pytest.raises(FetchError, match=r"could not be reached|failed mid-download"):
+    with pytest.raises(FetchError, match=r"/files/totals.xlsx failed \(.*timed out"):
         download(_source(httpserver), landing, session(retries=0), timeout=(1.0, 0.3))
     assert time.monotonic() - started < 1.4
     _only_good_file(landing, earlier_good_file)

@@ -149,3 +149,24 @@ def test_offline_never_touches_the_network(
     state = refresh(revisions=[2020], url_overrides=urls, offline=True, return_state=True)
     assert _outcomes(state)["2020 destination_totals"] == "unavailable"
     assert httpserver.log == []
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_an_unreachable_host_is_tried_once_per_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a connection, the first file names the failure and the rest are skipped
+    at once (a first run on a machine without internet must not take many minutes)."""
+    monkeypatch.setenv("MIGSTOCK_DATA_DIR", str(tmp_path / "data"))
+    closed = "http://127.0.0.1:9"  # the discard port: nothing listens, connection refused
+    urls = {"2020/bilateral": f"{closed}/b.xlsx", "2020/destination_totals": f"{closed}/t.xlsx"}
+    state = refresh(revisions=[2020], url_overrides=urls, return_state=True)
+    outcomes = {o.subject: o for o in state.result(raise_on_failure=False).outcomes}
+    assert outcomes["2020 bilateral"].status == "unavailable"
+    assert "could not be reached" in outcomes["2020 bilateral"].message
+    assert outcomes["2020 destination_totals"].message.startswith(
+        "skipped: 127.0.0.1 could not be reached earlier in this run"
+    )
+    assert (
+        str(tmp_path / "data" / "raw" / TOTALS_2020) in outcomes["2020 destination_totals"].message
+    )

@@ -42,9 +42,11 @@ class FetchError(MigstockError):
     if tried again later; an HTTP 404 or an HTML page instead of a workbook won't.
     """
 
-    def __init__(self, message: str, *, transient: bool = False) -> None:
+    def __init__(self, message: str, *, transient: bool = False, unreachable: bool = False) -> None:
         super().__init__(message)
-        self.transient = transient
+        self.transient = transient or unreachable
+        #: no connection to the host at all: other files from it will fail too
+        self.unreachable = unreachable
 
 
 class ValidationFailed(MigstockError):

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from urllib3.util.retry import Retry
 
 from migstock.catalog import SourceFile
@@ -99,8 +100,12 @@ def download(
     try:
         response = http.get(source.url, stream=True, timeout=timeout, headers=headers)
     except requests.RequestException as error:
+        if _no_connection(error):
+            raise FetchError(
+                f"{source.url} could not be reached ({_reason(error)}); {hint}", unreachable=True
+            ) from None
         raise FetchError(
-            f"{source.url} could not be reached ({_reason(error)}); {hint}", transient=True
+            f"{source.url} failed ({_reason(error)}); {hint}", transient=True
         ) from None
     with response:
         if response.status_code == 304 and headers:
@@ -177,6 +182,23 @@ def _stream_to(
         tmp.unlink(missing_ok=True)
 
 
+def _causes(error: BaseException) -> list[BaseException]:
+    """The chain of wrapped errors, outermost first (requests wraps urllib3 wraps socket)."""
+    chain = [error]
+    while True:
+        inner = getattr(chain[-1], "reason", None) or chain[-1].__context__
+        if not isinstance(inner, BaseException) or inner in chain:
+            return chain
+        chain.append(inner)
+
+
+def _no_connection(error: BaseException) -> bool:
+    """No connection at all (name resolution, refused, connect timeout), not a slow reply."""
+    return any(isinstance(c, NewConnectionError | ConnectTimeoutError) for c in _causes(error))
+
+
 def _reason(error: Exception) -> str:
-    text = str(error)
-    return text if len(text) < 200 else text[:200] + "..."
+    """The innermost cause, e.g. 'Name or service not known', not urllib3's wrapping."""
+    cause = _causes(error)[-1]
+    text = str(cause) or type(cause).__name__
+    return text if len(text) < 160 else text[:160] + "..."
