@@ -311,10 +311,9 @@ def _failure_message(summary: pipeline.RunSummary) -> str:
     return "; ".join(f"{o.subject}: {o.status}: {o.message}" for o in bad)
 
 
-DEFAULT_CRON = "0 6 * * 1"  # the same schedule as prefect.yaml
-
-
-def scheduled_deployment(cron: str = DEFAULT_CRON, **parameters: object) -> RunnerDeployment:
+def scheduled_deployment(
+    cron: str = settings.DEFAULT_CRON, **parameters: object
+) -> RunnerDeployment:
     """The refresh flow as a deployment with a cron schedule, one run at a time."""
     return refresh.to_deployment(
         name="scheduled-refresh",

@@ -14,8 +14,9 @@ from prefect.flows import load_flow_from_entrypoint
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from flows.refresh import DEFAULT_CRON, refresh, scheduled_deployment
+from flows.refresh import refresh, scheduled_deployment
 from migstock.read import read_workbook
+from migstock.settings import DEFAULT_CRON
 from tests.test_validation import _write_grid
 
 REPO = Path(__file__).resolve().parents[1]

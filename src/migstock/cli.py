@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -13,6 +13,9 @@ from rich.table import Table
 from migstock import progress, settings
 from migstock.catalog import load_url_overrides
 from migstock.errors import MigstockError
+
+if TYPE_CHECKING:
+    from migstock.pipeline import RunSummary
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console()
@@ -136,7 +139,7 @@ def _run_flow(**parameters: object) -> None:
 
 @app.command()
 def serve(
-    cron: Annotated[str, typer.Option(help="When to refresh (cron, UTC).")] = "0 6 * * 1",
+    cron: Annotated[str, typer.Option(help="When to refresh (cron, UTC).")] = settings.DEFAULT_CRON,
 ) -> None:
     """Serve the scheduled refresh deployment (needs a Prefect server: see README)."""
     _quiet_prefect()
@@ -165,7 +168,7 @@ def demo(
     run(raw_dir=raw, db=directory / "curated" / "migstock.duckdb")
 
 
-def _print_summary(summary) -> None:
+def _print_summary(summary: RunSummary) -> None:
     table = Table(title="migstock run", show_lines=False)
     table.add_column("what")
     table.add_column("status")

@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+#: when the scheduled refresh runs: Mondays 06:00 UTC (the UN publishes rarely)
+DEFAULT_CRON = "0 6 * * 1"
+
 
 def data_dir() -> Path:
     return Path(os.environ.get("MIGSTOCK_DATA_DIR", "data"))
