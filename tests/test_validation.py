@@ -188,3 +188,12 @@ def test_run_names_that_look_like_dates_are_kept(validator) -> None:
         "reconciliation", pd.DataFrame(columns=COLUMNS), {}, run_name="20261128T094556Z-9999"
     )
     assert results and all(r.success for r in results)
+
+
+def test_a_column_of_the_wrong_type_fails_the_type_check(validator, real_files) -> None:
+    item = _totals_2020(real_files)
+    rows = item.rows.assign(year=item.rows["year"].astype(str))
+    report = _validate(validator, 2020, [_with_rows(item, rows)])
+    assert ("destination_totals", "expect_column_values_to_be_in_type_list", "year") in _failed(
+        report
+    )
