@@ -143,13 +143,20 @@ def test_a_killed_load_leaves_a_readable_store(
     db, parquet = tmp_path / "migstock.duckdb", tmp_path / "parquet"
     workbook = official_dir / "undesa_pd_2020_ims_stock_by_sex_and_destination.xlsx"
     expected_rows = None
-    for delay in (0.05, 0.2, 0.45, 0.8, 1.3):
+    # kills at fixed moments, then (the last round) only once a load has published,
+    # so that a slow machine still checks a published store
+    for delay in (0.05, 0.2, 0.45, 0.8, 1.3, None):
         process = subprocess.Popen(
             [sys.executable, "-c", _LOADER, str(workbook), str(db), str(parquet)],
             stdout=subprocess.PIPE,
             text=True,
         )
         assert process.stdout.readline().strip() == "ready"
+        if delay is None:
+            deadline = time.monotonic() + 60
+            while not db.exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            delay = 0.1
         time.sleep(delay)
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
