@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlparse
 
+import duckdb
 from prefect import Task, flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
@@ -281,7 +282,15 @@ def _report(
         raw_files: dict[int, list[str]] = {}
         for item in prepared:
             raw_files.setdefault(item.revision, []).append(item.raw.path.name)
-        reports.record_history(summary.reports, {r: ", ".join(n) for r, n in raw_files.items()})
+        try:
+            reports.record_history(summary.reports, {r: ", ".join(n) for r, n in raw_files.items()})
+        except duckdb.Error as error:  # e.g. a steward holds history.duckdb open
+            get_run_logger().warning("validation history not recorded: %s", error)
+            summary.outcomes.append(
+                pipeline.Outcome(
+                    "validation history", "stale", f"{reports.history_db} not updated: {error}"
+                )
+            )
         summary.docs_index = validator.build_docs() if validator else None
         names = {
             int(code): name
