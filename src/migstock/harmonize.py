@@ -98,23 +98,6 @@ def origin_index(parsed: ParsedWorkbook) -> dict[str, int]:
     return index
 
 
-def origin_kind_of(code: int) -> str:
-    if code == WORLD:
-        return "total"
-    return "aggregate" if code >= FIRST_AGGREGATE_CODE else "country"
-
-
-def resolve_origin(label: str, index: dict[str, int]) -> tuple[int | None, str] | None:
-    """(code, kind) of an origin label, or None when it cannot be mapped."""
-    key = name_key(label)
-    if key in SPECIAL_ORIGINS:
-        return SPECIAL_ORIGINS[key]
-    code = index.get(key)
-    if code is None:
-        return None
-    return code, origin_kind_of(code)
-
-
 def harmonize_bilateral(parsed: ParsedWorkbook, path: Path) -> pd.DataFrame:
     """Canonical bilateral rows (see ``BILATERAL_COLUMNS``) with M49 origin codes."""
     rows = parsed.rows
@@ -123,27 +106,29 @@ def harmonize_bilateral(parsed: ParsedWorkbook, path: Path) -> pd.DataFrame:
     uncoded = set(rows.loc[rows["origin_code"].isna(), "origin_label"].unique())
     index = origin_index(parsed) if uncoded else {}
     codes = np.full(len(labels), np.nan)
-    kinds: list[str] = []
+    # residual origins (Other North/South, Others): their kind, and no code; -1 elsewhere
+    residual_kind = np.full(len(labels), -1, dtype=np.int8)
     for i, label in enumerate(labels):
-        special = SPECIAL_ORIGINS.get(name_key(label))
-        resolved = special or (resolve_origin(label, index) if label in uncoded else (None, ""))
-        if resolved is None:
-            sheet, cell = parsed.origin_cells.get(label, (None, None))
-            raise InputError(
-                path,
-                f"origin {label!r} matches no location in this workbook, its ANNEX, the alias "
-                "list or the M49 reference; add it to migstock/reference/name_aliases.csv",
-                sheet=sheet,
-                cell=cell,
-            )
-        code, kind = resolved
-        codes[i] = np.nan if code is None else code
-        kinds.append(kind)
+        key = name_key(label)
+        if key in SPECIAL_ORIGINS:
+            code, kind = SPECIAL_ORIGINS[key]
+            if code is None:
+                residual_kind[i] = ORIGIN_KINDS.index(kind)
+            else:
+                codes[i] = code
+        elif label in uncoded:
+            if key not in index:
+                sheet, cell = parsed.origin_cells.get(label, (None, None))
+                raise InputError(
+                    path,
+                    f"origin {label!r} matches no location in this workbook, its ANNEX, the "
+                    "alias list or the M49 reference; add it to "
+                    "migstock/reference/name_aliases.csv",
+                    sheet=sheet,
+                    cell=cell,
+                )
+            codes[i] = index[key]
 
-    # kind of each label that is a residual without a code (Other North/South, Others)
-    residual_kind = np.array(
-        [ORIGIN_KINDS.index(k) if k.startswith("other") else -1 for k in kinds], dtype=np.int8
-    )
     label_codes = rows["origin_label"].cat.codes.to_numpy()
     row_residual = residual_kind[label_codes]
     residual = row_residual >= 0

@@ -50,8 +50,8 @@ def clean_name(value: object) -> str:
 
 def clean_names(values: list[object]) -> list[str]:
     """``clean_name`` of many cells, each distinct value cleaned once (names repeat a lot)."""
-    cleaned: dict[object, str] = {}
-    return [cleaned.get(v) or cleaned.setdefault(v, clean_name(v)) for v in values]
+    cleaned = {value: clean_name(value) for value in set(values)}
+    return [cleaned[value] for value in values]
 
 
 @dataclass(frozen=True)
@@ -150,6 +150,9 @@ def year_of(value: object) -> int | None:
         return int(label)
     return None
 
+
+#: the categories of every ``sex`` column, in this order
+SEXES = ["total", "male", "female"]
 
 _SEX_PATTERNS = (
     (re.compile(r"\bfemales?\b", re.I), "female"),

@@ -10,11 +10,10 @@ import numpy as np
 import pandas as pd
 
 from migstock.parse.blocks import year_columns
-from migstock.parse.cells import SheetRef, clean_names, row_texts
+from migstock.parse.cells import SEXES, SheetRef, clean_names, row_texts
 from migstock.parse.rows import BLANK_IS_MISSING, drop_repeated_rows, parse_codes, read_data_rows
 from migstock.parse.sheets import ORIGIN_LABEL, SheetInfo
 
-SEXES = ["total", "male", "female"]
 _DESTINATION_CODE = re.compile(r"code of destination$", re.I)
 _ORIGIN_CODE = re.compile(r"code of origin$", re.I)
 
@@ -51,6 +50,7 @@ def parse_long_rows(grid: pd.DataFrame, info: SheetInfo, ref: SheetRef) -> pd.Da
     origin_names = [name for name, kept in zip(origin_names, keep, strict=True) if kept]
 
     n_rows, n_cols = data.values.shape
+    repeated_codes = np.repeat(origin_codes, n_cols)
     categories = pd.Categorical(origin_names)
     frame = pd.DataFrame(
         {
@@ -60,8 +60,7 @@ def parse_long_rows(grid: pd.DataFrame, info: SheetInfo, ref: SheetRef) -> pd.Da
                 np.repeat(categories.codes, n_cols), categories=categories.categories
             ),
             "origin_code": pd.arrays.IntegerArray(
-                np.nan_to_num(np.repeat(origin_codes, n_cols)).astype(np.int64),
-                np.isnan(np.repeat(origin_codes, n_cols)),
+                np.nan_to_num(repeated_codes).astype(np.int64), np.isnan(repeated_codes)
             ),
             "sex": pd.Categorical.from_codes(
                 np.tile([SEXES.index(c.sex) for c in years], n_rows), categories=SEXES

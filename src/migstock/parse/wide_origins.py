@@ -14,13 +14,12 @@ import re
 import numpy as np
 import pandas as pd
 
-from migstock.parse.cells import SheetRef, cell_ref, clean_name, row_texts, sex_of, text
+from migstock.parse.cells import SEXES, SheetRef, cell_ref, clean_name, row_texts, sex_of, text
 from migstock.parse.rows import BLANK_IS_ZERO, drop_repeated_rows, read_data_rows
 from migstock.parse.sheets import CODE_LABEL, SheetInfo
 
 _YEAR_IN_TITLE = re.compile(r",\s*((?:19|20)\d\d)\s*$")
 _TOTAL_LABELS = {"total", "world"}
-SEXES = ["total", "male", "female"]
 
 
 def parse_wide_origins(grid: pd.DataFrame, info: SheetInfo, ref: SheetRef) -> pd.DataFrame:
