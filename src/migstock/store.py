@@ -147,55 +147,35 @@ def _apply(con: duckdb.DuckDBPyConnection, loads: list[RevisionLoad]) -> None:
             if frame is None:
                 continue
             con.execute(f"DELETE FROM {table} WHERE revision = ?", [load.revision])
-            con.register("incoming", frame)
-            columns = ", ".join(frame.columns)
-            con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM incoming")
-            con.unregister("incoming")
+            _insert(con, table, frame)
         for names in load.location_names:
-            con.register("incoming", names)
-            con.execute(
-                "INSERT OR REPLACE INTO location_names SELECT revision, code, name FROM incoming"
-            )
-            con.unregister("incoming")
+            _insert(con, "location_names", names[["revision", "code", "name"]], replace=True)
         for dataset in {str(record["dataset"]) for record in load.raw_files}:
             con.execute(  # the revision's files of this dataset are replaced as a whole
                 "DELETE FROM raw_files WHERE revision = ? AND dataset = ?", [load.revision, dataset]
             )
-        for record in load.raw_files:
-            con.execute("DELETE FROM raw_files WHERE sha256 = ?", [record["sha256"]])
-            con.execute(
-                "INSERT INTO raw_files BY NAME SELECT * FROM (SELECT ?::VARCHAR AS sha256, "
-                "?::SMALLINT AS revision, ?::VARCHAR AS dataset, ?::VARCHAR AS file_name, "
-                "?::VARCHAR AS url, ?::VARCHAR AS origin, ?::BIGINT AS size_bytes, "
-                "?::VARCHAR AS etag, ?::VARCHAR AS last_modified, "
-                "?::TIMESTAMPTZ AS retrieved_at, ?::TIMESTAMPTZ AS loaded_at, "
-                "?::VARCHAR AS licence, ?::VARCHAR AS citation)",
-                [
-                    record["sha256"],
-                    record["revision"],
-                    record["dataset"],
-                    record["file_name"],
-                    record["url"],
-                    record["origin"],
-                    record["size_bytes"],
-                    record["etag"],
-                    record["last_modified"],
-                    record["retrieved_at"],
-                    now,
-                    record["licence"],
-                    record["citation"],
-                ],
-            )
-    names = con.execute("SELECT revision, code, name FROM location_names").df()
-    locations = build_locations(names)
+        if load.raw_files:
+            records = pd.DataFrame(load.raw_files).assign(loaded_at=now)
+            _insert(con, "raw_files", records, replace=True)
     con.execute("DELETE FROM locations")
-    con.register("incoming", locations)
-    con.execute("INSERT INTO locations SELECT * FROM incoming")
-    con.unregister("incoming")
+    names = con.execute("SELECT revision, code, name FROM location_names").df()
+    _insert(con, "locations", build_locations(names))
     con.execute(_sql("views.sql"))
     apply_comments(con)
     con.execute("COMMIT")
     con.execute("CHECKPOINT")
+
+
+def _insert(
+    con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, *, replace: bool = False
+) -> None:
+    """Insert a frame's rows, matching columns by name (``replace``: on key conflict)."""
+    con.register("incoming", frame)
+    try:
+        verb = "INSERT OR REPLACE" if replace else "INSERT"
+        con.execute(f"{verb} INTO {table} BY NAME SELECT * FROM incoming")
+    finally:
+        con.unregister("incoming")
 
 
 def export_parquet(con: duckdb.DuckDBPyConnection, target: Path) -> None:
