@@ -5,6 +5,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from migstock.catalog import revision
 from migstock.errors import InputError
 from migstock.harmonize import harmonize_bilateral
 from migstock.parse import parse_workbook
@@ -48,32 +49,45 @@ def test_wide_origins_all_tables_any_subset(tmp_path: Path) -> None:
 
 
 def test_long_rows_block_titles_give_sex(tmp_path: Path) -> None:
-    years = [1990, 2020, 2024]
+    years = list(revision(2024).years)  # 1990, 1995, ..., 2015, 2020, 2024
+    early = [7] * (len(years) - 3)  # the same count every five years before 2020
     rows = [
         (
             ("Saudi Arabia", 682),
             ("WORLD", 900),
-            {"total": [30, 40, 50], "male": [20, 25, 30], "female": [10, 15, 20]},
+            {
+                "total": [30, *early, 40, 50],
+                "male": [20, *early, 25, 30],
+                "female": [10, *early, 15, 20],
+            },
         ),
         (
             ("Saudi Arabia", 682),
             ("Egypt*", 818),
-            {"total": [3, 4, ".."], "male": [2, 2, ".."], "female": [1, 2, ".."]},
+            {
+                "total": [3, *early, 4, ".."],
+                "male": [2, *early, 2, ".."],
+                "female": [1, *early, 2, ".."],
+            },
         ),
         (
             ("Saudi Arabia", 682),
             ("Others", None),
-            {"total": [27, 36, 50], "male": [18, 23, 30], "female": [9, 13, 20]},
+            {
+                "total": [27, *early, 36, 50],
+                "male": [18, *early, 23, 30],
+                "female": [9, *early, 13, 20],
+            },
         ),
     ]
     path = write_long_rows(tmp_path / "l.xlsx", 2024, years, rows)
     tidy = _parse(path)
-    assert len(tidy) == 3 * 3 * 3
+    assert len(tidy) == 3 * 3 * len(years)
     egypt = tidy[tidy.origin_code == 818].set_index(["year", "sex"])["migrants"]
     assert egypt[(2020, "female")] == 2
     assert pd.isna(egypt[(2024, "total")])  # '..' = not available, not zero
     others = tidy[tidy.origin_kind == "other"]
-    assert len(others) == 9 and others.origin_code.isna().all()
+    assert len(others) == 3 * len(years) and others.origin_code.isna().all()
 
 
 def test_text_in_a_number_cell_names_the_cell(tmp_path: Path) -> None:

@@ -40,6 +40,7 @@ BILATERAL_COLUMNS = [
     "origin_kind",
     "sex",
     "migrants",
+    "suppressed",
     "source_sheet",
     "source_row",
 ]
@@ -51,6 +52,7 @@ TOTALS_COLUMNS = [
     "migrants",
     "total_population",
     "migrant_share",
+    "suppressed",
     "source_sheet",
     "source_row",
 ]
@@ -153,6 +155,7 @@ def harmonize_bilateral(parsed: ParsedWorkbook, path: Path) -> pd.DataFrame:
             "origin_kind": pd.Categorical.from_codes(origin_kind, categories=ORIGIN_KINDS),
             "sex": rows["sex"].astype("category"),
             "migrants": _counts(rows["migrants"]),
+            "suppressed": rows["suppressed"].to_numpy(dtype=bool),
             "source_sheet": rows["source_sheet"].astype("category"),
             "source_row": rows["source_row"].to_numpy(dtype=np.int32),
         }
@@ -171,6 +174,7 @@ def harmonize_totals(parsed: ParsedWorkbook) -> pd.DataFrame:
             "migrants": _counts(rows["migrants"]),
             "total_population": _counts(rows["total_population"]),
             "migrant_share": rows["migrant_share"].astype("float64"),
+            "suppressed": rows["suppressed"].astype("bool"),
             "source_sheet": rows["source_sheet"].astype("string"),
             "source_row": rows["source_row"].astype("int32"),
         }

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from migstock.catalog import Dataset
+from migstock.catalog import CATALOG, Dataset, Revision
 from migstock.errors import InputError
 from migstock.parse.annex import parse_annex
-from migstock.parse.cells import SheetRef
-from migstock.parse.destination_totals import parse_destination_totals
+from migstock.parse.cells import SEXES, SheetRef
+from migstock.parse.destination_totals import align_to_codes, parse_destination_totals
 from migstock.parse.long_rows import parse_long_rows
 from migstock.parse.sheets import SheetInfo, classify_sheet
 from migstock.parse.wide_origins import parse_wide_origins
@@ -42,6 +42,9 @@ class ParsedWorkbook:
     annex: dict[str, int] = field(default_factory=dict)
     #: where each named origin's header is: label -> (sheet, cell)
     origin_cells: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: what a complete official workbook has and this one lacks, in words
+    #: (e.g. "Table 3 not found: migrant_share left empty"); reported as warnings
+    notes: list[str] = field(default_factory=list)
 
 
 def parse_workbook(workbook: Workbook) -> ParsedWorkbook:
@@ -57,7 +60,7 @@ def parse_workbook(workbook: Workbook) -> ParsedWorkbook:
             "'... country or area (of destination)' over a known table "
             f"(sheets: {', '.join(workbook.sheets)})",
         )
-    revision = _single_revision(workbook, data_sheets)
+    revision = _catalog_revision(workbook, _single_revision(workbook, data_sheets))
     kinds = {i.kind for i in data_sheets.values()}
     if "destination_totals" in kinds and len(kinds) > 1:
         raise InputError(
@@ -77,10 +80,11 @@ def parse_workbook(workbook: Workbook) -> ParsedWorkbook:
         if info.kind == "wide_origins":
             frame = parse_wide_origins(grid, info, ref)
         elif info.kind == "long_rows":
-            frame = parse_long_rows(grid, info, ref)
+            frame = parse_long_rows(grid, info, ref, revision.years)
         else:
-            frame = parse_destination_totals(grid, info, ref)
+            frame = parse_destination_totals(grid, info, ref, revision.years)
             frame["measure"] = info.measure
+            frame.attrs["ref"] = ref
         names.update(frame.attrs.get("origin_names", {}))
         names.update(frame.attrs["destination_names"])
         for label, cell in frame.attrs.get("origin_cells", {}).items():
@@ -91,8 +95,9 @@ def parse_workbook(workbook: Workbook) -> ParsedWorkbook:
         )
         frames.append(frame)
 
+    notes: list[str] = []
     if kinds == {"destination_totals"}:
-        rows = _combine_totals(workbook, frames)
+        rows = _combine_totals(workbook, frames, notes)
         dataset: Dataset = "destination_totals"
     else:
         _check_disjoint_sheets(workbook, frames)
@@ -100,7 +105,39 @@ def parse_workbook(workbook: Workbook) -> ParsedWorkbook:
         if not isinstance(rows["origin_label"].dtype, pd.CategoricalDtype):
             rows["origin_label"] = rows["origin_label"].astype("category")  # sheets' origins differ
         dataset = "bilateral"
-    return ParsedWorkbook(revision, dataset, rows, list(data_sheets), names, annex, origin_cells)
+        notes += _missing_years_and_sexes(rows, revision)
+    return ParsedWorkbook(
+        revision.revision, dataset, rows, list(data_sheets), names, annex, origin_cells, notes
+    )
+
+
+def _catalog_revision(workbook: Workbook, number: int) -> Revision:
+    """The catalog entry of the revision a title block names; an unknown one rejects the file."""
+    for entry in CATALOG:
+        if entry.revision == number:
+            return entry
+    known = ", ".join(str(entry.revision) for entry in CATALOG)
+    raise InputError(
+        workbook.path,
+        f"the title block names revision {number}, which migstock does not know (known: {known}); "
+        "add it to the catalog if the UN published it",
+    )
+
+
+def _missing_years_and_sexes(rows: pd.DataFrame, revision: Revision) -> list[str]:
+    """Years and sexes of the revision that no sheet of a bilateral workbook holds."""
+    present = set(
+        zip(rows["year"].astype(int).tolist(), rows["sex"].astype(str).tolist(), strict=True)
+    )
+    missing = [
+        f"{year} {sex}" for year in revision.years for sex in SEXES if (year, sex) not in present
+    ]
+    if not missing:
+        return []
+    return [
+        f"{len(missing)} of the revision's {len(revision.years) * len(SEXES)} year x sex tables "
+        f"not found in this workbook, so not loaded from it: {', '.join(missing)}"
+    ]
 
 
 def _single_revision(workbook: Workbook, sheets: dict[str, SheetInfo]) -> int:
@@ -138,7 +175,23 @@ def _check_disjoint_sheets(workbook: Workbook, frames: list[pd.DataFrame]) -> No
             owner[(year, sex)] = sheet
 
 
-def _combine_totals(workbook: Workbook, frames: list[pd.DataFrame]) -> pd.DataFrame:
+#: the measures of a destination-totals workbook: column, scale, the table that has it
+TOTALS_MEASURES = (
+    ("population", "total_population", 1000.0, "Table 2 (total population)"),
+    ("migrant_share", "migrant_share", 1.0, "Table 3 (migrants as a percentage of the population)"),
+)
+
+
+def _combine_totals(
+    workbook: Workbook,
+    frames: list[pd.DataFrame],
+    notes: list[str],
+) -> pd.DataFrame:
+    """One row per year, destination and sex with every measure of the workbook.
+
+    The migrant stock (Table 1) is required. A measure the workbook lacks, or a
+    destination a table lacks, is named in ``notes``, never a silent NULL.
+    """
     by_measure: dict[str, pd.DataFrame] = {}
     for frame in frames:
         measure = frame["measure"].iat[0]
@@ -151,15 +204,36 @@ def _combine_totals(workbook: Workbook, frames: list[pd.DataFrame]) -> pd.DataFr
         by_measure[measure] = frame
     if "migrants" not in by_measure:
         raise InputError(workbook.path, "no sheet holds the international migrant stock (Table 1)")
-    rows = by_measure["migrants"].rename(columns={"value": "migrants"}).drop(columns="measure")
-    for measure, column, scale in (
-        ("population", "total_population", 1000.0),
-        ("migrant_share", "migrant_share", 1.0),
-    ):
-        if measure in by_measure:
-            extra = by_measure[measure][[*_TOTALS_KEY, "value"]]
-            extra = extra.assign(value=extra["value"] * scale).rename(columns={"value": column})
-            rows = rows.merge(extra, on=_TOTALS_KEY, how="left")
-        else:
+    stock = by_measure["migrants"]
+    if "uncoded" in stock.attrs:
+        ref = stock.attrs["ref"]
+        raise InputError(
+            workbook.path,
+            "Table 1 has no location codes (the 'Location code' column is missing or holds text)",
+            sheet=ref.sheet,
+        )
+    names = stock.attrs["destination_names"]
+    rows = stock.rename(columns={"value": "migrants"}).drop(columns="measure")
+    for measure, column, scale, table in TOTALS_MEASURES:
+        if measure not in by_measure:
+            notes.append(f"{table} not found: {column} left empty")
             rows[column] = float("nan")
+            continue
+        extra = by_measure[measure]
+        if "uncoded" in extra.attrs:
+            extra = align_to_codes(
+                extra, extra.attrs["ref"], stock.attrs.get("index_codes", {}), names
+            )
+        lacking = sorted(set(names) - set(extra["destination_code"].unique().tolist()))
+        if lacking:
+            sheet = extra["source_sheet"].iat[0]
+            listed = ", ".join(f"{names[c]} ({c})" for c in lacking[:10])
+            more = f" and {len(lacking) - 10} more" if len(lacking) > 10 else ""
+            notes.append(
+                f"sheet '{sheet}' has no row for {len(lacking)} destination(s) of Table 1: "
+                f"{listed}{more}; their {column} is left empty"
+            )
+        extra = extra[[*_TOTALS_KEY, "value"]]
+        extra = extra.assign(value=extra["value"] * scale).rename(columns={"value": column})
+        rows = rows.merge(extra, on=_TOTALS_KEY, how="left")
     return rows

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pandas as pd
 
-from migstock.parse.cells import SheetRef, clean_name, row_texts
+from migstock.parse.cells import SheetRef, clean_name
+from migstock.parse.labels import find_label
 from migstock.parse.rows import parse_codes
-from migstock.parse.sheets import CODE_LABEL, SheetInfo
+from migstock.parse.sheets import SheetInfo
 
 
 def parse_annex(grid: pd.DataFrame, info: SheetInfo, ref: SheetRef) -> dict[str, int]:
     """Map each name in the annex to its code (first code column of the header)."""
-    labels = row_texts(grid, info.header_row)
-    code_col = next((c for c, label in enumerate(labels) if CODE_LABEL.search(label)), None)
+    code_col = find_label(grid.iloc[info.header_row].tolist(), "destination_code")
     if code_col is None:
         return {}
     first = info.header_row + 1

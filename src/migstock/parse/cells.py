@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,10 +12,14 @@ import pandas as pd
 from migstock.errors import InputError
 
 _FOOTNOTE = re.compile(r"\s*(\*+|\([a-z]{1,2}\)|\s[a-z]\))$")
-_SPACES = re.compile(r"[\s\u00a0\u2009\u202f,]+")
+_SEPARATOR = re.compile(r"[ ,\u00a0\u2007\u2009\u202f]")
 _NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
-NOT_AVAILABLE = {"..", "...", "n/a", "na"}
-NIL = {"-", "\u2013", "\u2014"}
+#: thousands grouped by space, comma or narrow spaces: "231 522 215", "3,017,401"
+_GROUPED = re.compile(r"^[+-]?\d{1,3}(?:([ ,\u00a0\u2007\u2009\u202f])\d{3})(?:\1\d{3})*(\.\d+)?$")
+#: the cell conventions of the UN notes (2024 "Migrant notes" sheet)
+NOT_AVAILABLE = {"..", "...", "\u2026", "n/a", "na"}  # not available or not reported
+NIL = {"-", "\u2013", "\u2014"}  # zero, or rounded to zero (em dash)
+SUPPRESSED = {"~"}  # protected for privacy: fewer than five
 
 
 def cell_ref(row: int, col: int) -> str:
@@ -66,20 +69,6 @@ class SheetRef:
         return InputError(self.path, problem, sheet=self.sheet, cell=cell)
 
 
-def find_cell(
-    grid: pd.DataFrame, pattern: re.Pattern[str], rows: Iterable[int] | None = None
-) -> tuple[int, int] | None:
-    """First (row, col) whose text matches ``pattern`` (searching row by row)."""
-    search_rows = range(min(len(grid), 60)) if rows is None else rows
-    for row in search_rows:
-        if row < 0 or row >= len(grid):
-            continue
-        for col, value in enumerate(grid.iloc[row].tolist()):
-            if isinstance(value, str) and pattern.search(" ".join(value.split())):
-                return row, col
-    return None
-
-
 def row_texts(grid: pd.DataFrame, row: int) -> list[str]:
     return [text(value) for value in grid.iloc[row].tolist()]
 
@@ -92,37 +81,75 @@ def title_texts(grid: pd.DataFrame, last_row: int) -> list[str]:
     return texts
 
 
+@dataclass
+class Numbers:
+    """Value cells as floats (NaN = not available) and where the UN suppressed them."""
+
+    values: np.ndarray
+    #: True where the cell read ``~`` (protected for privacy); None when no cell did
+    suppressed: np.ndarray | None = None
+
+
 def to_numbers(
-    block: pd.DataFrame, ref: SheetRef, first_row: int, columns: list[int], *, blank: float
-) -> np.ndarray:
+    block: pd.DataFrame,
+    ref: SheetRef,
+    first_row: int,
+    columns: list[int],
+    *,
+    blank: float,
+    whole: bool = False,
+) -> Numbers:
     """Clean a block of value cells into a float array (NaN = not available).
 
-    ``..`` is not available, ``-`` is nil (0), blanks become ``blank``; spaces,
-    commas and non-breaking spaces inside numbers are thousands separators.
+    Cells follow the UN's notes: ``..`` not available (NaN), ``-`` and ``—`` zero
+    or rounded to zero (0), ``~`` suppressed for privacy (NaN, flagged in
+    ``suppressed``); blanks become ``blank``. Thousands may be grouped by
+    spaces or commas ("231 522 215"); a decimal comma ("12,5") is refused, never
+    read as 125. With ``whole`` (counts of persons) a fraction is refused too.
     Any other text raises an :class:`InputError` naming its cell.
     """
     cells = block.to_numpy(dtype=object)
+    suppressed = None
     try:
-        return cells.astype(np.float64)  # fast path: every cell is already a number
+        numbers = cells.astype(np.float64)  # fast path: every cell is already a number
     except (TypeError, ValueError):
-        pass
-    flat = cells.ravel()
-    numbers = np.array(
-        pd.to_numeric(pd.Series(flat), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    )
-    todo = np.flatnonzero(np.isnan(numbers))
-    if len(todo):
-        originals = flat[todo]
-        is_blank = pd.isna(originals) | (originals == "")
-        numbers[todo[is_blank]] = blank
-        rest = todo[~is_blank]
-        width = cells.shape[1]
-        for position in rest:
-            row, col = divmod(int(position), width)
-            numbers[position] = _parse_text_number(
-                flat[position], blank, ref, first_row + row, columns[col]
+        flat = cells.ravel()
+        numbers = np.array(
+            pd.to_numeric(pd.Series(flat), errors="coerce").to_numpy(
+                dtype=np.float64, na_value=np.nan
             )
-    return numbers.reshape(cells.shape)
+        )
+        todo = np.flatnonzero(np.isnan(numbers))
+        if len(todo):
+            originals = flat[todo]
+            is_blank = pd.isna(originals) | (originals == "")
+            numbers[todo[is_blank]] = blank
+            width = cells.shape[1]
+            for position in todo[~is_blank]:
+                value = flat[position]
+                if isinstance(value, str) and value.strip() in SUPPRESSED:
+                    if suppressed is None:
+                        suppressed = np.zeros(flat.shape, dtype=bool)
+                    suppressed[position] = True
+                    numbers[position] = np.nan
+                    continue
+                row, col = divmod(int(position), width)
+                numbers[position] = _parse_text_number(
+                    value, blank, ref, first_row + row, columns[col]
+                )
+        numbers = numbers.reshape(cells.shape)
+        if suppressed is not None:
+            suppressed = suppressed.reshape(cells.shape)
+    if whole:  # float noise of formulas (38891.00000000001 in the 2019 workbook) is not a fraction
+        fractional = np.abs(numbers - np.round(numbers)) > 1e-6 * np.maximum(1.0, np.abs(numbers))
+        if fractional.any():
+            row, col = (int(i[0]) for i in np.nonzero(fractional))
+            raise ref.error(
+                f"expected a whole number of persons, found {numbers[row, col]:g}",
+                first_row + row,
+                columns[col],
+            )
+    return Numbers(numbers, suppressed)
 
 
 def _parse_text_number(value: object, blank: float, ref: SheetRef, row: int, col: int) -> float:
@@ -130,17 +157,19 @@ def _parse_text_number(value: object, blank: float, ref: SheetRef, row: int, col
         return blank
     if isinstance(value, (int, float)):
         return float(value)
-    raw = str(value).strip()
+    raw = " ".join(str(value).split()) if str(value).strip() else ""
     if raw == "":
         return blank
     if raw.lower() in NOT_AVAILABLE:
         return np.nan
     if raw in NIL:
         return 0.0
-    compact = _SPACES.sub("", raw)
-    if _NUMBER.match(compact):
-        return float(compact)
-    raise ref.error(f"expected a number, found text {raw!r}", row, col)
+    if _NUMBER.match(raw):
+        return float(raw)
+    if _GROUPED.match(raw):
+        return float(_SEPARATOR.sub("", raw))
+    hint = " (a decimal comma? decimals are written with a full stop)" if "," in raw else ""
+    raise ref.error(f"expected a number, found text {raw!r}{hint}", row, col)
 
 
 def year_of(value: object) -> int | None:

@@ -4,30 +4,35 @@ years x sex as column blocks under block titles (both sexes, males, females).
 
 from __future__ import annotations
 
-import re
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
 from migstock.parse.blocks import year_columns
-from migstock.parse.cells import SEXES, SheetRef, clean_names, row_texts
+from migstock.parse.cells import SEXES, SheetRef, clean_names
+from migstock.parse.labels import LabelName, find_label
 from migstock.parse.rows import BLANK_IS_MISSING, drop_repeated_rows, parse_codes, read_data_rows
-from migstock.parse.sheets import ORIGIN_LABEL, SheetInfo
-
-_DESTINATION_CODE = re.compile(r"code of destination$", re.I)
-_ORIGIN_CODE = re.compile(r"code of origin$", re.I)
+from migstock.parse.sheets import SheetInfo
 
 
-def parse_long_rows(grid: pd.DataFrame, info: SheetInfo, ref: SheetRef) -> pd.DataFrame:
-    """Tidy rows: year, destination_code, origin_label, origin_code, sex, migrants, source_row."""
+def parse_long_rows(
+    grid: pd.DataFrame, info: SheetInfo, ref: SheetRef, revision_years: Sequence[int] | None = None
+) -> pd.DataFrame:
+    """Tidy rows: year, destination_code, origin_label, origin_code, sex, migrants,
+    suppressed, source_row. ``revision_years``: every sex block must hold these years."""
     header = info.header_row
-    labels = row_texts(grid, header)
-    destination_code_col = _col(
-        labels, _DESTINATION_CODE, ref, header, "Location code of destination"
+    labels = grid.iloc[header].tolist()
+    destination_code_col = _col(labels, "destination_code", ref, header, "Location code")
+    origin_col = _col(labels, "origin", ref, header, "country or area of origin")
+    origin_code_col = _col(labels, "origin_code", ref, header, "Location code of origin")
+    years = year_columns(
+        grid,
+        ref,
+        year_row=header,
+        title_rows=range(header - 5, header),
+        expected_years=revision_years,
     )
-    origin_col = _col(labels, ORIGIN_LABEL, ref, header, "country or area of origin")
-    origin_code_col = _col(labels, _ORIGIN_CODE, ref, header, "Location code of origin")
-    years = year_columns(grid, ref, year_row=header, title_rows=range(header - 5, header))
     value_cols = [c.col for c in years]
     data = read_data_rows(
         grid,
@@ -37,6 +42,7 @@ def parse_long_rows(grid: pd.DataFrame, info: SheetInfo, ref: SheetRef) -> pd.Da
         name_col=info.destination_col,
         value_cols=value_cols,
         blank=BLANK_IS_MISSING,
+        whole=True,
     )
     body = grid.iloc[header + 1 :]
     kept = data.rows - (header + 1)
@@ -66,6 +72,7 @@ def parse_long_rows(grid: pd.DataFrame, info: SheetInfo, ref: SheetRef) -> pd.Da
                 np.tile([SEXES.index(c.sex) for c in years], n_rows), categories=SEXES
             ),
             "migrants": data.values.reshape(-1),
+            "suppressed": data.suppressed_flat(),
             "source_row": np.repeat(data.rows + 1, n_cols),
         }
     )
@@ -78,8 +85,8 @@ def parse_long_rows(grid: pd.DataFrame, info: SheetInfo, ref: SheetRef) -> pd.Da
     return frame
 
 
-def _col(labels: list[str], pattern: re.Pattern[str], ref: SheetRef, row: int, what: str) -> int:
-    for col, label in enumerate(labels):
-        if pattern.search(label):
-            return col
-    raise ref.error(f"header row has no '{what}' column", row, 0)
+def _col(labels: list[object], name: LabelName, ref: SheetRef, row: int, what: str) -> int:
+    col = find_label(labels, name)
+    if col is None:
+        raise ref.error(f"header row has no '{what}' column", row, 0)
+    return col

@@ -21,6 +21,14 @@ class DataRows:
     codes: np.ndarray  # int64 location codes of the row's location
     names: list[str]  # cleaned names as published
     values: np.ndarray  # float64, shape (len(rows), len(value_cols)); NaN = not available
+    #: like ``values``: True where the cell was suppressed for privacy (``~``); None if none
+    suppressed: np.ndarray | None = None
+
+    def suppressed_flat(self) -> np.ndarray:
+        """``suppressed`` row by row, as long as ``values.reshape(-1)``."""
+        if self.suppressed is None:
+            return np.zeros(self.values.size, dtype=bool)
+        return self.suppressed.reshape(-1)
 
 
 def parse_codes(column: pd.Series, ref: SheetRef, first_row: int, col: int) -> np.ndarray:
@@ -52,15 +60,21 @@ def read_data_rows(
     name_col: int,
     value_cols: list[int],
     blank: float,
+    whole: bool = False,
 ) -> DataRows:
-    """Rows below the header that carry a location code.
+    """Rows below the header that carry a location code (or, for tables published
+    without codes, a row index: ``code_col`` is then the index column).
 
     Rows without a code are section titles or footnotes: they are skipped when
     they hold no value, and are an error when they do (a code was lost).
+    ``whole``: the values are counts of persons, a fraction is an error.
     """
     body = grid.iloc[first_row:]
     codes = parse_codes(body.iloc[:, code_col], ref, first_row, code_col)
-    values = to_numbers(body.iloc[:, value_cols], ref, first_row, value_cols, blank=blank)
+    numbers = to_numbers(
+        body.iloc[:, value_cols], ref, first_row, value_cols, blank=blank, whole=whole
+    )
+    values = numbers.values
     no_code = np.isnan(codes)
     for i in np.flatnonzero(no_code):
         cells = body.iloc[i, value_cols]
@@ -69,7 +83,8 @@ def read_data_rows(
     keep = ~no_code
     rows = np.arange(first_row, len(grid))[keep]
     names = clean_names(body.iloc[:, name_col].to_numpy(dtype=object)[keep].tolist())
-    return DataRows(rows, codes[keep].astype(np.int64), names, values[keep])
+    suppressed = None if numbers.suppressed is None else numbers.suppressed[keep]
+    return DataRows(rows, codes[keep].astype(np.int64), names, values[keep], suppressed)
 
 
 def drop_repeated_rows(
@@ -97,4 +112,5 @@ def drop_repeated_rows(
             )
     keep = ~repeated
     names = [name for name, kept in zip(data.names, keep, strict=True) if kept]
-    return DataRows(data.rows[keep], data.codes[keep], names, data.values[keep]), keep
+    suppressed = None if data.suppressed is None else data.suppressed[keep]
+    return DataRows(data.rows[keep], data.codes[keep], names, data.values[keep], suppressed), keep

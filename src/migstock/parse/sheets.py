@@ -8,26 +8,25 @@ from typing import Literal
 
 import pandas as pd
 
-from migstock.parse.cells import SheetRef, find_cell, row_texts, title_texts
+from migstock.parse.cells import SheetRef, row_texts, title_texts
+from migstock.parse.labels import LABELS, find_label, normalize_label
 
 SheetKind = Literal["wide_origins", "long_rows", "destination_totals", "annex", "other"]
 Measure = Literal["migrants", "population", "migrant_share"]
 
-DESTINATION_LABEL = re.compile(r"country or area( of destination)?$", re.I)
-ORIGIN_LABEL = re.compile(r"country or area of origin$", re.I)
-CODE_LABEL = re.compile(r"^(country |location )?code$", re.I)
+#: how far down a sheet its header row may be
+HEADER_SEARCH_ROWS = 60
 _TABLE_TITLE = re.compile(r"^Table\s+(\d+)\s*[.:\-\u2013]", re.I)
 _REVISION_PATTERNS = (
     re.compile(r"Rev\.\s*((?:19|20)\d\d)\b"),
     re.compile(r"International Migrant Stock:?\s+(?:The\s+)?((?:19|20)\d\d)\b", re.I),
     re.compile(r"\b((?:19|20)\d\d) Revision\b", re.I),
 )
-_WIDE_TOTAL = {"total", "world"}
 _MEASURES: tuple[tuple[re.Pattern[str], Measure | None], ...] = (
     (re.compile(r"female migrants as a percentage", re.I), None),
     (re.compile(r"rate of change|refugee", re.I), None),
     (re.compile(r"percentage of the total population", re.I), "migrant_share"),
-    (re.compile(r"total population", re.I), "population"),
+    (re.compile(r"total (\w+ )?population", re.I), "population"),
     (re.compile(r"international migrant stock at mid-year", re.I), "migrants"),
 )
 
@@ -45,30 +44,47 @@ class SheetInfo:
     measure: Measure | None = None
 
 
+def find_header(grid: pd.DataFrame) -> tuple[int, int] | None:
+    """(row, col) of the destination label ("... country or area (of destination)")."""
+    pattern = LABELS["destination"]
+    for row in range(min(len(grid), HEADER_SEARCH_ROWS)):
+        for col, value in enumerate(grid.iloc[row].tolist()):
+            if isinstance(value, str) and pattern.match(normalize_label(value)):
+                return row, col
+    return None
+
+
 def classify_sheet(grid: pd.DataFrame, ref: SheetRef) -> SheetInfo:
-    """Tell the layout of one sheet by the labels in it, never by its name."""
-    header = find_cell(grid, DESTINATION_LABEL)
+    """Tell the layout of one sheet by the labels in it, never by its name or position.
+
+    - long rows: the header row has an origin-name and an origin-code column;
+    - wide origins: a ``Total`` (or ``World``) origin column right of the destination
+      label, on the header row or the row below (a label such as "Country or area of
+      origin" may span the origins above their names);
+    - destination totals: year blocks under a title naming the measure.
+    """
+    header = find_header(grid)
     if header is None:
         return SheetInfo("other")
     header_row, destination_col = header
     titles = title_texts(grid, header_row)
-    revision = _revision(titles)
     table, title = _table_title(titles)
     common = {
         "header_row": header_row,
         "destination_col": destination_col,
-        "revision": revision,
+        "revision": _revision(titles),
         "table": table,
         "title": title,
     }
     if any(t.upper().startswith("ANNEX") for t in titles):
         return SheetInfo("annex", **common)
-    if any(ORIGIN_LABEL.search(label) for label in row_texts(grid, header_row)):
+    labels = grid.iloc[header_row].tolist()
+    if find_label(labels, "origin") is not None and find_label(labels, "origin_code") is not None:
         return SheetInfo("long_rows", **common)
     for row in (header_row, header_row + 1):
         if row < len(grid):
-            labels = row_texts(grid, row)[destination_col + 1 :]
-            if any(label.casefold() in _WIDE_TOTAL for label in labels):
+            cells = grid.iloc[row].tolist()
+            if find_label(cells, "total_origin", destination_col + 1) is not None:
                 return SheetInfo("wide_origins", **common)
     measure_text = " ".join([title, *row_texts(grid, header_row)])
     for pattern, measure in _MEASURES:

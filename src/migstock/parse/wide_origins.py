@@ -14,29 +14,22 @@ import re
 import numpy as np
 import pandas as pd
 
-from migstock.parse.cells import SEXES, SheetRef, cell_ref, clean_name, row_texts, sex_of, text
+from migstock.parse.cells import SEXES, SheetRef, cell_ref, clean_name, sex_of, text
+from migstock.parse.labels import LabelName, find_label
 from migstock.parse.rows import BLANK_IS_ZERO, drop_repeated_rows, read_data_rows
-from migstock.parse.sheets import CODE_LABEL, SheetInfo
+from migstock.parse.sheets import SheetInfo
 
 _YEAR_IN_TITLE = re.compile(r",\s*((?:19|20)\d\d)\s*$")
-_TOTAL_LABELS = {"total", "world"}
 
 
 def parse_wide_origins(grid: pd.DataFrame, info: SheetInfo, ref: SheetRef) -> pd.DataFrame:
     """Tidy rows: year, destination_code, origin_label, sex, migrants, source_row."""
     header = info.header_row
-    labels = row_texts(grid, header)
-    code_col = _label_col(labels, CODE_LABEL, ref, header, "a 'Country code' or 'Code' column")
     names_row, first_origin = _origin_header(grid, info, ref)
-    year_col = next(
-        (
-            c
-            for row in (header, names_row)
-            for c, v in enumerate(row_texts(grid, row))
-            if v == "Year"
-        ),
-        None,
-    )
+    code_col = _left_label(grid, (header, names_row), "destination_code", first_origin)
+    if code_col is None:
+        raise ref.error("header row has no 'Country code' or 'Code' column", header, 0)
+    year_col = _left_label(grid, (header, names_row), "year", first_origin)
     sex = sex_of(info.title)
     if sex is None:
         raise ref.error(
@@ -65,6 +58,7 @@ def parse_wide_origins(grid: pd.DataFrame, info: SheetInfo, ref: SheetRef) -> pd
         name_col=info.destination_col,
         value_cols=origin_cols,
         blank=BLANK_IS_ZERO,
+        whole=True,
     )
     if year_col is None:
         year = _title_year(info, ref)
@@ -91,6 +85,7 @@ def parse_wide_origins(grid: pd.DataFrame, info: SheetInfo, ref: SheetRef) -> pd
                 np.full(n_rows * n_origins, SEXES.index(sex), dtype=np.int8), categories=SEXES
             ),
             "migrants": data.values.reshape(-1),
+            "suppressed": data.suppressed_flat(),
             "source_row": np.repeat(data.rows + 1, n_origins),
         }
     )
@@ -102,23 +97,29 @@ def parse_wide_origins(grid: pd.DataFrame, info: SheetInfo, ref: SheetRef) -> pd
     return frame
 
 
-def _label_col(
-    labels: list[str], pattern: re.Pattern[str], ref: SheetRef, row: int, what: str
-) -> int:
-    for col, label in enumerate(labels):
-        if pattern.search(label):
+def _left_label(
+    grid: pd.DataFrame, rows: tuple[int, ...], name: LabelName, before: int
+) -> int | None:
+    """Column of the label ``name`` left of the origins, on any of ``rows``."""
+    for row in rows:
+        col = find_label(grid.iloc[row, :before].tolist(), name)
+        if col is not None:
             return col
-    raise ref.error(f"header row has no {what}", row, 0)
+    return None
 
 
 def _origin_header(grid: pd.DataFrame, info: SheetInfo, ref: SheetRef) -> tuple[int, int]:
-    """Row and column where the origin names start (at ``Total`` or ``World``)."""
+    """Row and column where the origin names start (at ``Total`` or ``World``).
+
+    The names are on the header row, or on the row below when the header row
+    carries a label spanning the origins ("Country or area of origin").
+    """
     for row in (info.header_row, info.header_row + 1):
         if row >= len(grid):
             break
-        for col, label in enumerate(row_texts(grid, row)):
-            if col > info.destination_col and label.casefold() in _TOTAL_LABELS:
-                return row, col
+        col = find_label(grid.iloc[row].tolist(), "total_origin", info.destination_col + 1)
+        if col is not None:
+            return row, col
     raise ref.error(
         "no 'Total' (or 'World') origin column next to the destination header",
         info.header_row,

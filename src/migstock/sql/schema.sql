@@ -53,6 +53,7 @@ CREATE TABLE IF NOT EXISTS bilateral_stock (
     origin_kind VARCHAR NOT NULL,
     sex VARCHAR NOT NULL,
     migrants BIGINT,
+    suppressed BOOLEAN NOT NULL DEFAULT false,
     raw_sha256 VARCHAR NOT NULL,
     source_sheet VARCHAR NOT NULL,
     source_row INTEGER NOT NULL
@@ -66,7 +67,12 @@ CREATE TABLE IF NOT EXISTS destination_totals (
     migrants BIGINT,
     total_population BIGINT,
     migrant_share DOUBLE,
+    suppressed BOOLEAN NOT NULL DEFAULT false,
     raw_sha256 VARCHAR NOT NULL,
     source_sheet VARCHAR NOT NULL,
     source_row INTEGER NOT NULL
 );
+
+-- stores written before the column existed
+ALTER TABLE bilateral_stock ADD COLUMN IF NOT EXISTS suppressed BOOLEAN DEFAULT false;
+ALTER TABLE destination_totals ADD COLUMN IF NOT EXISTS suppressed BOOLEAN DEFAULT false;
