@@ -106,19 +106,24 @@ def refresh(
         report = validate_revision(validator, number, files, db_path, reports.run_id)
         results_path = reports.save_results(report)
         summary.reports.append(report)
-        names = ", ".join(f.raw.path.name for f in files)
-        if not report.passed:
-            failures = "; ".join(r.describe(samples=0) for r in report.blocking_failures)
+        passing = pipeline.passing_files(report, files)
+        for item in files:
+            if item in passing:
+                continue
+            failures = "; ".join(r.describe(samples=0) for r in report.blocked(item.dataset))
             summary.outcomes.append(
                 pipeline.Outcome(
-                    f"revision {number}",
+                    f"revision {number} {item.dataset}",
                     "rejected",
-                    f"blocking checks failed, nothing of it loaded; raw files kept ({names}); "
-                    f"results in {results_path}: {failures}",
+                    f"blocking checks failed, {item.raw.path.name} not loaded (raw file kept; "
+                    f"its previously loaded rows, if any, are still served); results in "
+                    f"{results_path}: {failures}",
                 )
             )
+        if not passing:
             continue
-        rows = sum(len(f.rows) for f in files)
+        names = ", ".join(f.raw.path.name for f in passing)
+        rows = sum(len(f.rows) for f in passing)
         warned = f", {len(report.warnings)} warnings" if report.warnings else ""
         if not load:
             summary.outcomes.append(
@@ -128,7 +133,7 @@ def refresh(
             )
             continue
         try:
-            loads.append(pipeline.revision_load(number, files))
+            loads.append(pipeline.revision_load(number, passing))
         except MigstockError as error:
             summary.outcomes.append(pipeline.Outcome(f"revision {number}", "rejected", str(error)))
             continue

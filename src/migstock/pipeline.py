@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from migstock.catalog import Dataset, Revision
+from migstock.catalog import DATASETS, Dataset, Revision
 from migstock.errors import MigstockError
 from migstock.harmonize import (
     harmonize_bilateral,
@@ -26,7 +26,7 @@ from migstock.read import SPREADSHEET_SUFFIXES, read_workbook
 from migstock.reconcile import reconciliation_frame
 from migstock.regions import FIRST_AGGREGATE_CODE, WORLD
 from migstock.store import RevisionLoad
-from migstock.validate import ValidationReport, Validator
+from migstock.validate import ValidationReport, Validator, completeness_warning
 
 
 @dataclass
@@ -38,6 +38,8 @@ class PreparedFile:
     dataset: Dataset
     rows: pd.DataFrame
     names: pd.DataFrame
+    #: what a complete official workbook has and this one lacks (parse warnings)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -86,7 +88,9 @@ def prepare_file(raw: RawFile) -> PreparedFile:
         rows = harmonize_bilateral(parsed, raw.path)
     else:
         rows = harmonize_totals(parsed)
-    return PreparedFile(raw, parsed.revision, parsed.dataset, rows, location_names(parsed))
+    return PreparedFile(
+        raw, parsed.revision, parsed.dataset, rows, location_names(parsed), parsed.notes
+    )
 
 
 def group_by_revision(prepared: list[PreparedFile]) -> dict[int, list[PreparedFile]]:
@@ -146,19 +150,25 @@ def validate_revision(
     db_path: Path | None = None,
     run_name: str | None = None,
 ) -> ValidationReport:
-    """Run the suite of every dataset present for one revision, then the reconciliation."""
+    """Run the suite of every dataset present for one revision, then the reconciliation.
+
+    Every result names the workbook (dataset) it judges: a blocking failure
+    rejects that file, and the revision's other workbook can still load.
+    """
     report = ValidationReport(revision.revision)
     parameters = {
         "revision_years": list(revision.years),
         "location_codes": known_location_codes(files),
     }
     frames: dict[str, pd.DataFrame | None] = {}
-    for dataset in ("bilateral", "destination_totals"):
-        frames[dataset] = combined_rows(files, dataset)  # type: ignore[arg-type]
+    for dataset in DATASETS:
+        frames[dataset] = combined_rows(files, dataset)
         if frames[dataset] is not None:
             report.results.extend(
-                validator.run_suite(dataset, frames[dataset], parameters, run_name)
+                validator.run_suite(dataset, frames[dataset], parameters, run_name, dataset)
             )
+    for item in files:
+        report.results.extend(completeness_warning(item.dataset, note) for note in item.notes)
     loaded_totals, other_revisions = store_context(db_path, revision.revision)
     checks = reconciliation_frame(
         frames["bilateral"],
@@ -167,8 +177,18 @@ def validate_revision(
         other_revisions=other_revisions,
     )
     report.checked = checks.attrs.get("checked", {})
-    report.results.extend(validator.run_suite("reconciliation", checks, {}, run_name))
+    for dataset in DATASETS:
+        if frames[dataset] is not None:
+            mine = checks[checks["dataset"] == dataset].reset_index(drop=True)
+            report.results.extend(
+                validator.run_suite("reconciliation", mine, {}, run_name, dataset)
+            )
     return report
+
+
+def passing_files(report: ValidationReport, files: list[PreparedFile]) -> list[PreparedFile]:
+    """The files of a revision that no blocking failure rejects."""
+    return [item for item in files if not report.blocked(item.dataset)]
 
 
 def revision_load(revision: int, files: list[PreparedFile]) -> RevisionLoad:

@@ -6,6 +6,11 @@ Arab countries present, changes over years and revisions) are laid out here as
 rows of ``check, year, destination_code, origin_code, sex, expected, actual``;
 the suite ``expectations/reconciliation.json`` then says which differences are
 tolerated and which block the load.
+
+Each row also says which workbook it judges (``dataset``: a failed check blocks
+that file, not the other workbook of the revision) and whether it concerns a UN
+aggregate (``aggregate``: world, regions and groups, codes >= 900, whose
+published sums need not add up and only warn).
 """
 
 from __future__ import annotations
@@ -14,9 +19,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from migstock.regions import ARAB_COUNTRIES, FIRST_AGGREGATE_CODE
+from migstock.regions import ARAB_COUNTRIES, FIRST_AGGREGATE_CODE, WORLD
 
 COLUMNS = [
+    "dataset",
     "check",
     "year",
     "destination_code",
@@ -27,6 +33,7 @@ COLUMNS = [
     "abs_difference",
     "relative_difference",
     "actual_to_expected",
+    "aggregate",
 ]
 EXACT_SUMS = ["male_plus_female", "origins_sum_to_total", "bilateral_vs_totals"]
 PARTS = ["country", "other_north", "other_south", "other"]  # what sums to the Total column
@@ -44,6 +51,13 @@ def _finish(check: str, frame: pd.DataFrame) -> pd.DataFrame:
     nonzero = expected.abs().replace(0, np.nan)
     frame["relative_difference"] = frame["abs_difference"] / nonzero
     frame["actual_to_expected"] = actual / nonzero
+    destination = pd.to_numeric(frame["destination_code"], errors="coerce")
+    origin = pd.to_numeric(frame["origin_code"], errors="coerce")
+    # an origin aggregate other than the World total (code 900, a country's own total)
+    frame["aggregate"] = (destination >= FIRST_AGGREGATE_CODE) | (
+        (origin >= FIRST_AGGREGATE_CODE) & (origin != WORLD)
+    )
+    frame["dataset"] = pd.NA
     return frame[COLUMNS]
 
 
@@ -157,39 +171,50 @@ def reconciliation_frame(
     destination stock of the other loaded revisions (revision, year,
     destination_code, sex, migrants).
     """
-    parts = []
+    parts: list[tuple[str, pd.DataFrame]] = []
     destinations = None
     if bilateral is not None:
         destinations = by_destination(bilateral)
         parts += [
-            male_plus_female(bilateral, ["year", "destination_code", "origin_code", "origin_kind"]),
-            origins_sum_to_total(destinations),
+            (
+                "bilateral",
+                male_plus_female(
+                    bilateral, ["year", "destination_code", "origin_code", "origin_kind"]
+                ),
+            ),
+            ("bilateral", origins_sum_to_total(destinations)),
             # present = at least one origin with a value (a table may have no Total column)
-            arab_countries_present(
-                destinations.assign(migrants=destinations["with_values"].where(lambda n: n > 0))
+            (
+                "bilateral",
+                arab_countries_present(
+                    destinations.assign(migrants=destinations["with_values"].where(lambda n: n > 0))
+                ),
             ),
         ]
         reference = totals if totals is not None else loaded_totals
         if reference is not None and len(reference):
-            parts.append(bilateral_vs_totals(destinations, reference))
+            parts.append(("bilateral", bilateral_vs_totals(destinations, reference)))
     if totals is not None:
         parts += [
-            male_plus_female(totals, ["year", "destination_code"]),
-            arab_countries_present(totals),
+            ("destination_totals", male_plus_female(totals, ["year", "destination_code"])),
+            ("destination_totals", arab_countries_present(totals)),
         ]
     stock = destination_stock(destinations, totals)
-    parts.append(year_over_year(stock))
+    stock_dataset = "destination_totals" if totals is not None else "bilateral"
+    parts.append((stock_dataset, year_over_year(stock)))
     if other_revisions is not None:
-        parts.append(revision_over_revision(stock, other_revisions))
-    parts = [p for p in parts if len(p)]
-    if not parts:
+        parts.append((stock_dataset, revision_over_revision(stock, other_revisions)))
+    frames = [part.assign(dataset=dataset) for dataset, part in parts if len(part)]
+    if not frames:
         return pd.DataFrame(columns=COLUMNS)
-    frame = pd.concat(parts, ignore_index=True)
+    frame = pd.concat(frames, ignore_index=True)
     checked = frame["check"].value_counts().to_dict()
     # a sum that reconciles exactly passes under any tolerance: count it, do not list it
     exact = frame["check"].isin(EXACT_SUMS) & (frame["abs_difference"] == 0)
     frame = frame[~exact].reset_index(drop=True)
     frame.attrs["checked"] = checked
     frame["check"] = frame["check"].astype("category")
+    frame["dataset"] = frame["dataset"].astype("string")
+    frame["aggregate"] = frame["aggregate"].astype(bool)
     frame["sex"] = frame["sex"].astype("string")
     return frame

@@ -25,6 +25,8 @@ BLOCKING = "critical"
 SAMPLE_SIZE = 20
 DOCS_SITE = "migstock"
 SUITES = ("bilateral", "destination_totals", "reconciliation")
+#: the expectation name of what the parser found missing from a workbook
+COMPLETENESS = "workbook_is_complete"
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,9 @@ class CheckResult:
     sample: list[Any]
     notes: str = ""
     condition: str | None = None
+    #: the workbook the check judges (bilateral or destination_totals); a blocking
+    #: failure rejects that file only
+    dataset: str | None = None
 
     @property
     def blocking(self) -> bool:
@@ -47,6 +52,8 @@ class CheckResult:
 
     def describe(self, samples: int = 3) -> str:
         """One line; ``samples`` unexpected values or rows as examples."""
+        if self.expectation == COMPLETENESS:
+            return f"{self.dataset} workbook: {self.notes}"
         target = f" on {self.column}" if self.column else ""
         where = f" where {self.condition}" if self.condition else ""
         count = "" if self.unexpected_count is None else f" ({self.unexpected_count} rows"
@@ -65,6 +72,7 @@ class CheckResult:
             "unexpected_count": self.unexpected_count,
             "sample": self.sample,
             "notes": self.notes,
+            "dataset": self.dataset,
         }
 
 
@@ -89,6 +97,25 @@ class ValidationReport:
     @property
     def passed(self) -> bool:
         return not self.blocking_failures
+
+    def blocked(self, dataset: str) -> list[CheckResult]:
+        """The blocking failures that reject the workbook of ``dataset``."""
+        return [r for r in self.blocking_failures if r.dataset in (dataset, None)]
+
+
+def completeness_warning(dataset: str, note: str) -> CheckResult:
+    """A table or measure a complete official workbook has and this one lacks."""
+    return CheckResult(
+        suite="parse",
+        expectation=COMPLETENESS,
+        column=None,
+        severity="warning",
+        success=False,
+        unexpected_count=None,
+        sample=[],
+        notes=note,
+        dataset=dataset,
+    )
 
 
 def default_expectations_dir() -> Path:
@@ -189,8 +216,10 @@ class Validator:
         frame: pd.DataFrame,
         parameters: dict[str, Any] | None = None,
         run_name: str | None = None,
+        dataset: str | None = None,
     ) -> list[CheckResult]:
-        """Validate ``frame`` with one suite; return one result per expectation."""
+        """Validate ``frame`` with one suite; return one result per expectation, each
+        naming ``dataset``, the workbook it judges."""
         from great_expectations.core.run_identifier import RunIdentifier
 
         frame = _numpy_numbers(frame.reset_index(drop=True))
@@ -209,7 +238,7 @@ class Validator:
         results = []
         for validation in outcome.run_results.values():
             for item in validation.results:
-                results.append(_check_result(suite_name, item, frame))
+                results.append(_check_result(suite_name, item, frame, dataset))
         return results
 
     def build_docs(self) -> Path | None:
@@ -232,7 +261,9 @@ def _numpy_numbers(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype(dict.fromkeys(nullable, "float64")) if nullable else frame
 
 
-def _check_result(suite_name: str, item: Any, frame: pd.DataFrame) -> CheckResult:
+def _check_result(
+    suite_name: str, item: Any, frame: pd.DataFrame, dataset: str | None
+) -> CheckResult:
     config = item.expectation_config
     kwargs = config.kwargs
     column = kwargs.get("column") or (
@@ -255,6 +286,7 @@ def _check_result(suite_name: str, item: Any, frame: pd.DataFrame) -> CheckResul
         sample=sample,
         notes=str((config.meta or {}).get("notes", "")),
         condition=_condition(kwargs.get("row_condition")),
+        dataset=dataset,
     )
 
 
@@ -266,11 +298,20 @@ def _condition(row_condition: Any) -> str | None:
 
 
 def _plain(values: Any) -> Any:
-    """JSON-friendly values: numpy scalars to Python, missing to None."""
+    """JSON-friendly values: numpy scalars to Python, missing (NaN, NA) to None.
 
-    def convert(value: Any) -> Any:
-        if value is pd.NA or (isinstance(value, float) and value != value):
-            return None
-        return value.item() if hasattr(value, "item") else str(value)
-
-    return json.loads(json.dumps(values, default=convert).replace("NaN", "null"))
+    Strings stay as written: a location named "NaN Islands" keeps its name.
+    """
+    if isinstance(values, dict):
+        return {str(key): _plain(value) for key, value in values.items()}
+    if isinstance(values, (list, tuple)):
+        return [_plain(value) for value in values]
+    if values is None or values is pd.NA or values is pd.NaT:
+        return None
+    if hasattr(values, "item") and not isinstance(values, str):
+        values = values.item()
+    if isinstance(values, float) and values != values:
+        return None
+    if isinstance(values, (str, int, float, bool)):
+        return values
+    return str(values)
