@@ -387,3 +387,37 @@ def write_demo_workbooks(directory: Path) -> list[Path]:
         )
         written.append(totals_path)
     return written
+
+
+def write_grids(sheets: dict[str, object], path: Path) -> Path:
+    """Write grids (as :func:`migstock.read.read_workbook` returns them) back into a
+    workbook, cell for cell: numbers stay numbers, blanks stay blank.
+
+    ``.xlsx`` through xlsxwriter, ``.xls`` through xlwt (a development dependency:
+    the .xls container is only ever written by tests).
+    """
+    import pandas as pd
+
+    def cells(grid: pd.DataFrame):
+        for (row, col), value in grid.stack().items():
+            if value is None or (isinstance(value, float) and value != value) or value == "":
+                continue
+            yield int(row), int(col), value
+
+    if path.suffix.lower() == ".xls":
+        import xlwt
+
+        xls = xlwt.Workbook()
+        for name, grid in sheets.items():
+            sheet = xls.add_sheet(name[:31])
+            for row, col, value in cells(grid):  # type: ignore[arg-type]
+                sheet.write(row, col, value)
+        xls.save(str(path))
+        return path
+    book = xlsxwriter.Workbook(str(path))
+    for name, grid in sheets.items():
+        sheet = book.add_worksheet(name)
+        for row, col, value in cells(grid):  # type: ignore[arg-type]
+            sheet.write(row, col, value)
+    book.close()
+    return path

@@ -31,20 +31,21 @@ def year_columns(
 ) -> list[YearColumn]:
     """Each year column of ``year_row`` with the sex of the block title above it.
 
-    A block title (``..., both sexes combined`` / ``(male)`` / ``females``)
-    covers its own column and those to its right up to the next title. With
+    A block title (``..., both sexes combined`` / ``(male)`` / ``females``), on
+    any row of ``title_rows`` (the nearest to the years wins), covers its own
+    column and those to its right up to the next title. With
     ``expected_years`` (the revision's reference years), every sex block must
     hold exactly those years: a deleted or extra year column is an error naming
     the block, never rows that quietly go missing.
     """
-    titles: list[tuple[int, str, int]] = []
+    nearest: dict[int, tuple[str, int]] = {}  # col -> (sex, row): the title nearest the years
     for row in title_rows:
         if 0 <= row < len(grid):
             for col, label in enumerate(row_texts(grid, row)):
                 sex = sex_of(label) if _BLOCK_TITLE.match(label) else None
                 if sex is not None:
-                    titles.append((col, sex, row))
-    titles.sort()
+                    nearest[col] = (sex, row)
+    titles = sorted((col, sex, row) for col, (sex, row) in nearest.items())
     columns: list[YearColumn] = []
     seen: dict[tuple[int, str], int] = {}
     for col, value in enumerate(grid.iloc[year_row].tolist()):

@@ -42,11 +42,11 @@ def parse_destination_totals(
         grid,
         ref,
         year_row=year_row,
-        title_rows=range(header - 4, year_row),
+        title_rows=range(year_row),
         expected_years=years,
     )
     first_row = year_row + 1
-    index_col = _index_col(grid, labels, info.destination_col, first_row)
+    index_col = _index_col(grid, labels, info.destination_col, first_row, columns[0].col)
     code_col = find_label(labels, "destination_code")
     coded = code_col is not None and _holds_codes(grid.iloc[first_row:, code_col])
     if not coded:
@@ -136,18 +136,24 @@ def align_to_codes(
 
 
 def _index_col(
-    grid: pd.DataFrame, labels: list[object], destination_col: int, first_row: int
+    grid: pd.DataFrame,
+    labels: list[object],
+    destination_col: int,
+    first_row: int,
+    first_value_col: int,
 ) -> int | None:
-    """The row-index column: labelled Index / Sort order, or an unlabelled column left of
-    the names whose cells are whole numbers (the 2024 tables)."""
+    """The row-index column: labelled Index / Sort order, or an unlabelled column
+    before the values whose cells are all whole numbers (the 2024 tables)."""
     labelled = find_label(labels, "index")
     if labelled is not None:
         return labelled
-    for col in range(destination_col - 1, -1, -1):
-        if normalize_label(labels[col]):
+    for col in range(first_value_col):
+        if col == destination_col or normalize_label(labels[col]):
             continue
-        cells = pd.to_numeric(grid.iloc[first_row:, col], errors="coerce").dropna()
-        if len(cells) and (cells == cells.round()).all():
+        column = grid.iloc[first_row:, col]
+        filled = column[column.map(lambda v: str(v).strip() != "" and v == v)]
+        cells = pd.to_numeric(filled, errors="coerce")
+        if len(cells) and cells.notna().all() and (cells == cells.round()).all():
             return col
     return None
 

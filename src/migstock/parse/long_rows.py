@@ -30,7 +30,7 @@ def parse_long_rows(
         grid,
         ref,
         year_row=header,
-        title_rows=range(header - 5, header),
+        title_rows=range(header),
         expected_years=revision_years,
     )
     value_cols = [c.col for c in years]
