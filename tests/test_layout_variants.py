@@ -291,3 +291,17 @@ def test_variants_really_change_the_grids(baselines) -> None:
             for n in book.sheets
         )
         assert not same, name
+
+
+def test_a_lost_year_row_is_an_error_naming_the_destination(baselines) -> None:
+    """2017/2019: rows are destination x year; a deleted row must not load quietly."""
+    book = baselines["year rows 2019"]
+    grids = dict(book.sheets)
+    name = next(iter(_infos(grids)))
+    grid = grids[name]
+    info = _infos(grids)[name]
+    names = grid.iloc[:, info.destination_col].astype(str)
+    rows = [i for i in range(info.header_row + 1, len(grid)) if names.iat[i] == names.iat[-1]]
+    grids[name] = grid.drop(index=rows[1]).reset_index(drop=True)
+    with pytest.raises(Exception, match=rf"sheet '{name}', cell .*has no row for \d{{4}}"):
+        parse_workbook(Workbook(book.path, grids))

@@ -78,7 +78,7 @@ def parse_workbook(workbook: Workbook) -> ParsedWorkbook:
         ref = SheetRef(workbook.path, name)
         grid = workbook.sheets[name]
         if info.kind == "wide_origins":
-            frame = parse_wide_origins(grid, info, ref)
+            frame = parse_wide_origins(grid, info, ref, revision.years)
         elif info.kind == "long_rows":
             frame = parse_long_rows(grid, info, ref, revision.years)
         else:

@@ -10,20 +10,27 @@ harmonize step maps them to M49 codes.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
 from migstock.parse.cells import SEXES, SheetRef, cell_ref, clean_name, sex_of, text
 from migstock.parse.labels import LabelName, find_label
-from migstock.parse.rows import BLANK_IS_ZERO, drop_repeated_rows, read_data_rows
+from migstock.parse.rows import BLANK_IS_ZERO, DataRows, drop_repeated_rows, read_data_rows
 from migstock.parse.sheets import SheetInfo
 
 _YEAR_IN_TITLE = re.compile(r",\s*((?:19|20)\d\d)\s*$")
 
 
-def parse_wide_origins(grid: pd.DataFrame, info: SheetInfo, ref: SheetRef) -> pd.DataFrame:
-    """Tidy rows: year, destination_code, origin_label, sex, migrants, source_row."""
+def parse_wide_origins(
+    grid: pd.DataFrame, info: SheetInfo, ref: SheetRef, revision_years: Sequence[int] | None = None
+) -> pd.DataFrame:
+    """Tidy rows: year, destination_code, origin_label, sex, migrants, suppressed, source_row.
+
+    With a ``Year`` column (2017/2019), every destination must have a row for each of
+    ``revision_years``: a lost year row is an error naming the destination's first row.
+    """
     header = info.header_row
     names_row, first_origin = _origin_header(grid, info, ref)
     code_col = _left_label(grid, (header, names_row), "destination_code", first_origin)
@@ -68,6 +75,8 @@ def parse_wide_origins(grid: pd.DataFrame, info: SheetInfo, ref: SheetRef) -> pd
     keys = pd.DataFrame({"year": years, "destination_code": data.codes})
     data, keep = drop_repeated_rows(data, keys, ref, code_col, "destination row")
     years = years[keep]
+    if year_col is not None and revision_years is not None:
+        _check_every_year(data, years, revision_years, ref, year_col)
 
     n_rows, n_origins = data.values.shape
     frame = pd.DataFrame(
@@ -125,6 +134,23 @@ def _origin_header(grid: pd.DataFrame, info: SheetInfo, ref: SheetRef) -> tuple[
         info.header_row,
         info.destination_col,
     )
+
+
+def _check_every_year(
+    data: DataRows, years: np.ndarray, revision_years: Sequence[int], ref: SheetRef, col: int
+) -> None:
+    expected = set(revision_years)
+    found = pd.DataFrame({"code": data.codes, "year": years, "row": data.rows})
+    for code, rows in found.groupby("code", sort=False):
+        missing = sorted(expected - set(rows["year"].tolist()))
+        if missing:
+            name = data.names[int(np.flatnonzero(data.codes == code)[0])]
+            raise ref.error(
+                f"{name} ({code}) has no row for {', '.join(map(str, missing))} (this revision "
+                f"publishes {', '.join(map(str, revision_years))}): a year row was lost",
+                int(rows["row"].iat[0]),
+                col,
+            )
 
 
 def _title_year(info: SheetInfo, ref: SheetRef) -> int:
