@@ -45,6 +45,9 @@ class Revision:
     published: str
     years: tuple[int, ...]
     files: tuple[SourceFile, ...]
+    #: whether its destination-totals workbook publishes the refugee table (Table 6):
+    #: a workbook of such a revision that lacks it is incomplete, and refused
+    refugee_table: bool = False
 
     @property
     def citation(self) -> str:
@@ -71,6 +74,7 @@ def _revision(
     totals: str,
     bilateral_layout: Layout,
     bilateral_alternatives: tuple[str, ...] = (),
+    refugee_table: bool = False,
 ) -> Revision:
     return Revision(
         revision=revision,
@@ -88,6 +92,7 @@ def _revision(
             ),
             SourceFile(revision, "destination_totals", totals, site + totals, "destination_totals"),
         ),
+        refugee_table=refugee_table,
     )
 
 
@@ -115,6 +120,7 @@ CATALOG: tuple[Revision, ...] = (
         site=_OLD_SITE,
         bilateral="UN_MigrantStockByOriginAndDestination_2015.xlsx",
         totals="UN_MigrantStockTotal_2015.xlsx",
+        refugee_table=True,
         bilateral_layout="origin_matrix",
     ),
     _revision(
@@ -125,6 +131,7 @@ CATALOG: tuple[Revision, ...] = (
         site=_OLD_SITE,
         bilateral="UN_MigrantStockByOriginAndDestination_2017.xlsx",
         totals="UN_MigrantStockTotal_2017.xlsx",
+        refugee_table=True,
         bilateral_layout="year_rows",
     ),
     _revision(
@@ -135,6 +142,7 @@ CATALOG: tuple[Revision, ...] = (
         site=_OLD_SITE,
         bilateral="UN_MigrantStockByOriginAndDestination_2019.xlsx",
         totals="UN_MigrantStockTotal_2019.xlsx",
+        refugee_table=True,
         bilateral_layout="year_rows",
     ),
     _revision(
@@ -145,6 +153,7 @@ CATALOG: tuple[Revision, ...] = (
         site=_NEW_SITE,
         bilateral="undesa_pd_2020_ims_stock_by_sex_destination_and_origin.xlsx",
         totals="undesa_pd_2020_ims_stock_by_sex_and_destination.xlsx",
+        refugee_table=True,
         bilateral_layout="long_rows",
     ),
     _revision(

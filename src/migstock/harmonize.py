@@ -239,3 +239,94 @@ def build_locations(names: pd.DataFrame) -> pd.DataFrame:
         "arab_subregion",
     ]
     return table[columns].astype({"code": "int16", "name": "string"})
+
+
+REFUGEE_COLUMNS = [
+    "revision",
+    "year",
+    "destination_code",
+    "refugees",
+    "refugee_share",
+    "source_sheet",
+    "source_row",
+]
+#: type-of-data letters and what they say about the estimate
+DATA_TYPE_LETTERS = {"B": "foreign_born", "C": "citizenship", "I": "imputed", "R": "refugees"}
+
+
+def harmonize_refugees(parsed: ParsedWorkbook) -> pd.DataFrame | None:
+    """Canonical refugee rows (see ``REFUGEE_COLUMNS``), or None without a refugee table."""
+    rows = parsed.refugees
+    if rows is None:
+        return None
+    return pd.DataFrame(
+        {
+            "revision": np.int16(parsed.revision),
+            "year": rows["year"].astype("int16"),
+            "destination_code": rows["destination_code"].astype("int16"),
+            "refugees": _counts(rows["refugees"]),
+            "refugee_share": rows["refugee_share"].astype("float64"),
+            "source_sheet": rows["source_sheet"].astype("string"),
+            "source_row": rows["source_row"].astype("int32"),
+        }
+    )[REFUGEE_COLUMNS]
+
+
+def data_basis(parsed: ParsedWorkbook) -> pd.DataFrame:
+    """Per destination: the type of data as published ("C R") and what it means.
+
+    ``basis``: foreign_born (B), citizenship (C), imputed (I), or foreign_born and
+    citizenship when both letters appear ("C B": different sources over the years);
+    ``refugees_added``: R, refugees (UNHCR, UNRWA) were added to the estimate.
+    Letters outside B, C, I, R are kept as published for the validation to report.
+    """
+    records = []
+    for code, letters in sorted(parsed.data_types.items()):
+        found = letters.split()
+        bases = [DATA_TYPE_LETTERS[ch] for ch in "BCI" if ch in found]
+        records.append(
+            {
+                "revision": parsed.revision,
+                "destination_code": code,
+                "data_type": letters,
+                "basis": " and ".join(bases) if bases else None,
+                "refugees_added": "R" in found,
+            }
+        )
+    frame = pd.DataFrame.from_records(
+        records, columns=["revision", "destination_code", "data_type", "basis", "refugees_added"]
+    )
+    return frame.astype(
+        {
+            "revision": "int16",
+            "destination_code": "int16",
+            "data_type": "string",
+            "basis": "string",
+            "refugees_added": "bool",
+        }
+    )
+
+
+def location_notes(parsed: ParsedWorkbook) -> pd.DataFrame:
+    """(revision, location_code, note_number, note_text) for every note a location refers to."""
+    records = [
+        {
+            "revision": parsed.revision,
+            "location_code": code,
+            "note_number": number,
+            "note_text": parsed.note_texts.get(number),
+        }
+        for code, numbers in sorted(parsed.note_refs.items())
+        for number in numbers
+    ]
+    frame = pd.DataFrame.from_records(
+        records, columns=["revision", "location_code", "note_number", "note_text"]
+    )
+    return frame.astype(
+        {
+            "revision": "int16",
+            "location_code": "int16",
+            "note_number": "int16",
+            "note_text": "string",
+        }
+    )

@@ -15,9 +15,12 @@ import pandas as pd
 from migstock.catalog import DATASETS, Dataset, Revision
 from migstock.errors import MigstockError
 from migstock.harmonize import (
+    data_basis,
     harmonize_bilateral,
+    harmonize_refugees,
     harmonize_totals,
     location_names,
+    location_notes,
     m49_reference,
 )
 from migstock.parse import parse_workbook
@@ -40,6 +43,10 @@ class PreparedFile:
     names: pd.DataFrame
     #: what a complete official workbook has and this one lacks (parse warnings)
     notes: list[str] = field(default_factory=list)
+    #: refugee table (None if the workbook has none), type of data and country notes
+    refugees: pd.DataFrame | None = None
+    data_basis: pd.DataFrame | None = None
+    location_notes: pd.DataFrame | None = None
 
 
 @dataclass
@@ -89,7 +96,15 @@ def prepare_file(raw: RawFile) -> PreparedFile:
     else:
         rows = harmonize_totals(parsed)
     return PreparedFile(
-        raw, parsed.revision, parsed.dataset, rows, location_names(parsed), parsed.notes
+        raw,
+        parsed.revision,
+        parsed.dataset,
+        rows,
+        location_names(parsed),
+        parsed.notes,
+        refugees=harmonize_refugees(parsed),
+        data_basis=data_basis(parsed),
+        location_notes=location_notes(parsed),
     )
 
 
@@ -167,14 +182,26 @@ def validate_revision(
             report.results.extend(
                 validator.run_suite(dataset, frames[dataset], parameters, run_name, dataset)
             )
+    refugees = next((f.refugees for f in files if f.refugees is not None), None)
+    if refugees is not None:
+        report.results.extend(
+            validator.run_suite("refugees", refugees, parameters, run_name, "destination_totals")
+        )
     for item in files:
         report.results.extend(completeness_warning(item.dataset, note) for note in item.notes)
+        if item.data_basis is not None and len(item.data_basis):
+            basis = validator.run_suite(
+                "data_basis", item.data_basis, parameters, run_name, item.dataset
+            )
+            report.results.extend(basis)
+    report.data_basis = _basis_counts(files)
     loaded_totals, other_revisions = store_context(db_path, revision.revision)
     checks = reconciliation_frame(
         frames["bilateral"],
         frames["destination_totals"],
         loaded_totals=loaded_totals,
         other_revisions=other_revisions,
+        refugees=refugees,
     )
     report.checked = checks.attrs.get("checked", {})
     for dataset in DATASETS:
@@ -184,6 +211,21 @@ def validate_revision(
                 validator.run_suite("reconciliation", mine, {}, run_name, dataset)
             )
     return report
+
+
+def _basis_counts(files: list[PreparedFile]) -> dict[str, int]:
+    """How many destinations' estimates are imputed (I) and how many include refugees (R):
+    the data-quality signal of the steward summary (countries only, codes < 900)."""
+    frames = _totals_first(files, "data_basis")
+    if not frames:
+        return {}
+    basis = pd.concat(frames).drop_duplicates("destination_code")
+    basis = basis[basis["destination_code"] < FIRST_AGGREGATE_CODE]
+    return {
+        "destinations": len(basis),
+        "imputed": int((basis["basis"] == "imputed").sum()),
+        "refugees_added": int(basis["refugees_added"].sum()),
+    }
 
 
 def passing_files(report: ValidationReport, files: list[PreparedFile]) -> list[PreparedFile]:
@@ -203,6 +245,30 @@ def revision_load(revision: int, files: list[PreparedFile]) -> RevisionLoad:
         revision=revision,
         bilateral_stock=combined_rows(files, "bilateral", lineage=True),
         destination_totals=combined_rows(files, "destination_totals", lineage=True),
+        refugees=_first_frame(
+            [f.refugees.assign(raw_sha256=f.raw.sha256) for f in files if f.refugees is not None]
+        ),
+        data_basis=_first_frame(_totals_first(files, "data_basis"), key="destination_code"),
+        location_notes=_first_frame(
+            _totals_first(files, "location_notes"), key=["location_code", "note_number"]
+        ),
         location_names=[f.names for f in files],
         raw_files=[f.raw.record(f.revision, f.dataset) for f in files],
     )
+
+
+def _totals_first(files: list[PreparedFile], attribute: str) -> list[pd.DataFrame]:
+    """A per-destination frame of every file, the destination-totals workbook's first."""
+    ordered = sorted(files, key=lambda f: f.dataset != "destination_totals")
+    return [getattr(f, attribute) for f in ordered if getattr(f, attribute) is not None]
+
+
+def _first_frame(
+    frames: list[pd.DataFrame], key: str | list[str] | None = None
+) -> pd.DataFrame | None:
+    """The non-empty frames as one, keeping the first row of each ``key``; None if none."""
+    frames = [frame for frame in frames if len(frame)]
+    if not frames:
+        return None
+    combined = pd.concat(frames, ignore_index=True)
+    return combined if key is None else combined.drop_duplicates(key, ignore_index=True)

@@ -144,6 +144,23 @@ def revision_over_revision(stock: pd.DataFrame, other: pd.DataFrame) -> pd.DataF
     return _finish("revision_over_revision", out.reset_index())
 
 
+def refugee_share(refugees: pd.DataFrame, totals: pd.DataFrame) -> pd.DataFrame:
+    """Per destination and year: expected = refugees / migrants x 100 (both sexes), actual =
+    the published share; where either is not available there is nothing to check."""
+    keys = ["year", "destination_code"]
+    migrants = totals[totals["sex"].astype("string") == "total"].groupby(keys)["migrants"].first()
+    published = refugees.set_index(keys)
+    out = pd.DataFrame(
+        {
+            "expected": 100.0
+            * published["refugees"].astype("float64")
+            / migrants.astype("float64").replace(0, np.nan).reindex(published.index),
+            "actual": published["refugee_share"].astype("float64"),
+        }
+    ).dropna()
+    return _finish("refugee_share", out.reset_index())
+
+
 def destination_stock(
     destinations: pd.DataFrame | None, totals: pd.DataFrame | None
 ) -> pd.DataFrame:
@@ -163,8 +180,11 @@ def reconciliation_frame(
     *,
     loaded_totals: pd.DataFrame | None = None,
     other_revisions: pd.DataFrame | None = None,
+    refugees: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Every check row of one revision.
+
+    ``refugees``: the revision's refugee table, checked against ``totals``.
 
     ``loaded_totals``: the revision's destination totals already in the store,
     used when this run brings only its bilateral workbook. ``other_revisions``:
@@ -199,6 +219,8 @@ def reconciliation_frame(
             ("destination_totals", male_plus_female(totals, ["year", "destination_code"])),
             ("destination_totals", arab_countries_present(totals)),
         ]
+        if refugees is not None:
+            parts.append(("destination_totals", refugee_share(refugees, totals)))
     stock = destination_stock(destinations, totals)
     stock_dataset = "destination_totals" if totals is not None else "bilateral"
     parts.append((stock_dataset, year_over_year(stock)))

@@ -31,8 +31,17 @@ from migstock.harmonize import build_locations
 from migstock.store_docs import apply_comments
 
 SCHEMA_VERSION = 1
-PARTITIONED_TABLES = ("bilateral_stock", "destination_totals")
-PLAIN_TABLES = ("locations", "location_names", "raw_files", "revisions", "schema_version")
+PARTITIONED_TABLES = ("bilateral_stock", "destination_totals", "refugees")
+#: tables with a revision column whose rows a load replaces per revision
+REVISION_TABLES = ("data_basis", "location_notes")
+PLAIN_TABLES = (
+    "locations",
+    "location_names",
+    "raw_files",
+    "revisions",
+    "schema_version",
+    *REVISION_TABLES,
+)
 
 
 @dataclass
@@ -42,6 +51,9 @@ class RevisionLoad:
     revision: int
     bilateral_stock: pd.DataFrame | None = None
     destination_totals: pd.DataFrame | None = None
+    refugees: pd.DataFrame | None = None
+    data_basis: pd.DataFrame | None = None
+    location_notes: pd.DataFrame | None = None
     location_names: list[pd.DataFrame] = field(default_factory=list)
     raw_files: list[dict[str, object]] = field(default_factory=list)
 
@@ -142,7 +154,7 @@ def _apply(con: duckdb.DuckDBPyConnection, loads: list[RevisionLoad]) -> None:
             "INSERT INTO revisions VALUES (?, ?, ?, ?, ?)",
             [entry.revision, entry.title, entry.published, entry.citation, LICENCE],
         )
-        for table in PARTITIONED_TABLES:
+        for table in (*PARTITIONED_TABLES, *REVISION_TABLES):
             frame = getattr(load, table)
             if frame is None:
                 continue

@@ -24,7 +24,7 @@ from migstock.errors import MigstockError
 BLOCKING = "critical"
 SAMPLE_SIZE = 20
 DOCS_SITE = "migstock"
-SUITES = ("bilateral", "destination_totals", "reconciliation")
+SUITES = ("bilateral", "destination_totals", "refugees", "data_basis", "reconciliation")
 #: the expectation name of what the parser found missing from a workbook
 COMPLETENESS = "workbook_is_complete"
 
@@ -84,6 +84,8 @@ class ValidationReport:
     results: list[CheckResult] = field(default_factory=list)
     #: how many cells each reconciliation check covered
     checked: dict[str, int] = field(default_factory=dict)
+    #: countries in the revision, how many are imputed (I), how many include refugees (R)
+    data_basis: dict[str, int] = field(default_factory=dict)
     results_path: Path | None = None
 
     @property

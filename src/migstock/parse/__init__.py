@@ -18,6 +18,8 @@ from migstock.parse.annex import parse_annex
 from migstock.parse.cells import SEXES, SheetRef
 from migstock.parse.destination_totals import align_to_codes, parse_destination_totals
 from migstock.parse.long_rows import parse_long_rows
+from migstock.parse.notes import parse_notes
+from migstock.parse.refugees import parse_refugees
 from migstock.parse.sheets import SheetInfo, classify_sheet
 from migstock.parse.wide_origins import parse_wide_origins
 from migstock.read import Workbook
@@ -45,6 +47,14 @@ class ParsedWorkbook:
     #: what a complete official workbook has and this one lacks, in words
     #: (e.g. "Table 3 not found: migrant_share left empty"); reported as warnings
     notes: list[str] = field(default_factory=list)
+    #: the refugee table (year, destination_code, refugees, refugee_share, source_sheet,
+    #: source_row) of a destination-totals workbook that publishes one
+    refugees: pd.DataFrame | None = None
+    #: type-of-data letters per destination code ("C R")
+    data_types: dict[int, str] = field(default_factory=dict)
+    #: note numbers per destination code, and the text of each note number
+    note_refs: dict[int, list[int]] = field(default_factory=dict)
+    note_texts: dict[int, str] = field(default_factory=dict)
 
 
 def parse_workbook(workbook: Workbook) -> ParsedWorkbook:
@@ -52,7 +62,7 @@ def parse_workbook(workbook: Workbook) -> ParsedWorkbook:
     infos: dict[str, SheetInfo] = {}
     for name, grid in workbook.sheets.items():
         infos[name] = classify_sheet(grid, SheetRef(workbook.path, name))
-    data_sheets = {n: i for n, i in infos.items() if i.kind not in ("other", "annex")}
+    data_sheets = {n: i for n, i in infos.items() if i.kind not in ("other", "annex", "notes")}
     if not data_sheets:
         raise InputError(
             workbook.path,
@@ -67,16 +77,30 @@ def parse_workbook(workbook: Workbook) -> ParsedWorkbook:
             workbook.path, "the workbook mixes bilateral and destination-totals tables"
         )
     annex: dict[str, int] = {}
+    note_texts: dict[int, str] = {}
     for name, info in infos.items():
         if info.kind == "annex":
             annex.update(parse_annex(workbook.sheets[name], info, SheetRef(workbook.path, name)))
+        elif info.kind == "notes":
+            for number, note in parse_notes(workbook.sheets[name]).items():
+                note_texts.setdefault(number, note)
 
     names: dict[int, str] = {}
     origin_cells: dict[str, tuple[str, str]] = {}
+    data_types: dict[int, str] = {}
+    note_refs: dict[int, list[int]] = {}
     frames = []
+    refugees = None
     for name, info in data_sheets.items():
         ref = SheetRef(workbook.path, name)
         grid = workbook.sheets[name]
+        if info.measure == "refugees":
+            if refugees is not None:
+                raise InputError(workbook.path, "two sheets hold the refugee table", sheet=name)
+            refugees = parse_refugees(grid, info, ref, revision.years)
+            names.update(refugees.attrs["destination_names"])
+            refugees["source_sheet"] = name
+            continue
         if info.kind == "wide_origins":
             frame = parse_wide_origins(grid, info, ref, revision.years)
         elif info.kind == "long_rows":
@@ -87,6 +111,10 @@ def parse_workbook(workbook: Workbook) -> ParsedWorkbook:
             frame.attrs["ref"] = ref
         names.update(frame.attrs.get("origin_names", {}))
         names.update(frame.attrs["destination_names"])
+        for code, letters in frame.attrs.get("data_types", {}).items():
+            data_types.setdefault(code, letters)
+        for code, numbers in frame.attrs.get("note_refs", {}).items():
+            note_refs.setdefault(code, numbers)
         for label, cell in frame.attrs.get("origin_cells", {}).items():
             origin_cells.setdefault(label, (name, cell))
         frame["source_sheet"] = pd.Categorical.from_codes(
@@ -99,6 +127,12 @@ def parse_workbook(workbook: Workbook) -> ParsedWorkbook:
     if kinds == {"destination_totals"}:
         rows = _combine_totals(workbook, frames, notes)
         dataset: Dataset = "destination_totals"
+        if refugees is None and revision.refugee_table:
+            raise InputError(
+                workbook.path,
+                f"the refugee table (Table 6: estimated refugee stock) is missing: every "
+                f"destination-totals workbook of revision {revision.revision} publishes one",
+            )
     else:
         _check_disjoint_sheets(workbook, frames)
         rows = pd.concat(frames, ignore_index=True)
@@ -106,8 +140,25 @@ def parse_workbook(workbook: Workbook) -> ParsedWorkbook:
             rows["origin_label"] = rows["origin_label"].astype("category")  # sheets' origins differ
         dataset = "bilateral"
         notes += _missing_years_and_sexes(rows, revision)
+    unwritten = sorted({n for numbers in note_refs.values() for n in numbers} - set(note_texts))
+    if note_refs and unwritten:
+        notes.append(
+            f"note(s) {', '.join(map(str, unwritten))} are referred to by destinations but not "
+            "written out on a notes sheet"
+        )
     return ParsedWorkbook(
-        revision.revision, dataset, rows, list(data_sheets), names, annex, origin_cells, notes
+        revision.revision,
+        dataset,
+        rows,
+        list(data_sheets),
+        names,
+        annex,
+        origin_cells,
+        notes,
+        refugees,
+        data_types,
+        note_refs,
+        note_texts,
     )
 
 

@@ -1,9 +1,10 @@
-"""Year columns grouped under sex block titles (2020/2024 and totals tables)."""
+"""Year columns grouped under block titles: one block per sex (2020/2024 and totals
+tables), or one per measure (the refugee table: stock, share of migrants)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -12,13 +13,26 @@ from migstock.parse.cells import SEXES, SheetRef, row_texts, sex_of, year_of
 
 _BLOCK_TITLE = re.compile(r"^(international migrant stock|total (\w+ )?population)", re.I)
 _SEX_WORDS = {"total": "both sexes", "male": "males", "female": "females"}
+#: a block title that ends the block before it without starting one of interest
+SKIP = "skip"
+
+
+def sex_block(label: str) -> str | None:
+    """``total``, ``male`` or ``female`` for a title such as 'International migrant stock
+    at mid-year, males'; None for any other cell."""
+    return sex_of(label) if _BLOCK_TITLE.match(label) else None
 
 
 @dataclass(frozen=True)
 class YearColumn:
     col: int
     year: int
-    sex: str
+    #: the block the column is in: a sex, or a measure (see ``year_columns``)
+    block: str
+
+    @property
+    def sex(self) -> str:
+        return self.block
 
 
 def year_columns(
@@ -28,41 +42,50 @@ def year_columns(
     year_row: int,
     title_rows: range,
     expected_years: Sequence[int] | None = None,
+    block_of: Callable[[str], str | None] = sex_block,
+    blocks: Sequence[str] = SEXES,
+    block_words: dict[str, str] | None = None,
 ) -> list[YearColumn]:
-    """Each year column of ``year_row`` with the sex of the block title above it.
+    """Each year column of ``year_row`` with the block title above it.
 
-    A block title (``..., both sexes combined`` / ``(male)`` / ``females``), on
-    any row of ``title_rows`` (the nearest to the years wins), covers its own
-    column and those to its right up to the next title. With
-    ``expected_years`` (the revision's reference years), every sex block must
-    hold exactly those years: a deleted or extra year column is an error naming
-    the block, never rows that quietly go missing.
+    A block title (``..., both sexes combined`` / ``(male)`` / ``females``, or
+    whatever ``block_of`` recognises), on any row of ``title_rows`` (the nearest
+    to the years wins), covers its own column and those to its right up to the
+    next title; columns under a :data:`SKIP` title are left out. With
+    ``expected_years`` (the revision's reference years), every one of ``blocks``
+    must hold exactly those years: a deleted or extra year column is an error
+    naming the block, never rows that quietly go missing.
     """
-    nearest: dict[int, tuple[str, int]] = {}  # col -> (sex, row): the title nearest the years
+    words = block_words or _SEX_WORDS
+    nearest: dict[int, tuple[str, int]] = {}  # col -> (block, row): the title nearest the years
     for row in title_rows:
         if 0 <= row < len(grid):
             for col, label in enumerate(row_texts(grid, row)):
-                sex = sex_of(label) if _BLOCK_TITLE.match(label) else None
-                if sex is not None:
-                    nearest[col] = (sex, row)
-    titles = sorted((col, sex, row) for col, (sex, row) in nearest.items())
+                block = block_of(label) if label else None
+                if block is not None:
+                    nearest[col] = (block, row)
+    titles = sorted((col, block, row) for col, (block, row) in nearest.items())
     columns: list[YearColumn] = []
     seen: dict[tuple[int, str], int] = {}
     for col, value in enumerate(grid.iloc[year_row].tolist()):
         year = year_of(value)
         if year is None:
             continue
-        block = [sex for start, sex, _ in titles if start <= col]
-        if not block:
+        under = [block for start, block, _ in titles if start <= col]
+        if not under:
             raise ref.error(
-                f"year column {year} is under no block title naming both sexes, males or females",
+                f"year column {year} is under no block title naming "
+                f"{', '.join(words[b] for b in blocks)}",
                 year_row,
                 col,
             )
-        key = (year, block[-1])
+        block = under[-1]
+        if block == SKIP:
+            continue
+        key = (year, block)
         if key in seen:
             raise ref.error(
-                f"year {year} appears twice in the {block[-1]} block (block titles moved?)",
+                f"year {year} appears twice in the {words[block]} block (block titles moved?)",
                 year_row,
                 col,
             )
@@ -74,11 +97,11 @@ def year_columns(
                 col,
             )
         seen[key] = col
-        columns.append(YearColumn(col, year, block[-1]))
+        columns.append(YearColumn(col, year, block))
     if not columns:
         raise ref.error("no year columns (1990, 1995, ...) in the header row", year_row, 0)
     if expected_years is not None:
-        _check_complete(columns, titles, expected_years, ref, year_row)
+        _check_complete(columns, titles, expected_years, ref, year_row, blocks, words)
     return columns
 
 
@@ -88,22 +111,21 @@ def _check_complete(
     expected_years: Sequence[int],
     ref: SheetRef,
     year_row: int,
+    blocks: Sequence[str],
+    words: dict[str, str],
 ) -> None:
-    """Every sex block present, each with every reference year."""
-    for sex in SEXES:
-        years = {c.year for c in columns if c.sex == sex}
-        title = next(((row, col) for col, s, row in titles if s == sex), None)
+    """Every block present, each with every reference year."""
+    for block in blocks:
+        years = {c.year for c in columns if c.block == block}
+        title = next(((row, col) for col, b, row in titles if b == block), None)
         if title is None:
             raise ref.error(
-                f"no block of {_SEX_WORDS[sex]} (a block title such as 'International migrant "
-                f"stock at mid-year, {_SEX_WORDS[sex]}' over its years)",
-                year_row,
-                0,
+                f"no block of {words[block]} (a block title over its years)", year_row, 0
             )
         missing = [year for year in expected_years if year not in years]
         if missing:
             raise ref.error(
-                f"the {_SEX_WORDS[sex]} block has no column for {', '.join(map(str, missing))} "
+                f"the {words[block]} block has no column for {', '.join(map(str, missing))} "
                 f"(this revision publishes {', '.join(map(str, expected_years))}); "
                 "a year column was deleted or its header changed",
                 *title,

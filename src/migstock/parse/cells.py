@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,16 +141,27 @@ def to_numbers(
         numbers = numbers.reshape(cells.shape)
         if suppressed is not None:
             suppressed = suppressed.reshape(cells.shape)
-    if whole:  # float noise of formulas (38891.00000000001 in the 2019 workbook) is not a fraction
-        fractional = np.abs(numbers - np.round(numbers)) > 1e-6 * np.maximum(1.0, np.abs(numbers))
-        if fractional.any():
-            row, col = (int(i[0]) for i in np.nonzero(fractional))
-            raise ref.error(
-                f"expected a whole number of persons, found {numbers[row, col]:g}",
-                first_row + row,
-                columns[col],
-            )
+    if whole:
+        require_whole(numbers, ref, range(first_row, first_row + len(numbers)), columns)
     return Numbers(numbers, suppressed)
+
+
+def require_whole(
+    values: np.ndarray, ref: SheetRef, rows: Sequence[int], columns: Sequence[int]
+) -> None:
+    """Counts of persons are whole numbers: a fraction is an error naming its cell.
+
+    Float noise of the UN's formulas (38891.00000000001 in the 2019 workbook) is not
+    a fraction. ``rows`` and ``columns``: the grid position of each row and column.
+    """
+    fractional = np.abs(values - np.round(values)) > 1e-6 * np.maximum(1.0, np.abs(values))
+    if fractional.any():
+        row, col = (int(i[0]) for i in np.nonzero(fractional))
+        raise ref.error(
+            f"expected a whole number of persons, found {values[row, col]:g}",
+            int(rows[row]),
+            int(columns[col]),
+        )
 
 
 def _parse_text_number(value: object, blank: float, ref: SheetRef, row: int, col: int) -> float:

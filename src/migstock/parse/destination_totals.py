@@ -19,6 +19,7 @@ from migstock.errors import InputError
 from migstock.parse.blocks import year_columns
 from migstock.parse.cells import SheetRef, cell_ref, year_of
 from migstock.parse.labels import find_label, normalize_label
+from migstock.parse.notes import destination_annotations
 from migstock.parse.rows import BLANK_IS_MISSING, drop_repeated_rows, read_data_rows
 from migstock.parse.sheets import SheetInfo
 
@@ -87,6 +88,10 @@ def parse_destination_totals(
     )
     if coded:
         frame.attrs["destination_names"] = dict(zip(data.codes.tolist(), data.names, strict=True))
+        if info.measure == "migrants":
+            frame.attrs["data_types"], frame.attrs["note_refs"] = destination_annotations(
+                grid, labels, data.rows, data.codes
+            )
         if index_col is not None:
             indexes = pd.to_numeric(grid.iloc[data.rows, index_col], errors="coerce")
             frame.attrs["index_codes"] = {

@@ -12,6 +12,7 @@ import pandas as pd
 from migstock.parse.blocks import year_columns
 from migstock.parse.cells import SEXES, SheetRef, clean_names
 from migstock.parse.labels import LabelName, find_label
+from migstock.parse.notes import destination_annotations
 from migstock.parse.rows import BLANK_IS_MISSING, drop_repeated_rows, parse_codes, read_data_rows
 from migstock.parse.sheets import SheetInfo
 
@@ -77,6 +78,9 @@ def parse_long_rows(
         }
     )
     frame.attrs["destination_names"] = dict(zip(data.codes.tolist(), data.names, strict=True))
+    frame.attrs["data_types"], frame.attrs["note_refs"] = destination_annotations(
+        grid, labels, data.rows, data.codes
+    )
     frame.attrs["origin_names"] = {
         int(code): name
         for code, name in zip(origin_codes.tolist(), origin_names, strict=True)

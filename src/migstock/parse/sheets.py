@@ -10,9 +10,10 @@ import pandas as pd
 
 from migstock.parse.cells import SheetRef, row_texts, title_texts
 from migstock.parse.labels import LABELS, find_label, normalize_label
+from migstock.parse.notes import is_notes_sheet
 
-SheetKind = Literal["wide_origins", "long_rows", "destination_totals", "annex", "other"]
-Measure = Literal["migrants", "population", "migrant_share"]
+SheetKind = Literal["wide_origins", "long_rows", "destination_totals", "annex", "notes", "other"]
+Measure = Literal["migrants", "population", "migrant_share", "refugees"]
 
 #: how far down a sheet its header row may be
 HEADER_SEARCH_ROWS = 60
@@ -24,7 +25,8 @@ _REVISION_PATTERNS = (
 )
 _MEASURES: tuple[tuple[re.Pattern[str], Measure | None], ...] = (
     (re.compile(r"female migrants as a percentage", re.I), None),
-    (re.compile(r"rate of change|refugee", re.I), None),
+    (re.compile(r"refugee", re.I), "refugees"),
+    (re.compile(r"rate of change", re.I), None),
     (re.compile(r"percentage of the total population", re.I), "migrant_share"),
     (re.compile(r"total (\w+ )?population", re.I), "population"),
     (re.compile(r"international migrant stock at mid-year", re.I), "migrants"),
@@ -65,7 +67,7 @@ def classify_sheet(grid: pd.DataFrame, ref: SheetRef) -> SheetInfo:
     """
     header = find_header(grid)
     if header is None:
-        return SheetInfo("other")
+        return SheetInfo("notes") if is_notes_sheet(grid) else SheetInfo("other")
     header_row, destination_col = header
     titles = title_texts(grid, header_row)
     table, title = _table_title(titles)

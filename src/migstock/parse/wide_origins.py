@@ -17,6 +17,7 @@ import pandas as pd
 
 from migstock.parse.cells import SEXES, SheetRef, cell_ref, clean_name, sex_of, text
 from migstock.parse.labels import LabelName, find_label
+from migstock.parse.notes import destination_annotations
 from migstock.parse.rows import BLANK_IS_ZERO, DataRows, drop_repeated_rows, read_data_rows
 from migstock.parse.sheets import SheetInfo
 
@@ -99,6 +100,9 @@ def parse_wide_origins(
         }
     )
     frame.attrs["destination_names"] = dict(zip(data.codes.tolist(), data.names, strict=True))
+    frame.attrs["data_types"], frame.attrs["note_refs"] = destination_annotations(
+        grid, grid.iloc[header, :first_origin].tolist(), data.rows, data.codes
+    )
     frame.attrs["origin_cells"] = {
         label: cell_ref(names_row, col)
         for label, col in zip(origin_labels, origin_cols, strict=True)

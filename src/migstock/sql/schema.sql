@@ -73,6 +73,34 @@ CREATE TABLE IF NOT EXISTS destination_totals (
     source_row INTEGER NOT NULL
 );
 
+CREATE TABLE IF NOT EXISTS refugees (
+    revision SMALLINT NOT NULL,
+    year SMALLINT NOT NULL,
+    destination_code SMALLINT NOT NULL,
+    refugees BIGINT,
+    refugee_share DOUBLE,
+    raw_sha256 VARCHAR NOT NULL,
+    source_sheet VARCHAR NOT NULL,
+    source_row INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS data_basis (
+    revision SMALLINT NOT NULL,
+    destination_code SMALLINT NOT NULL,
+    data_type VARCHAR NOT NULL,
+    basis VARCHAR,
+    refugees_added BOOLEAN NOT NULL,
+    PRIMARY KEY (revision, destination_code)
+);
+
+CREATE TABLE IF NOT EXISTS location_notes (
+    revision SMALLINT NOT NULL,
+    location_code SMALLINT NOT NULL,
+    note_number SMALLINT NOT NULL,
+    note_text VARCHAR,
+    PRIMARY KEY (revision, location_code, note_number)
+);
+
 -- stores written before the column existed
 ALTER TABLE bilateral_stock ADD COLUMN IF NOT EXISTS suppressed BOOLEAN DEFAULT false;
 ALTER TABLE destination_totals ADD COLUMN IF NOT EXISTS suppressed BOOLEAN DEFAULT false;

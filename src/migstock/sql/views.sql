@@ -18,10 +18,13 @@ SELECT b.revision, b.year, b.sex,
        CASE b.origin_kind WHEN 'other_north' THEN 'Other North' WHEN 'other_south' THEN 'Other South'
             WHEN 'other' THEN 'Other' ELSE o.name END AS origin,
        o.arab_region AS origin_is_arab,
-       b.migrants
+       b.migrants,
+       db.data_type AS destination_data_type, db.basis AS destination_basis,
+       db.refugees_added AS destination_refugees_added
 FROM bilateral_stock b
 JOIN locations d ON d.code = b.destination_code AND d.arab_region
-LEFT JOIN locations o ON o.code = b.origin_code;
+LEFT JOIN locations o ON o.code = b.origin_code
+LEFT JOIN data_basis db ON db.revision = b.revision AND db.destination_code = b.destination_code;
 
 CREATE OR REPLACE VIEW arab_emigrants AS
 SELECT b.revision, b.year, b.sex,
@@ -44,10 +47,55 @@ SELECT s.revision, s.year, s.sex,
        COALESCE(l.arab_subregion, 'Arab region') AS region,
        count(s.migrants) AS countries_reporting,
        sum(s.migrants)::BIGINT AS migrants,
-       any_value(s.source) AS source
+       any_value(s.source) AS source,
+       count(*) FILTER (WHERE db.basis LIKE '%foreign_born%') AS countries_foreign_born,
+       count(*) FILTER (WHERE db.basis LIKE '%citizenship%') AS countries_citizenship,
+       count(*) FILTER (WHERE db.basis = 'imputed') AS countries_imputed,
+       count(*) FILTER (WHERE db.refugees_added) AS countries_refugees_added
 FROM destination_stock s
 JOIN locations l ON l.code = s.destination_code AND l.arab_region
+LEFT JOIN data_basis db ON db.revision = s.revision AND db.destination_code = s.destination_code
 GROUP BY GROUPING SETS ((s.revision, s.year, s.sex), (s.revision, s.year, s.sex, l.arab_subregion));
+
+CREATE OR REPLACE VIEW arab_refugees AS
+WITH country AS (
+    SELECT r.revision, r.year, r.destination_code AS code, l.name, l.arab_subregion,
+           r.refugees, t.migrants, r.refugee_share,
+           -- a country note saying so (State of Palestine: "Refugees are not part of the
+           -- foreign-born migrant stock"); everywhere else refugees are migrants too
+           NOT EXISTS (SELECT 1 FROM location_notes n
+                       WHERE n.revision = r.revision AND n.location_code = r.destination_code
+                         AND n.note_text ILIKE '%refugees are not part of%migrant stock%')
+               AS refugees_in_migrant_stock
+    FROM refugees r
+    JOIN locations l ON l.code = r.destination_code AND l.arab_region
+    LEFT JOIN destination_totals t ON t.revision = r.revision AND t.year = r.year
+         AND t.destination_code = r.destination_code AND t.sex = 'total'
+),
+country_sums AS (
+    SELECT *,
+           CASE WHEN refugees_in_migrant_stock THEN 0 ELSE refugees END
+               AS refugees_outside_migrant_stock,
+           migrants + CASE WHEN refugees_in_migrant_stock THEN 0 ELSE refugees END
+               AS migrants_and_refugees
+    FROM country
+)
+SELECT revision, year, 'country' AS level, code, name, arab_subregion AS subregion,
+       refugees, migrants, refugee_share, refugees_in_migrant_stock,
+       refugees_outside_migrant_stock, migrants_and_refugees
+FROM country_sums
+UNION ALL
+SELECT revision, year,
+       CASE WHEN grouping(arab_subregion) = 1 THEN 'region' ELSE 'subregion' END,
+       NULL::SMALLINT,
+       CASE WHEN grouping(arab_subregion) = 1 THEN 'Arab region' ELSE arab_subregion END,
+       CASE WHEN grouping(arab_subregion) = 1 THEN NULL ELSE arab_subregion END,
+       sum(refugees)::BIGINT, sum(migrants)::BIGINT,
+       100.0 * sum(refugees) / NULLIF(sum(migrants), 0),
+       bool_and(refugees_in_migrant_stock),
+       sum(refugees_outside_migrant_stock)::BIGINT, sum(migrants_and_refugees)::BIGINT
+FROM country_sums
+GROUP BY GROUPING SETS ((revision, year), (revision, year, arab_subregion));
 
 CREATE OR REPLACE VIEW female_share AS
 WITH by_place AS (
@@ -106,3 +154,5 @@ CREATE OR REPLACE VIEW latest_female_share AS
 SELECT * FROM female_share WHERE revision = (SELECT max(revision) FROM destination_stock);
 CREATE OR REPLACE VIEW latest_migrant_share_of_population AS
 SELECT * FROM migrant_share_of_population WHERE revision = (SELECT max(revision) FROM destination_totals);
+CREATE OR REPLACE VIEW latest_arab_refugees AS
+SELECT * FROM arab_refugees WHERE revision = (SELECT max(revision) FROM refugees);
