@@ -210,38 +210,129 @@ def write_year_rows(
     return path
 
 
+TOTALS_TABLES = {
+    1: (
+        "International migrant stock at mid-year by sex and by region, country or area of "
+        "destination",
+        "International migrant stock at mid-year, {}",
+    ),
+    2: (
+        "Total population at mid-year by sex and by region, country or area of destination "
+        "(thousands)",
+        "Total population at mid-year, {} (thousands)",
+    ),
+    3: (
+        "International migrant stock as a percentage of the total population by sex and by "
+        "region, country or area of destination",
+        "International migrant stock as a percentage of the total population, {}",
+    ),
+}
+_SEX_WORDS_2020 = {"total": "both sexes combined", "male": "males", "female": "females"}
+
+
 def write_destination_totals(
-    path: Path, revision: int, years: Sequence[int], rows: dict[Destination, dict[str, list[int]]]
+    path: Path,
+    revision: int,
+    years: Sequence[int],
+    rows: dict[Destination, dict[str, list[int]]],
+    *,
+    population: dict[Destination, dict[str, list[float]]] | None = None,
+    refugees: dict[Destination, list[int]] | None = None,
+    data_types: dict[int, str] | None = None,
+    notes: dict[int, tuple[int, str]] | None = None,
 ) -> Path:
-    """2020-style destination-totals workbook: Table 1 only, years x sex blocks."""
+    """2020-style destination-totals workbook: Table 1 (migrants by sex), and with
+    ``population`` (persons) Tables 2 and 3 (population in thousands, migrants as a
+    percentage of it), with ``refugees`` Table 6 (refugees, both sexes, and their share
+    of the migrants). ``data_types``: type-of-data letters per code; ``notes``: code ->
+    (note number, text), written in the Notes column and on a Notes sheet.
+    """
     book = xlsxwriter.Workbook(str(path))
-    sheet = book.add_worksheet("Table 1")
-    _title_block_2020(
-        sheet,
-        revision,
-        "Table 1: International migrant stock at mid-year by sex and by region, country or area "
-        f"of destination, {years[0]}-{years[-1]}",
-    )
-    header = [
-        "Index",
-        "Region, development group, country or area",
-        "Notes",
-        "Location code",
-        "Type of data",
-    ]
-    for col, label in enumerate(header):
-        sheet.write(10, col, label)
-    first = len(header)
-    _year_blocks(sheet, first, years)
-    for i, ((name, code), values) in enumerate(rows.items()):
-        sheet.write(11 + i, 0, i + 1)
-        sheet.write(11 + i, 1, name)
-        sheet.write(11 + i, 3, code)
-        for block, sex in enumerate(("total", "male", "female")):
-            for offset, value in enumerate(values[sex]):
-                sheet.write(11 + i, first + block * len(years) + offset, value)
+    header = ["Index", "Region, development group, country or area", "Notes", "Location code"]
+    tables: dict[int, dict[Destination, dict[str, list[float]]]] = {1: dict(rows)}
+    if population is not None:
+        tables[2] = {
+            d: {s: [v / 1000 for v in values[s]] for s in values}
+            for d, values in population.items()
+        }
+        tables[3] = {
+            d: {
+                s: [100 * m / p for m, p in zip(rows[d][s], population[d][s], strict=True)]
+                for s in rows[d]
+            }
+            for d in rows
+        }
+    for number, table in tables.items():
+        title, block = TOTALS_TABLES[number]
+        sheet = book.add_worksheet(f"Table {number}")
+        _title_block_2020(sheet, revision, f"Table {number}: {title}, {years[0]}-{years[-1]}")
+        labels = [*header, "Type of data"] if number != 2 else header
+        for col, label in enumerate(labels):
+            sheet.write(10, col, label)
+        first = len(labels)
+        for i, sex in enumerate(("total", "male", "female")):
+            sheet.write(7, first + i * len(years), block.format(_SEX_WORDS_2020[sex]))
+            for offset, year in enumerate(years):
+                sheet.write(10, first + i * len(years) + offset, year)
+        for i, ((name, code), values) in enumerate(table.items()):
+            _destination_cells(sheet, 11 + i, i + 1, name, code, data_types, notes, number != 2)
+            for block_index, sex in enumerate(("total", "male", "female")):
+                for offset, value in enumerate(values[sex]):
+                    sheet.write(11 + i, first + block_index * len(years) + offset, value)
+    if refugees is not None:
+        sheet = book.add_worksheet("Table 6")
+        _title_block_2020(
+            sheet,
+            revision,
+            "Table 6: Estimated refugee stock (including asylum seekers) at mid-year by region, "
+            f"country or area of destination, {years[0]}-{years[-1]}",
+        )
+        labels = [*header, "Type of data"]
+        for col, label in enumerate(labels):
+            sheet.write(10, col, label)
+        first = len(labels)
+        sheet.write(7, first, "Refugee and asylum seekers at mid-year, both sexes combined")
+        sheet.write(
+            7,
+            first + len(years),
+            "Refugee and asylum seekers as a percentage of the international migrant stock",
+        )
+        for offset, year in enumerate(years):
+            sheet.write(10, first + offset, year)
+            sheet.write(10, first + len(years) + offset, year)
+        for i, ((name, code), counts) in enumerate(refugees.items()):
+            _destination_cells(sheet, 11 + i, i + 1, name, code, data_types, notes, True)
+            for offset, count in enumerate(counts):
+                migrants = rows[(name, code)]["total"][offset]
+                sheet.write(11 + i, first + offset, count)
+                sheet.write(11 + i, first + len(years) + offset, 100 * count / migrants)
+    if notes:
+        sheet = book.add_worksheet("Notes")
+        _title_block_2020(sheet, revision, "Notes")
+        for i, (number, note) in enumerate(sorted(set(notes.values()))):
+            sheet.write(11 + i, 0, number)
+            sheet.write(11 + i, 1, note)
     book.close()
     return path
+
+
+def _destination_cells(
+    sheet: object,
+    row: int,
+    index: int,
+    name: str,
+    code: int,
+    data_types: dict[int, str] | None,
+    notes: dict[int, tuple[int, str]] | None,
+    with_type: bool,
+) -> None:
+    sheet.write(row, 0, index)  # type: ignore[attr-defined]
+    sheet.write(row, 1, name)  # type: ignore[attr-defined]
+    if notes and code in notes:
+        sheet.write(row, 2, notes[code][0])  # type: ignore[attr-defined]
+    sheet.write(row, 3, code)  # type: ignore[attr-defined]
+    if with_type and data_types and code in data_types:
+        sheet.write(row, 4, data_types[code])  # type: ignore[attr-defined]
 
 
 DEMO_DESTINATIONS: list[Destination] = [
@@ -270,6 +361,7 @@ DEMO_DESTINATIONS: list[Destination] = [
     ("France", 250),
     ("India", 356),
 ]
+DEMO_DATA_TYPES = ("B", "C R", "B R", "I")
 DEMO_ORIGINS: list[Destination] = [("Egypt", 818), ("India", 356), ("France", 250), ("Yemen", 887)]
 
 
@@ -374,16 +466,28 @@ def write_demo_workbooks(directory: Path) -> list[Path]:
             write_long_rows(path, entry.revision, years, rows)
         written.append(path)
         totals_path = directory / f"SYNTHETIC_totals_{entry.revision}.xlsx"
+        stock = {
+            (dest_name, dest): {
+                s: [total(dest, y, s) for y in years] for s in ("total", "male", "female")
+            }
+            for dest_name, dest in DEMO_DESTINATIONS
+        }
         write_destination_totals(
             totals_path,
             entry.revision,
             years,
-            {
-                (dest_name, dest): {
-                    s: [total(dest, y, s) for y in years] for s in ("total", "male", "female")
-                }
-                for dest_name, dest in DEMO_DESTINATIONS
+            stock,
+            population={  # synthetic: migrants are a fifth of the population
+                place: {s: [5 * m for m in values[s]] for s in values}
+                for place, values in stock.items()
             },
+            refugees={place: [m // 10 for m in values["total"]] for place, values in stock.items()}
+            if entry.refugee_table
+            else None,
+            data_types={
+                dest: DEMO_DATA_TYPES[i % 4] for i, (_, dest) in enumerate(DEMO_DESTINATIONS)
+            },
+            notes={729: (1, "SYNTHETIC note: the estimates for 1990 to 2005 refer to Sudan.")},
         )
         written.append(totals_path)
     return written
