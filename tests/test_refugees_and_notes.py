@@ -237,3 +237,20 @@ def test_a_lost_refugee_table_is_an_error(official_dir: Path) -> None:
     assert len(kept) == len(book.sheets) - 1
     with pytest.raises(InputError, match=r"refugee table .* is missing: every .* 2020"):
         parse_workbook(Workbook(book.path, kept))
+
+
+def test_the_steward_summary_counts_imputed_and_refugee_estimates(
+    validator, totals_2020, tmp_path: Path
+) -> None:
+    from migstock.reports import RunReports, markdown_summary
+
+    report = validate_revision(validator, revision(2020), [totals_2020])
+    countries = totals_2020.data_basis[totals_2020.data_basis.destination_code < 900]
+    imputed = int((countries.basis == "imputed").sum())
+    added = int(countries.refugees_added.sum())
+    assert imputed == 6 and added > 100
+    expected = f"{imputed} imputed (I), {added} with refugees added (R)"
+    assert expected in markdown_summary([report], [])
+    html = RunReports(tmp_path).write_summary([report], [], None, tmp_path)
+    text = re.sub(r"<[^>]+>", "", html.read_text())
+    assert f"{imputed} imputed" in text and f"{added} with refugees added" in text

@@ -169,6 +169,12 @@ def markdown_summary(reports: list[ValidationReport], outcomes: list[Any]) -> st
     for report in reports:
         lines += ["", f"## Revision {report.revision}: {'passed' if report.passed else 'BLOCKED'}"]
         failed = report.blocking_failures + report.warnings
+        if report.data_basis:
+            basis = report.data_basis
+            lines.append(
+                f"Type of data: of {basis['destinations']} countries and areas, "
+                f"{basis['imputed']} imputed (I), {basis['refugees_added']} with refugees added (R)."
+            )
         if not failed:
             lines.append(f"All {len(report.results)} expectations passed.")
         for result in failed:
