@@ -53,7 +53,13 @@ def test_clean_real_revision_passes_every_blocking_check(validator, real_files, 
     suites = {r.suite for r in report.results}
     assert "reconciliation" in suites
     if number == 2019:  # both workbooks: all three suites ran, the sums were reconciled
-        assert suites == {"bilateral", "destination_totals", "reconciliation"}
+        assert suites == {
+            "bilateral",
+            "destination_totals",
+            "refugees",
+            "data_basis",
+            "reconciliation",
+        }
         assert report.checked["male_plus_female"] > 400_000
         assert report.checked["bilateral_vs_totals"] > 5_000
 
