@@ -24,7 +24,11 @@ _ids = count(1)
 
 
 def _render(chart: alt.TopLevelMixin) -> str:
-    spec = chart.configure(font=FONT, background="white").configure_view(stroke=None).to_dict()
+    spec = (
+        chart.configure(font=FONT, background="white")
+        .configure_view(stroke=None)
+        .to_dict(validate=False)
+    )
     svg = vlc.vegalite_to_svg(spec, vl_version=_VEGA_LITE)
     return _scope_ids(svg, f"c{next(_ids)}-")
 

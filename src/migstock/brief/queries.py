@@ -22,6 +22,7 @@ SUBREGIONS = ("GCC", "Mashreq", "Maghreb", "Arab LDCs")
 #: the country notes that matter for the Arab region (Sudan, State of Palestine)
 NOTED_COUNTRIES = (729, 275)
 TOP = 10
+NEWEST = 32767  # no upper limit on the revision (SMALLINT)
 
 
 @dataclass
@@ -418,24 +419,26 @@ def read_brief(db_path: Path, revision: int | None = None, synthetic: bool = Fal
     """Everything the brief shows, from the store at ``db_path``."""
     with connect(db_path) as con:
         number, year = brief_revision(con, revision)
+        # sections from other tables use their newest revision, up to the one asked for
+        up_to = revision if revision is not None else NEWEST
         data = BriefData(
             headline=headline(con, number, year),
             subregions=subregions(con, number),
             female=female_by_country(con, number, year),
-            revisions=revision_history(con, number),
-            sources=sources(con, number),
-            bilateral=bilateral(con, number),
-            refugees=refugees(con, number),
-            data_basis=data_basis(con, number),
-            notes=notes(con, number),
+            revisions=revision_history(con, up_to),
+            sources=sources(con, up_to),
+            bilateral=bilateral(con, up_to),
+            refugees=refugees(con, up_to),
+            data_basis=data_basis(con, up_to),
+            notes=notes(con, up_to),
             synthetic=synthetic or is_synthetic(con),
         )
-        data.missing = missing(con, data, number)
+        data.missing = missing(con, data, min(up_to, max(e.revision for e in CATALOG)))
     return data
 
 
 def missing(con: duckdb.DuckDBPyConnection, data: BriefData, revision: int) -> dict[str, Gap]:
-    """Section -> what would fill it, for the sections with nothing loaded."""
+    """Section -> what would fill it (``revision``'s workbook), for the empty sections."""
     gaps: dict[str, Gap] = {}
     if data.bilateral is None:
         gaps["bilateral"] = Gap(f"{workbook(revision, 'bilateral')} (Table 1)")
