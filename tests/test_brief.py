@@ -73,8 +73,8 @@ class Opened:
         self.page.goto(html.as_uri(), wait_until="load")
 
     def _console(self, message) -> None:
-        if message.type in ("error", "warning"):
-            self.errors.append(f"{message.type}: {message.text}")
+        if message.type == "error":
+            self.errors.append(message.text)
 
     def _route(self, route) -> None:
         if route.request.url.startswith("file:"):

@@ -65,7 +65,7 @@ def lines(
     y_axis = alt.Y(
         f"{y}:Q",
         title=y_title,
-        axis=alt.Axis(orient="right" if rtl else "left", format=",.1f", titlePadding=12),
+        axis=alt.Axis(orient="right" if rtl else "left", format=",.1f", titlePadding=18),
     )
     color = alt.Color(
         f"{series}:N",

@@ -94,20 +94,30 @@ class Translator:
     def _numbering(self) -> str:
         return ARABIC_NUMBERING if self.lang == "ar" else "latn"
 
+    def _isolate(self, text: str) -> str:
+        """In right-to-left text a number is one left-to-right run (LRI ... PDI), so signs
+        and percent signs stay where they belong ("-6.5%", not "%6.5-")."""
+        return f"\u2066{text}\u2069" if self.rtl else text
+
     def number(self, value: float | int | None) -> str:
         """A count, with the language's grouping (41,416,894)."""
         if value is None:
             return "–"
-        return format_decimal(
-            int(value), format="#,##0", locale=self.lang, numbering_system=self._numbering()
+        return self._isolate(
+            format_decimal(
+                int(value), format="#,##0", locale=self.lang, numbering_system=self._numbering()
+            )
         )
 
     def signed(self, value: float | int | None) -> str:
         """A change, always with its sign (+1,234 / −1,234)."""
         if value is None:
             return "–"
-        return format_decimal(
-            int(value), format="+#,##0;-#,##0", locale=self.lang, numbering_system=self._numbering()
+        pattern = "+#,##0;-#,##0" if value else "0"  # no sign on "no change"
+        return self._isolate(
+            format_decimal(
+                int(value), format=pattern, locale=self.lang, numbering_system=self._numbering()
+            )
         )
 
     def percent(self, value: float | None, signed: bool = False) -> str:
@@ -116,17 +126,21 @@ class Translator:
         if value is None:
             return "–"
         digits = "0.00" if 0 < abs(value) < 0.05 else "0.0"
-        pattern = f"+#,##{digits}%;-#,##{digits}%" if signed else f"#,##{digits}%"
-        return format_percent(
-            value / 100, format=pattern, locale=self.lang, numbering_system=self._numbering()
+        pattern = f"+#,##{digits}%;-#,##{digits}%" if signed and value else f"#,##{digits}%"
+        return self._isolate(
+            format_percent(
+                value / 100, format=pattern, locale=self.lang, numbering_system=self._numbering()
+            )
         )
 
     def millions(self, value: float | int | None) -> str:
         """A count in millions, one decimal (41.4)."""
         if value is None:
             return "–"
-        return format_decimal(
-            value / 1e6, format="#,##0.0", locale=self.lang, numbering_system=self._numbering()
+        return self._isolate(
+            format_decimal(
+                value / 1e6, format="#,##0.0", locale=self.lang, numbering_system=self._numbering()
+            )
         )
 
     def year(self, value: int) -> str:

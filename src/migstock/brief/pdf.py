@@ -52,8 +52,9 @@ def offline_only(route) -> None:
 
 def _margin_template(text: str, colour: str) -> str:
     return (
-        f'<div style="width:100%;text-align:center;font-size:8px;font-family:Noto Sans,'
-        f'Noto Sans Arabic,sans-serif;color:{colour};font-weight:bold">{escape(text)}</div>'
+        f'<div dir="auto" style="width:100%;text-align:center;font-size:8px;font-family:'
+        f'Noto Sans,Noto Sans Arabic,sans-serif;color:{colour};font-weight:bold">'
+        f"{escape(text)}</div>"
     )
 
 
