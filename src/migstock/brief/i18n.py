@@ -77,11 +77,14 @@ class Translator:
             raise KeyError(f"message {key!r} has no {self.lang!r} text in messages.toml") from None
         return text.format(**values) if values else text
 
+    def maybe(self, key: str, default: str) -> str:
+        """The message ``key`` if there is one, else ``default`` (e.g. an unknown code)."""
+        return self(key) if key in _messages() else default
+
     def place(self, code: int | None, english: str) -> str:
         """Name of a country (M49 code) or an Arab region (``code`` None) in this language."""
         if code is None:
-            key = f"region.{english}"
-            return self(key) if key in _messages() else english
+            return self.maybe(f"region.{english}", english)
         if self.lang == "en":
             return english
         alpha2 = iso2(int(code))

@@ -380,7 +380,7 @@ def basis_table(t: Translator, data: BriefData) -> Table:
     assert frame is not None
     frame = frame.copy()
     frame["name"] = [t.place(int(c), n) for c, n in zip(frame["code"], frame["name"], strict=True)]
-    frame["basis_label"] = [t(f"basis.{b}") for b in frame["basis"]]
+    frame["basis_label"] = [t.maybe(f"basis.{b}", str(b or "")) for b in frame["basis"]]
     return Table(
         "data_basis",
         t("basis.table", revision=t.year(int(frame["revision"].iloc[0]))),
