@@ -486,6 +486,8 @@ def test_numbers_are_formatted_per_language() -> None:
     assert _digits(ar.number(41_416_894)) == "41416894"
     assert en.percent(32.86) == "32.9%"
     assert en.percent(-0.004, signed=True) == "-0.00%"
+    assert en.percent(-0.0, signed=True) == en.percent(0.0, signed=True) == "0.0%"
+    assert en.signed(0) == "0"
     assert en.signed(1234) == "+1,234"
     assert en.year(2024) == "2024"
 

@@ -128,6 +128,7 @@ class Translator:
         decimal would show a non-zero change as 0.0%."""
         if value is None:
             return "–"
+        value = value or 0.0  # -0.0 (a rounded tiny decrease) reads as no change
         digits = "0.00" if 0 < abs(value) < 0.05 else "0.0"
         pattern = f"+#,##{digits}%;-#,##{digits}%" if signed and value else f"#,##{digits}%"
         return self._isolate(
