@@ -154,6 +154,8 @@ def refresh(
             pipeline.Outcome("raw files", "unavailable", "no spreadsheet files found")
         )
     _report(reports, summary, validator, prepared)
+    if any(o.status == "loaded" for o in summary.outcomes):
+        publish_brief(db_path)  # issue 14: the data brief after every successful load
     if summary.failed:
         return Failed(message=_failure_message(summary), data=summary)
     return Completed(message="refresh finished", data=summary)
@@ -318,6 +320,22 @@ def _report(
             {"what": o.subject, "status": o.status, "details": o.message} for o in summary.outcomes
         ],
     )
+
+
+@task(name="publish-brief", cache_policy=NO_CACHE)
+def publish_brief(db_path: Path) -> None:
+    """Rebuild the data brief (en, ar) and publish its key figures as the artifact
+    ``migstock-brief``. A brief that cannot be built is a warning: the load stands."""
+    from migstock.brief import publish_brief as build_and_publish
+
+    logger = get_run_logger()
+    try:
+        for result in build_and_publish(db_path):
+            logger.info("data brief (%s): %s", result.lang, result.html)
+            if result.pdf_error:
+                logger.warning("data brief (%s): %s", result.lang, result.pdf_error)
+    except Exception as error:  # the brief is a by-product: never fail a load over it
+        logger.warning("data brief not written: %s", error)
 
 
 def _failure_message(summary: pipeline.RunSummary) -> str:

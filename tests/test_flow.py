@@ -92,6 +92,11 @@ def test_demo_runs_every_layout_offline(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["demo", "--dir", str(tmp_path / "demo")])
     assert result.exit_code == 0, result.output
     assert "synthetic numbers (not UN data)" in result.output
+    # the flow builds the data brief after the load, marked synthetic in both languages
+    for lang, words in (("en", "SYNTHETIC DATA"), ("ar", "بيانات اصطناعية")):
+        brief = tmp_path / "demo" / "brief" / lang
+        assert words in (brief / "index.html").read_text(encoding="utf-8")
+        assert (brief / "brief.pdf").read_bytes().startswith(b"%PDF")
     db = tmp_path / "demo" / "curated" / "migstock.duckdb"
     assert _one(db, "SELECT count(DISTINCT revision) FROM bilateral_stock") == (6,)
     # the synthetic 2015 workbook holds all 18 tables: 6 years x 3 sexes

@@ -165,7 +165,53 @@ def demo(
     console.print(
         f"wrote {len(written)} workbooks with [bold]synthetic numbers (not UN data)[/] to {raw}"
     )
-    run(raw_dir=raw, db=directory / "curated" / "migstock.duckdb")
+    db = directory / "curated" / "migstock.duckdb"
+    try:
+        run(raw_dir=raw, db=db)
+    finally:
+        from migstock.brief import brief_root
+
+        for index in sorted(brief_root(db).glob("*/index.html")):
+            console.print(f"brief (synthetic): {index}")
+
+
+@app.command()
+def brief(
+    db: Annotated[Path | None, typer.Option(help="DuckDB file to read.")] = None,
+    revision: Annotated[
+        int | None, typer.Option(help="Revision of the brief (default: the newest loaded).")
+    ] = None,
+    lang: Annotated[str, typer.Option(help="Language: en or ar.")] = "en",
+    out: Annotated[
+        Path | None, typer.Option(help="Folder for index.html, CSVs, PDF (data/brief/<lang>).")
+    ] = None,
+    pdf: Annotated[bool, typer.Option(help="Also print the page to brief.pdf.")] = True,
+) -> None:
+    """Write the data brief on migration in the Arab region (HTML, CSV, PDF) from the store."""
+    from migstock.brief import LANGUAGES, build_brief
+
+    if lang not in LANGUAGES:
+        raise typer.BadParameter(f"--lang must be one of {', '.join(LANGUAGES)}")
+    try:
+        result = build_brief(db or settings.db_path(), lang, out, revision, pdf=pdf)  # type: ignore[arg-type]
+    except MigstockError as error:
+        err.print(f"[bold red]error:[/] {error}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    _print_brief(result)
+
+
+def _print_brief(result: object) -> None:
+    data = result.data  # type: ignore[attr-defined]
+    note = " [bold red](SYNTHETIC data)[/]" if data.synthetic else ""
+    console.print(
+        f"brief ({result.lang}, revision {data.headline.revision}){note}: {result.html}"  # type: ignore[attr-defined]
+    )
+    if result.pdf:  # type: ignore[attr-defined]
+        console.print(f"pdf:   {result.pdf}")  # type: ignore[attr-defined]
+    elif result.pdf_error:  # type: ignore[attr-defined]
+        err.print(f"[yellow]warning:[/] {result.pdf_error}", soft_wrap=True)  # type: ignore[attr-defined]
+    for section, gap in data.missing.items():
+        console.print(f"[dim]{section}: not loaded; it needs {gap.workbook}[/]", soft_wrap=True)
 
 
 def _print_summary(summary: RunSummary) -> None:

@@ -1,0 +1,131 @@
+"""Charts of the brief as inline SVG: Altair specifications rendered by vl-convert.
+
+No JavaScript and no CDN: vl-convert runs Vega in-process and returns static SVG
+whose text stays ``<text>``, so the browser shapes Arabic with the page's fonts
+(Debian ``fonts-noto-core``). Right-to-left pages get mirrored charts: time and bar
+lengths grow leftwards and the category axis sits on the right.
+"""
+
+from __future__ import annotations
+
+import re
+from itertools import count
+
+import altair as alt
+import pandas as pd
+import vl_convert as vlc
+
+#: fonts that render Latin and Arabic (Debian fonts-noto-core; DejaVu as fallback)
+FONT = "Noto Sans, Noto Sans Arabic, DejaVu Sans, sans-serif"
+WIDTH = 560
+PALETTE = ["#1b5e8c", "#c2572b", "#4f8a3c", "#8a5ca8", "#b08a1e", "#5b6b73"]
+_VEGA_LITE = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
+_ids = count(1)
+
+
+def _render(chart: alt.TopLevelMixin) -> str:
+    spec = (
+        chart.configure(font=FONT, background="white")
+        .configure_view(stroke=None)
+        .to_dict(validate=False)
+    )
+    svg = vlc.vegalite_to_svg(spec, vl_version=_VEGA_LITE)
+    return _scope_ids(svg, f"c{next(_ids)}-")
+
+
+def _scope_ids(svg: str, prefix: str) -> str:
+    """Prefix every id (clip paths, gradients) so several inline SVGs never collide."""
+    ids = set(re.findall(r'\bid="([^"]+)"', svg))
+    for name in sorted(ids, key=len, reverse=True):
+        svg = svg.replace(f'id="{name}"', f'id="{prefix}{name}"')
+        svg = svg.replace(f"url(#{name})", f"url(#{prefix}{name})")
+        svg = svg.replace(f'href="#{name}"', f'href="#{prefix}{name}"')
+    # the SVG root gets no fixed size: the page scales it (viewBox stays)
+    return re.sub(r'^<svg ([^>]*?)width="[\d.]+" height="[\d.]+"', r"<svg \1", svg, count=1)
+
+
+def lines(
+    frame: pd.DataFrame,
+    *,
+    x: str,
+    y: str,
+    series: str,
+    x_title: str,
+    y_title: str,
+    rtl: bool,
+    series_order: list[str] | None = None,
+) -> str:
+    """One line per series over the years (sub-regions, or revisions)."""
+    x_axis = alt.X(
+        f"{x}:Q",
+        title=x_title,
+        scale=alt.Scale(zero=False, nice=False, reverse=rtl),
+        axis=alt.Axis(format="d", values=sorted(frame[x].unique().tolist()), labelOverlap=True),
+    )
+    y_axis = alt.Y(
+        f"{y}:Q",
+        title=y_title,
+        axis=alt.Axis(orient="right" if rtl else "left", format=",.1f", titlePadding=18),
+    )
+    color = alt.Color(
+        f"{series}:N",
+        title=None,
+        sort=series_order,
+        scale=alt.Scale(range=PALETTE),
+        legend=alt.Legend(orient="bottom", direction="horizontal", labelLimit=300),
+    )
+    base = alt.Chart(frame).encode(x=x_axis, y=y_axis, color=color)
+    chart = (base.mark_line(strokeWidth=2.5) + base.mark_point(filled=True, size=40)).properties(
+        width=WIDTH, height=260
+    )
+    return _render(chart)
+
+
+def bars(
+    frame: pd.DataFrame,
+    *,
+    category: str,
+    value: str,
+    value_title: str,
+    rtl: bool,
+    value_format: str = ",.1f",
+    rule_value: float | None = None,
+    rule_label: str | None = None,
+) -> str:
+    """Horizontal bars, largest on top, optionally with a reference line (the region)."""
+    order = frame[category].tolist()
+    height = max(120, 22 * len(frame))
+    x_axis = alt.X(
+        f"{value}:Q",
+        title=value_title,
+        scale=alt.Scale(reverse=rtl),
+        axis=alt.Axis(format=value_format),
+    )
+    y_axis = alt.Y(
+        f"{category}:N",
+        title=None,
+        sort=order,
+        axis=alt.Axis(orient="right" if rtl else "left", labelLimit=220),
+    )
+    chart: alt.TopLevelMixin = (
+        alt.Chart(frame)
+        .mark_bar(color=PALETTE[0])
+        .encode(x=x_axis, y=y_axis)
+        .properties(width=WIDTH - 120, height=height)
+    )
+    if rule_value is not None:
+        rule_frame = pd.DataFrame({value: [rule_value], "label": [rule_label or ""]})
+        rule = alt.Chart(rule_frame).mark_rule(color=PALETTE[1], strokeWidth=2, strokeDash=[6, 3])
+        text = alt.Chart(rule_frame).mark_text(
+            color=PALETTE[1],
+            align="right" if rtl else "left",
+            dx=-4 if rtl else 4,
+            dy=-6,
+            fontWeight="bold",
+        )
+        chart = (
+            chart
+            + rule.encode(x=f"{value}:Q")
+            + text.encode(x=f"{value}:Q", y=alt.value(0), text="label:N")
+        )
+    return _render(chart)
