@@ -35,6 +35,15 @@ class YearColumn:
         return self.block
 
 
+def year_row_of(grid: pd.DataFrame, ref: SheetRef, header: int) -> int:
+    """The row with the years: the header row itself, or the row below it (2015-2019)."""
+    if any(year_of(v) for v in grid.iloc[header].tolist()):
+        return header
+    if header + 1 >= len(grid):
+        raise ref.error("the table ends before its year row", header, 0)
+    return header + 1
+
+
 def year_columns(
     grid: pd.DataFrame,
     ref: SheetRef,

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from migstock.errors import InputError
-from migstock.parse.blocks import year_columns
-from migstock.parse.cells import SheetRef, cell_ref, year_of
+from migstock.parse.blocks import year_columns, year_row_of
+from migstock.parse.cells import SheetRef, cell_ref
 from migstock.parse.labels import find_label, normalize_label
 from migstock.parse.notes import destination_annotations
 from migstock.parse.rows import BLANK_IS_MISSING, drop_repeated_rows, read_data_rows
@@ -35,10 +35,7 @@ def parse_destination_totals(
     """
     header = info.header_row
     labels = grid.iloc[header].tolist()
-    has_years = any(year_of(v) for v in labels)
-    year_row = header if has_years else header + 1
-    if year_row >= len(grid):
-        raise ref.error("the table ends before its year row", header, 0)
+    year_row = year_row_of(grid, ref, header)
     columns = year_columns(
         grid,
         ref,

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from migstock.parse.blocks import SKIP, year_columns
-from migstock.parse.cells import SheetRef, require_whole, year_of
+from migstock.parse.blocks import SKIP, year_columns, year_row_of
+from migstock.parse.cells import SheetRef, require_whole
 from migstock.parse.labels import find_label
 from migstock.parse.rows import BLANK_IS_MISSING, drop_repeated_rows, read_data_rows
 from migstock.parse.sheets import SheetInfo
@@ -41,7 +41,7 @@ def parse_refugees(
     """Tidy rows: year, destination_code, refugees, refugee_share, source_row."""
     header = info.header_row
     labels = grid.iloc[header].tolist()
-    year_row = header if any(year_of(v) for v in labels) else header + 1
+    year_row = year_row_of(grid, ref, header)
     columns = year_columns(
         grid,
         ref,
