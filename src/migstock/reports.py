@@ -173,7 +173,8 @@ def markdown_summary(reports: list[ValidationReport], outcomes: list[Any]) -> st
             basis = report.data_basis
             lines.append(
                 f"Type of data: of {basis['destinations']} countries and areas, "
-                f"{basis['imputed']} imputed (I), {basis['refugees_added']} with refugees added (R)."
+                f"{basis['imputed']} imputed (I), "
+                f"{basis['refugees_added']} with refugees added (R)."
             )
         if not failed:
             lines.append(f"All {len(report.results)} expectations passed.")
