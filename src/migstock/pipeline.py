@@ -5,15 +5,17 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
 from migstock.catalog import Dataset, Revision
-from migstock.errors import MigstockError
+from migstock.catalog import revision as catalog_entry
+from migstock.errors import InputError, MigstockError
 from migstock.harmonize import (
     harmonize_bilateral,
     harmonize_totals,
@@ -25,7 +27,7 @@ from migstock.provenance import RawFile
 from migstock.read import SPREADSHEET_SUFFIXES, read_workbook
 from migstock.reconcile import reconciliation_frame
 from migstock.regions import FIRST_AGGREGATE_CODE, WORLD
-from migstock.store import RevisionLoad
+from migstock.store import RevisionLoad, connect_read_only
 from migstock.validate import ValidationReport, Validator
 
 
@@ -68,20 +70,50 @@ class RunSummary:
 
 def find_local_files(directory: Path) -> list[Path]:
     """Spreadsheets and CSV exports in ``directory`` (hidden and temporary files skipped)."""
+    return [path for path, problem in _local_entries(directory) if problem is None]
+
+
+def unusable_local_files(directory: Path) -> list[tuple[Path, str]]:
+    """Entries named like spreadsheets that cannot be read (folders, FIFOs, broken
+    links, unreadable files), each with the reason: reported, never skipped silently."""
+    return [(path, problem) for path, problem in _local_entries(directory) if problem is not None]
+
+
+def _local_entries(directory: Path) -> list[tuple[Path, str | None]]:
     if not directory.is_dir():
         return []
-    return sorted(
-        path
-        for path in directory.iterdir()
-        if path.is_file()
-        and path.suffix.lower() in SPREADSHEET_SUFFIXES
-        and not path.name.startswith((".", "~$"))
-    )
+    entries = []
+    for path in sorted(directory.iterdir()):
+        if path.suffix.lower() not in SPREADSHEET_SUFFIXES or path.name.startswith((".", "~$")):
+            continue
+        entries.append((path, _unusable_because(path)))
+    return entries
+
+
+def _unusable_because(path: Path) -> str | None:
+    """Why ``path`` cannot be read as a file, without opening it (a FIFO would block)."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return "is a link to a file that does not exist; skipped"
+    except OSError as error:
+        return f"cannot be read ({error.strerror or error}); skipped"
+    if stat.S_ISDIR(mode):
+        return "is a folder, not a workbook; skipped"
+    if not stat.S_ISREG(mode):
+        return "is not a regular file (a FIFO, socket or device); skipped"
+    if not os.access(path, os.R_OK):
+        return "cannot be read (permission denied); skipped"
+    return None
 
 
 def prepare_file(raw: RawFile) -> PreparedFile:
     """Read, parse and harmonize one raw file; raise :class:`InputError` on any problem."""
     parsed = parse_workbook(read_workbook(raw.path))
+    try:
+        catalog_entry(parsed.revision)
+    except MigstockError as error:
+        raise InputError(raw.path, f"its title block names {error}") from None
     if parsed.dataset == "bilateral":
         rows = harmonize_bilateral(parsed, raw.path)
     else:
@@ -125,7 +157,7 @@ def store_context(db_path: Path | None, revision: int) -> tuple[pd.DataFrame | N
     empty = pd.DataFrame(columns=["revision", "year", "destination_code", "sex", "migrants"])
     if db_path is None or not db_path.exists():
         return None, empty
-    with duckdb.connect(str(db_path), read_only=True) as con:
+    with connect_read_only(db_path) as con:
         loaded = con.execute(
             "SELECT year, destination_code, sex, migrants FROM destination_totals "
             "WHERE revision = ?",
