@@ -281,6 +281,8 @@ def _prepare(raw: RawFile, summary: pipeline.RunSummary) -> pipeline.PreparedFil
     if isinstance(result, pipeline.Outcome):
         summary.outcomes.append(result)
         return None
+    for warning in result.warnings:
+        summary.outcomes.append(pipeline.Outcome(raw.path.name, "warning", warning))
     return result
 
 

@@ -26,6 +26,7 @@ _STATUS_STYLE = {
     "valid": "green",
     "unchanged": "green",
     "stale": "yellow",
+    "warning": "yellow",
     "rejected": "bold red",
     "unavailable": "bold red",
     "not provided": "dim",

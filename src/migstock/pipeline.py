@@ -21,7 +21,10 @@ from migstock.harmonize import (
     harmonize_totals,
     location_names,
     m49_reference,
+    name_aliases,
+    name_key,
 )
+from migstock.names import NameTooLong
 from migstock.parse import parse_workbook
 from migstock.provenance import RawFile
 from migstock.read import SPREADSHEET_SUFFIXES, read_workbook
@@ -40,6 +43,8 @@ class PreparedFile:
     dataset: Dataset
     rows: pd.DataFrame
     names: pd.DataFrame
+    #: things to tell the steward that do not stop the load (e.g. a renamed country)
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -109,7 +114,10 @@ def _unusable_because(path: Path) -> str | None:
 
 def prepare_file(raw: RawFile) -> PreparedFile:
     """Read, parse and harmonize one raw file; raise :class:`InputError` on any problem."""
-    parsed = parse_workbook(read_workbook(raw.path))
+    try:
+        parsed = parse_workbook(read_workbook(raw.path))
+    except NameTooLong as error:
+        raise InputError(raw.path, str(error)) from None
     try:
         catalog_entry(parsed.revision)
     except MigstockError as error:
@@ -118,7 +126,33 @@ def prepare_file(raw: RawFile) -> PreparedFile:
         rows = harmonize_bilateral(parsed, raw.path)
     else:
         rows = harmonize_totals(parsed)
-    return PreparedFile(raw, parsed.revision, parsed.dataset, rows, location_names(parsed))
+    names = location_names(parsed)
+    return PreparedFile(raw, parsed.revision, parsed.dataset, rows, names, renamed_locations(names))
+
+
+def renamed_locations(names: pd.DataFrame) -> list[str]:
+    """Warnings for countries a workbook names differently from every name known for
+    their code (the M49 name and ``reference/name_aliases.csv``).
+
+    A warning, not an error: the UN does rename countries between revisions
+    (Swaziland -> Eswatini); a steward confirms the new name by adding it as an
+    alias. Until then the run says so instead of storing it silently.
+    """
+    known: dict[int, set[str]] = defaultdict(set)
+    for name, code in zip(m49_reference()["name"], m49_reference()["code"], strict=True):
+        known[int(code)].add(name_key(name))
+    for key, code in name_aliases().items():
+        known[code].add(key)
+    warnings = []
+    for code, name in zip(names["code"], names["name"], strict=True):
+        code = int(code)
+        if code in known and name_key(name) not in known[code]:
+            usual = sorted(n for n in m49_reference().loc[m49_reference()["code"] == code, "name"])
+            warnings.append(
+                f"location {code} is named {name!r}, not {usual[0]!r} or a known alias: check "
+                "it (confirmed names go into reference/name_aliases.csv)"
+            )
+    return warnings
 
 
 def group_by_revision(prepared: list[PreparedFile]) -> dict[int, list[PreparedFile]]:
