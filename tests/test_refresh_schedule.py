@@ -17,7 +17,7 @@ from werkzeug import Request, Response
 from flows.refresh import refresh, scheduled_deployment
 from migstock.read import read_workbook
 from migstock.settings import DEFAULT_CRON
-from tests.test_validation import _write_grid
+from tests.workbooks import write_grids
 
 REPO = Path(__file__).resolve().parents[1]
 TOTALS_2020 = "undesa_pd_2020_ims_stock_by_sex_and_destination.xlsx"
@@ -50,7 +50,7 @@ def test_unchanged_files_are_skipped_and_a_changed_one_reloads_its_revision(
 
     # the same 2019 numbers saved again: new bytes, new sha256, so revision 2019 reloads
     book = read_workbook(raw / "UN_MigrantStockTotal_2019.xlsx")
-    _write_grid(book.sheets, raw / "UN_MigrantStockTotal_2019.xlsx")
+    write_grids(book.sheets, raw / "UN_MigrantStockTotal_2019.xlsx")
     changed = refresh(raw_dir=raw, db_path=db, return_state=True)
     outcomes = _outcomes(changed)
     assert outcomes["revision 2019"] == "loaded"

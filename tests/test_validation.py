@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import xlsxwriter
 from typer.testing import CliRunner
 
 from migstock.catalog import revision
@@ -18,6 +17,7 @@ from migstock.pipeline import PreparedFile, prepare_file, validate_revision
 from migstock.provenance import local_file
 from migstock.read import read_workbook
 from migstock.validate import ValidationReport, Validator
+from tests.workbooks import write_grids
 
 
 @pytest.fixture(scope="module")
@@ -131,18 +131,6 @@ def test_unknown_code_fails_the_location_check(validator, real_files) -> None:
     assert {row["destination_code"] for row in failed[0].sample} == {683}
 
 
-def _write_grid(grids: dict[str, pd.DataFrame], path: Path) -> None:
-    """Write grids back as an .xlsx, cell for cell (numbers stay numbers)."""
-    book = xlsxwriter.Workbook(str(path))
-    for name, grid in grids.items():
-        sheet = book.add_worksheet(name)
-        for (row, col), value in grid.stack().items():
-            if isinstance(value, str) and value == "":
-                continue
-            sheet.write(row, col, value)
-    book.close()
-
-
 @pytest.mark.usefixtures("prefect_server")
 def test_a_blocked_revision_leaves_the_store_byte_for_byte_unchanged(
     real_store: Path, official_dir: Path, tmp_path: Path
@@ -160,7 +148,7 @@ def test_a_blocked_revision_leaves_the_store_byte_for_byte_unchanged(
     grid.iat[saudi, 5] = -1.0  # Saudi Arabia, 1990, both sexes: a negative stock
     raw = tmp_path / "raw"
     raw.mkdir()
-    _write_grid(book.sheets, raw / "undesa_pd_2020_ims_stock_by_sex_and_destination.xlsx")
+    write_grids(book.sheets, raw / "undesa_pd_2020_ims_stock_by_sex_and_destination.xlsx")
 
     result = CliRunner().invoke(app, ["run", "--raw-dir", str(raw), "--db", str(db)])
     assert result.exit_code == 1
