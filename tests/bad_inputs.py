@@ -72,6 +72,17 @@ def set_cell(sheet: str, code: int, col: int, value: object):
     return edit
 
 
+def rename(code: int, name: str):
+    """Give location ``code`` another name in every table of a totals workbook."""
+
+    def edit(grids: dict[str, pd.DataFrame]) -> None:
+        for grid in grids.values():
+            if 3 in grid.columns and (grid[3] == code).any():
+                grid.iat[_row_of(grid, code), 1] = name
+
+    return edit
+
+
 def _bytes(data: bytes, out: str):
     def build(official: Path, raw: Path) -> Path:
         (raw / out).write_bytes(data)

@@ -35,7 +35,7 @@ from migstock.pipeline import (
 )
 from migstock.provenance import local_file
 from migstock.store import load_revisions, loaded_files
-from tests.bad_inputs import BESIDE, CASES, LOADED, T20, Case, edited, set_cell
+from tests.bad_inputs import BESIDE, CASES, LOADED, T20, Case, edited, rename
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -146,9 +146,7 @@ def test_a_bad_input_is_rejected_alone_and_changes_nothing(
 
 
 def test_a_renamed_country_is_a_named_warning(official_dir: Path, tmp_path: Path) -> None:
-    path = edited(T20, set_cell("Table 1", 400, 1, "Jordania"), "jordania.xlsx")(
-        official_dir, tmp_path
-    )
+    path = edited(T20, rename(400, "Jordania"), "jordania.xlsx")(official_dir, tmp_path)
     prepared = prepare_file(local_file(path, "raw-dir"))
     assert len(prepared.warnings) == 1
     assert "location 400 is named 'Jordania', not 'Jordan'" in prepared.warnings[0]
@@ -156,7 +154,7 @@ def test_a_renamed_country_is_a_named_warning(official_dir: Path, tmp_path: Path
 
 def test_names_are_normalised(official_dir: Path, tmp_path: Path) -> None:
     name = "\u202bJorda\u0301n\u200b\u202c"  # RTL embedding, decomposed accent, zero width
-    path = edited(T20, set_cell("Table 1", 400, 1, name), "rtl.xlsx")(official_dir, tmp_path)
+    path = edited(T20, rename(400, name), "rtl.xlsx")(official_dir, tmp_path)
     names = prepare_file(local_file(path, "raw-dir")).names
     assert names.loc[names["code"] == 400, "name"].tolist() == ["Jordán"]
 
