@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 import yaml
-from prefect.cli.deploy._models import PrefectYamlModel
+from prefect.client.schemas.schedules import CronSchedule
 from prefect.flows import load_flow_from_entrypoint
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
@@ -106,16 +106,16 @@ def test_scheduled_run_downloads_once_then_costs_one_request(
 
 def test_prefect_yaml_deployment_definition() -> None:
     document = yaml.safe_load((REPO / "prefect.yaml").read_text())
-    model = PrefectYamlModel.model_validate(document)
-    (deployment,) = model.deployments
-    assert deployment.entrypoint == "flows/refresh.py:refresh"
-    assert [s.cron for s in deployment.schedules] == [DEFAULT_CRON]
-    assert deployment.concurrency_limit == 1
-    flow = load_flow_from_entrypoint(str(REPO / deployment.entrypoint))
+    (deployment,) = document["deployments"]
+    assert deployment["entrypoint"] == "flows/refresh.py:refresh"
+    schedules = [CronSchedule(**schedule) for schedule in deployment["schedules"]]
+    assert [(s.cron, s.timezone) for s in schedules] == [(DEFAULT_CRON, "UTC")]
+    assert deployment["concurrency_limit"] == 1
+    flow = load_flow_from_entrypoint(str(REPO / deployment["entrypoint"]))
     assert flow.name == refresh.name
     accepted = set(inspect.signature(refresh.fn).parameters)
-    assert set(deployment.parameters) <= accepted
-    assert deployment.parameters["offline"] is False
+    assert set(deployment["parameters"]) <= accepted
+    assert deployment["parameters"]["offline"] is False
 
 
 def test_serve_deployment_matches_prefect_yaml() -> None:

@@ -172,10 +172,28 @@ def test_run_names_that_look_like_dates_are_kept(validator) -> None:
     """GX parses a run name as a date when no run time is given; '-9999' made it crash."""
     from migstock.reconcile import COLUMNS
 
-    results = validator.run_suite(
-        "reconciliation", pd.DataFrame(columns=COLUMNS), {}, run_name="20261128T094556Z-9999"
-    )
-    assert results and all(r.success for r in results)
+    row = {
+        "check": "male_plus_female",
+        "year": 2020,
+        "destination_code": 682,
+        "origin_code": None,
+        "sex": "total",
+        "expected": 13_454_842.0,
+        "actual": 13_454_842.0,
+        "abs_difference": 0.0,
+        "relative_difference": 0.0,
+        "actual_to_expected": 1.0,
+    }
+    good = pd.DataFrame([row], columns=COLUMNS)
+    bad = good.assign(actual=13_464_842.0, abs_difference=10_000.0, relative_difference=7e-4)
+    name = "20261128T094556Z-9999"
+    passed = validator.run_suite("reconciliation", good, {}, run_name=name)
+    failed = validator.run_suite("reconciliation", bad, {}, run_name=name)
+    assert len(passed) == len(failed) == 7  # every expectation of the suite ran
+    assert all(r.success for r in passed)
+    assert [(r.success, r.notes) for r in failed if not r.success] == [
+        (False, "male + female = total for every cell")
+    ]
 
 
 def test_a_column_of_the_wrong_type_fails_the_type_check(validator, real_files) -> None:
