@@ -214,3 +214,33 @@ def test_every_file_level_case_beside_a_good_file_through_the_cli(
         k: v for k, v in parquet_bytes(db.parent / "parquet").items() if "revision=2019" in k
     } == parquet_2019
     assert raw_state(raw) == raw_before
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_a_run_with_nothing_to_load_still_removes_leftovers(
+    baseline: Path, official_dir: Path, tmp_path: Path
+) -> None:
+    from flows.refresh import refresh
+    from migstock.store import current_pointer, versions_dir
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    shutil.copy(official_dir / LOADED, raw / LOADED)
+    db = _store_copy(baseline, tmp_path / "curated")
+    published = Path(os.readlink(current_pointer(db))).name
+    killed_copy = db.with_name(f".{db.name}.1a2b3c4d.tmp")  # what killed loads left
+    killed_copy.write_bytes(b"\0" * 3_000_000)
+    unfinished = versions_dir(db) / "99991231T235959999999-abcdef"
+    (unfinished / "parquet").mkdir(parents=True)
+    older = versions_dir(db) / "19990101T000000000000-abcdef"
+    older.mkdir()
+    before = store_content(db), parquet_bytes(db.parent / "parquet")
+
+    state = refresh(raw_dir=raw, db_path=db, return_state=True)
+
+    outcomes = {o.subject: o.status for o in state.result(raise_on_failure=False).outcomes}
+    assert outcomes["store"] == "unchanged"
+    assert not killed_copy.exists() and not unfinished.exists()
+    # kept: the published version and the one before it (here: the older one)
+    assert sorted(p.name for p in versions_dir(db).iterdir()) == sorted([published, older.name])
+    assert (store_content(db), parquet_bytes(db.parent / "parquet")) == before
