@@ -8,6 +8,8 @@ and the flow returns a Failed state naming them.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -20,7 +22,7 @@ from prefect.states import Completed, Failed, State
 
 from migstock import fetch, pipeline, progress, settings
 from migstock.catalog import CATALOG, SourceFile, apply_url_overrides, revision
-from migstock.errors import FetchError, MigstockError
+from migstock.errors import FetchError, MigstockError, StoreError
 from migstock.provenance import RawFile, local_file
 from migstock.reports import RunReports, markdown_summary
 from migstock.store import RevisionLoad, clean_up, load_revisions, loaded_files
@@ -60,8 +62,12 @@ def validate_revision(
     files: list[pipeline.PreparedFile],
     db_path: Path,
     run_name: str,
-) -> ValidationReport:
-    return pipeline.validate_revision(validator, revision(number), files, db_path, run_name)
+) -> ValidationReport | StoreError:
+    """The report, or the store error (returned: raised, Prefect would log a traceback)."""
+    try:
+        return pipeline.validate_revision(validator, revision(number), files, db_path, run_name)
+    except StoreError as error:
+        return error
 
 
 @task(name="load-store", cache_policy=NO_CACHE)
@@ -74,7 +80,22 @@ def load_store(db_path: Path, parquet_dir: Path, loads: list[RevisionLoad]) -> s
     return None
 
 
+def _store_errors_fail_cleanly(function: Callable[..., State]) -> Callable[..., State]:
+    """A store another process holds ends the run as Failed with one line, not a crash
+    with a Prefect traceback."""
+
+    @functools.wraps(function)
+    def run(*args: object, **kwargs: object) -> State:
+        try:
+            return function(*args, **kwargs)
+        except StoreError as error:
+            return Failed(message=str(error), data=error)
+
+    return run
+
+
 @flow(name="migstock-refresh", log_prints=True)
+@_store_errors_fail_cleanly
 def refresh(
     raw_dir: Path | None = None,
     db_path: Path | None = None,
@@ -114,6 +135,8 @@ def refresh(
         progress.stage(f"validating revision {number}")
         validator = validator or Validator(docs_dir=reports.docs_dir)
         report = validate_revision(validator, number, files, db_path, reports.run_id)
+        if isinstance(report, StoreError):
+            raise report
         results_path = reports.save_results(report)
         summary.reports.append(report)
         names = ", ".join(f.raw.path.name for f in files)
