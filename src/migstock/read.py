@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import pickle
+import posixpath
 import re
 import signal
 import subprocess
@@ -21,6 +22,7 @@ import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from xml.etree import ElementTree
 
 import numpy as np
 import pandas as pd
@@ -178,6 +180,7 @@ def check_xlsx_sheets(path: Path) -> tuple[bool, bool]:
     """
     plain, long_text = True, False
     with zipfile.ZipFile(path) as archive:
+        sheets = _sheet_parts(archive)
         for member in archive.infolist():
             data = archive.read(member)
             if member.filename == "xl/sharedStrings.xml":
@@ -186,17 +189,29 @@ def check_xlsx_sheets(path: Path) -> tuple[bool, bool]:
             if b"<" not in data:
                 continue
             rows, columns = _declared_range(data[:2048])
-            if not _matches(f"{_UNUSUAL_CELL}|{_INLINE_TEXT}|{_beyond(rows, columns)}", data):
+            anything = f"{_UNUSUAL_CELL}|{_INLINE_TEXT}|{_NO_VALUE}|{_beyond(rows, columns)}"
+            if not _matches(anything, data):
                 continue  # the usual case: one pass over the part
+            sheet = sheets.get(member.filename)
+            formula = _FORMULA_WITHOUT_VALUE.search(data)
+            if formula and sheet is not None:
+                raise InputError(
+                    path,
+                    "the cell holds a formula whose value was never saved (a workbook written "
+                    "by a program, not Excel); open and save it in Excel or LibreOffice",
+                    sheet=sheet,
+                    cell=formula[1].decode(),
+                )
             long_text |= _matches(_INLINE_TEXT, data)
             if _matches(_UNUSUAL_CELL, data):
                 plain = False  # a cell this scan cannot place: the child process reads
                 continue
             rows, columns = _used_range(data)
             if rows * columns > MAX_SHEET_CELLS:
+                where = f"sheet '{sheet}'" if sheet else f"part {member.filename}"
                 raise InputError(
                     path,
-                    f"part {member.filename} spans {rows:,} rows x {columns:,} columns from A1 "
+                    f"{where} spans {rows:,} rows x {columns:,} columns from A1 "
                     f"(a cell as far as {_letters(columns)}{rows}); sheets of more than "
                     f"{MAX_SHEET_CELLS:,} cells are refused",
                 )
@@ -222,6 +237,38 @@ _CELL_REF = re.compile(rb'<c r="([A-Z]+)([0-9]+)"')
 
 
 _INLINE_TEXT = r"<is>|:is>"
+#: a formula cell that ends without a ``<v>``: calamine would read it as blank
+_NO_VALUE = r"</f></c>|<f[^>]*/></c>"
+_FORMULA_WITHOUT_VALUE = re.compile(
+    rb'<c r="([A-Z]{1,3}[0-9]{1,7})"[^>]*>(?:<f>[^<]*</f>|<f[^>]*/>)</c>'
+)
+_RELATIONSHIPS = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
+_SHEET = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}sheet"
+_RELATION_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+
+
+def _sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Part name (``xl/worksheets/sheet2.xml``) -> sheet name, to name sheets in errors."""
+    try:
+        book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+        relations = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    except (KeyError, ElementTree.ParseError):
+        return {}
+    targets = {
+        item.get("Id"): posixpath.normpath(
+            item.get("Target", "").lstrip("/")
+            if item.get("Target", "").startswith("/")
+            else posixpath.join("xl", item.get("Target", ""))
+        )
+        for item in relations.iter(_RELATIONSHIPS)
+    }
+    return {
+        targets[sheet.get(_RELATION_ID)]: sheet.get("name", "")
+        for sheet in book.iter(_SHEET)
+        if sheet.get(_RELATION_ID) in targets
+    }
+
+
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension ref="(?:[A-Z]+[0-9]+:)?([A-Z]{1,3})([0-9]{1,7})"')
 
 
