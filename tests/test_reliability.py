@@ -164,9 +164,12 @@ def test_names_are_normalised(official_dir: Path, tmp_path: Path) -> None:
     assert names.loc[names["code"] == 400, "name"].tolist() == ["Jordán"]
 
 
+@pytest.mark.usefixtures("prefect_server")
 def test_every_file_level_case_beside_a_good_file_through_the_cli(
     baseline: Path, official_dir: Path, tmp_path: Path
 ) -> None:
+    from prefect.settings import PREFECT_API_URL
+
     raw = tmp_path / "raw"
     raw.mkdir()
     shutil.copy(official_dir / LOADED, raw / LOADED)
@@ -186,6 +189,7 @@ def test_every_file_level_case_beside_a_good_file_through_the_cli(
         **os.environ,
         "COLUMNS": "400",
         "PREFECT_HOME": str(tmp_path / "prefect"),
+        "PREFECT_API_URL": str(PREFECT_API_URL.value()),  # the session's server: no start-up
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
     }
     result = subprocess.run(
