@@ -8,6 +8,8 @@ and the flow returns a Failed state naming them.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -20,16 +22,21 @@ from prefect.states import Completed, Failed, State
 
 from migstock import fetch, pipeline, progress, settings
 from migstock.catalog import CATALOG, SourceFile, apply_url_overrides, revision
-from migstock.errors import FetchError, MigstockError
+from migstock.errors import FetchError, MigstockError, StoreError
 from migstock.provenance import RawFile, local_file
 from migstock.reports import RunReports, markdown_summary
-from migstock.store import RevisionLoad, load_revisions, loaded_files
+from migstock.store import RevisionLoad, clean_up, load_revisions, loaded_files
 from migstock.validate import ValidationReport, Validator
 
 
 @task(name="prepare-file", cache_policy=NO_CACHE)
-def prepare_file(raw: RawFile) -> pipeline.PreparedFile:
-    return pipeline.prepare_file(raw)
+def prepare_file(raw: RawFile) -> pipeline.PreparedFile | pipeline.Outcome:
+    """The prepared file, or its rejection: a bad file is returned as an outcome, not
+    raised, so that Prefect does not log a traceback for an expected problem."""
+    try:
+        return pipeline.prepare_file(raw)
+    except MigstockError as error:
+        return pipeline.Outcome(raw.path.name, "rejected", str(error))
 
 
 def _transient(task: object, task_run: object, state: State) -> bool:
@@ -55,16 +62,40 @@ def validate_revision(
     files: list[pipeline.PreparedFile],
     db_path: Path,
     run_name: str,
-) -> ValidationReport:
-    return pipeline.validate_revision(validator, revision(number), files, db_path, run_name)
+) -> ValidationReport | StoreError:
+    """The report, or the store error (returned: raised, Prefect would log a traceback)."""
+    try:
+        return pipeline.validate_revision(validator, revision(number), files, db_path, run_name)
+    except StoreError as error:
+        return error
 
 
 @task(name="load-store", cache_policy=NO_CACHE)
-def load_store(db_path: Path, parquet_dir: Path, loads: list[RevisionLoad]) -> None:
-    load_revisions(db_path, parquet_dir, loads)
+def load_store(db_path: Path, parquet_dir: Path, loads: list[RevisionLoad]) -> str | None:
+    """Publish the loads; a store that cannot be written is returned as a message."""
+    try:
+        load_revisions(db_path, parquet_dir, loads)
+    except MigstockError as error:
+        return str(error)
+    return None
+
+
+def _store_errors_fail_cleanly(function: Callable[..., State]) -> Callable[..., State]:
+    """A store another process holds ends the run as Failed with one line, not a crash
+    with a Prefect traceback."""
+
+    @functools.wraps(function)
+    def run(*args: object, **kwargs: object) -> State:
+        try:
+            return function(*args, **kwargs)
+        except StoreError as error:
+            return Failed(message=str(error), data=error)
+
+    return run
 
 
 @flow(name="migstock-refresh", log_prints=True)
+@_store_errors_fail_cleanly
 def refresh(
     raw_dir: Path | None = None,
     db_path: Path | None = None,
@@ -104,6 +135,8 @@ def refresh(
         progress.stage(f"validating revision {number}")
         validator = validator or Validator(docs_dir=reports.docs_dir)
         report = validate_revision(validator, number, files, db_path, reports.run_id)
+        if isinstance(report, StoreError):
+            raise report
         results_path = reports.save_results(report)
         summary.reports.append(report)
         passing = pipeline.passing_files(report, files)
@@ -143,12 +176,13 @@ def refresh(
     if loads:
         numbers = ", ".join(str(item.revision) for item in loads)
         progress.stage(f"loading {numbers} into {db_path}")
-        try:
-            load_store(db_path, parquet_dir, loads)
-        except MigstockError as error:
+        problem = load_store(db_path, parquet_dir, loads)
+        if problem is not None:
             for outcome in summary.outcomes:
                 if outcome.status == "loaded":
-                    outcome.status, outcome.message = "rejected", str(error)
+                    outcome.status, outcome.message = "rejected", problem
+    else:
+        clean_up(db_path, parquet_dir)  # a load cleans up itself; without one, do it here
     if not prepared and not summary.outcomes:
         summary.outcomes.append(
             pipeline.Outcome("raw files", "unavailable", "no spreadsheet files found")
@@ -186,6 +220,8 @@ def _acquire(
     present: set[tuple[int, str]] = set()
     seen: set[str] = set()
     progress.stage(f"reading {source_dir}")
+    for path, problem in pipeline.unusable_local_files(source_dir):
+        summary.outcomes.append(pipeline.Outcome(path.name, "rejected", problem))
     for path in pipeline.find_local_files(source_dir):
         raw = local_file(path, origin)
         if raw.sha256 in seen:
@@ -271,11 +307,13 @@ def _drop_unchanged(summary: pipeline.RunSummary, subject: str) -> None:
 
 
 def _prepare(raw: RawFile, summary: pipeline.RunSummary) -> pipeline.PreparedFile | None:
-    try:
-        return prepare_file(raw)
-    except MigstockError as error:
-        summary.outcomes.append(pipeline.Outcome(raw.path.name, "rejected", str(error)))
+    result = prepare_file(raw)
+    if isinstance(result, pipeline.Outcome):
+        summary.outcomes.append(result)
         return None
+    for warning in result.warnings:
+        summary.outcomes.append(pipeline.Outcome(raw.path.name, "warning", warning))
+    return result
 
 
 def _report(

@@ -44,3 +44,20 @@ def test_missing_sheet_names_the_sheet(official_dir: Path) -> None:
     book = read_workbook(official_dir / "UN_MigrantStockTotal_2019.xlsx")
     with pytest.raises(InputError, match=r"sheet 'Table 9' is missing"):
         book.sheet("Table 9")
+
+
+def test_the_scan_patterns_order_rows_and_columns_exactly() -> None:
+    """The sheet-size scan relies on regexes for "a row (column) after N"."""
+    import random
+    import re
+
+    from migstock.read import _greater_letters, _greater_number, _letters
+
+    rng = random.Random(13)
+    for _ in range(3000):
+        limit, value = rng.randint(0, 1_100_000), rng.randint(0, 1_100_000)
+        pattern = f"0*(?:{_greater_number(limit)})"
+        assert bool(re.fullmatch(pattern, str(value))) == (value > limit), (limit, value)
+        limit, value = rng.randint(1, 17_000), rng.randint(1, 17_000)
+        pattern = f"(?:{_greater_letters(limit)})"
+        assert bool(re.fullmatch(pattern, _letters(value))) == (value > limit), (limit, value)

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 import yaml
-from prefect.cli.deploy._models import PrefectYamlModel
+from prefect.client.schemas.schedules import CronSchedule
 from prefect.flows import load_flow_from_entrypoint
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
@@ -17,7 +17,7 @@ from werkzeug import Request, Response
 from flows.refresh import refresh, scheduled_deployment
 from migstock.read import read_workbook
 from migstock.settings import DEFAULT_CRON
-from tests.test_validation import _write_grid
+from tests.workbooks import write_grids
 
 REPO = Path(__file__).resolve().parents[1]
 TOTALS_2020 = "undesa_pd_2020_ims_stock_by_sex_and_destination.xlsx"
@@ -50,7 +50,7 @@ def test_unchanged_files_are_skipped_and_a_changed_one_reloads_its_revision(
 
     # the same 2019 numbers saved again: new bytes, new sha256, so revision 2019 reloads
     book = read_workbook(raw / "UN_MigrantStockTotal_2019.xlsx")
-    _write_grid(book.sheets, raw / "UN_MigrantStockTotal_2019.xlsx")
+    write_grids(book.sheets, raw / "UN_MigrantStockTotal_2019.xlsx")
     changed = refresh(raw_dir=raw, db_path=db, return_state=True)
     outcomes = _outcomes(changed)
     assert outcomes["revision 2019"] == "loaded"
@@ -106,16 +106,16 @@ def test_scheduled_run_downloads_once_then_costs_one_request(
 
 def test_prefect_yaml_deployment_definition() -> None:
     document = yaml.safe_load((REPO / "prefect.yaml").read_text())
-    model = PrefectYamlModel.model_validate(document)
-    (deployment,) = model.deployments
-    assert deployment.entrypoint == "flows/refresh.py:refresh"
-    assert [s.cron for s in deployment.schedules] == [DEFAULT_CRON]
-    assert deployment.concurrency_limit == 1
-    flow = load_flow_from_entrypoint(str(REPO / deployment.entrypoint))
+    (deployment,) = document["deployments"]
+    assert deployment["entrypoint"] == "flows/refresh.py:refresh"
+    schedules = [CronSchedule(**schedule) for schedule in deployment["schedules"]]
+    assert [(s.cron, s.timezone) for s in schedules] == [(DEFAULT_CRON, "UTC")]
+    assert deployment["concurrency_limit"] == 1
+    flow = load_flow_from_entrypoint(str(REPO / deployment["entrypoint"]))
     assert flow.name == refresh.name
     accepted = set(inspect.signature(refresh.fn).parameters)
-    assert set(deployment.parameters) <= accepted
-    assert deployment.parameters["offline"] is False
+    assert set(deployment["parameters"]) <= accepted
+    assert deployment["parameters"]["offline"] is False
 
 
 def test_serve_deployment_matches_prefect_yaml() -> None:

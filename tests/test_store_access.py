@@ -3,11 +3,6 @@ read-only queries, exports, and loads that survive being killed."""
 
 import hashlib
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import duckdb
@@ -71,7 +66,7 @@ def test_sql_refuses_writes_with_a_clear_message(real_store: Path) -> None:
     before = hashlib.sha256(real_store.read_bytes()).hexdigest()
     result = CliRunner().invoke(app, ["sql", "DELETE FROM locations", "--db", str(real_store)])
     assert result.exit_code == 2
-    assert "opened read-only, so this statement cannot change it" in result.output
+    assert "DELETE is refused" in " ".join(result.output.split())
     assert hashlib.sha256(real_store.read_bytes()).hexdigest() == before
 
 
@@ -119,64 +114,3 @@ def test_export_unknown_name_lists_the_choices(real_store: Path, tmp_path: Path)
     result = CliRunner().invoke(app, ["export", "nope", "--db", str(real_store)])
     assert result.exit_code == 2
     assert "no table or view 'nope'" in result.output and "arab_immigrants" in result.output
-
-
-_LOADER = """
-import sys
-from pathlib import Path
-from migstock.pipeline import prepare_file, revision_load
-from migstock.provenance import local_file
-from migstock.store import load_revisions
-raw = local_file(Path(sys.argv[1]), "raw-dir")
-load = revision_load(2020, [prepare_file(raw)])
-print("ready", flush=True)
-while True:
-    load_revisions(Path(sys.argv[2]), Path(sys.argv[3]), [load])
-"""
-
-
-def test_a_killed_load_leaves_a_readable_store(
-    real_store: Path, tmp_path: Path, official_dir: Path
-) -> None:
-    """SIGKILL a process that reloads in a loop, at several moments: the store is
-    always either the old or a complete new version, and the next load cleans up."""
-    db, parquet = tmp_path / "migstock.duckdb", tmp_path / "parquet"
-    workbook = official_dir / "undesa_pd_2020_ims_stock_by_sex_and_destination.xlsx"
-    expected_rows = None
-    # kills at fixed moments, then (the last round) only once a load has published,
-    # so that a slow machine still checks a published store
-    for delay in (0.05, 0.2, 0.45, 0.8, 1.3, None):
-        process = subprocess.Popen(
-            [sys.executable, "-c", _LOADER, str(workbook), str(db), str(parquet)],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert process.stdout.readline().strip() == "ready"
-        if delay is None:
-            deadline = time.monotonic() + 60
-            while not db.exists() and time.monotonic() < deadline:
-                time.sleep(0.05)
-            delay = 0.1
-        time.sleep(delay)
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait()
-        if not db.exists():
-            continue  # killed before the first swap: nothing was ever published
-        rows = _count(db, "SELECT count(*) FROM destination_totals")
-        expected_rows = expected_rows or rows
-        assert rows == expected_rows
-        assert (
-            _count(
-                db,
-                "SELECT count(*) FROM read_parquet('"
-                + str(parquet)
-                + "/destination_totals/*/*.parquet')",
-            )
-            == rows
-        )
-    assert expected_rows, "no load finished in the time given"
-    from migstock.store import _remove_leftovers, load_lock
-
-    with load_lock(db):
-        _remove_leftovers(db, parquet)
-    assert not list(tmp_path.glob(".*")), "leftovers of killed loads were not removed"

@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import xlsxwriter
 from typer.testing import CliRunner
 
 from migstock.catalog import revision
@@ -18,6 +17,7 @@ from migstock.pipeline import PreparedFile, prepare_file, validate_revision
 from migstock.provenance import local_file
 from migstock.read import read_workbook
 from migstock.validate import ValidationReport, Validator
+from tests.workbooks import write_grids
 
 
 @pytest.fixture(scope="module")
@@ -137,18 +137,6 @@ def test_unknown_code_fails_the_location_check(validator, real_files) -> None:
     assert {row["destination_code"] for row in failed[0].sample} == {683}
 
 
-def _write_grid(grids: dict[str, pd.DataFrame], path: Path) -> None:
-    """Write grids back as an .xlsx, cell for cell (numbers stay numbers)."""
-    book = xlsxwriter.Workbook(str(path))
-    for name, grid in grids.items():
-        sheet = book.add_worksheet(name)
-        for (row, col), value in grid.stack().items():
-            if isinstance(value, str) and value == "":
-                continue
-            sheet.write(row, col, value)
-    book.close()
-
-
 @pytest.mark.usefixtures("prefect_server")
 def test_a_blocked_revision_leaves_the_store_byte_for_byte_unchanged(
     real_store: Path, official_dir: Path, tmp_path: Path
@@ -166,7 +154,7 @@ def test_a_blocked_revision_leaves_the_store_byte_for_byte_unchanged(
     grid.iat[saudi, 5] = -1.0  # Saudi Arabia, 1990, both sexes: a negative stock
     raw = tmp_path / "raw"
     raw.mkdir()
-    _write_grid(book.sheets, raw / "undesa_pd_2020_ims_stock_by_sex_and_destination.xlsx")
+    write_grids(book.sheets, raw / "undesa_pd_2020_ims_stock_by_sex_and_destination.xlsx")
 
     result = CliRunner().invoke(app, ["run", "--raw-dir", str(raw), "--db", str(db)])
     assert result.exit_code == 1
@@ -191,10 +179,28 @@ def test_run_names_that_look_like_dates_are_kept(validator) -> None:
     """GX parses a run name as a date when no run time is given; '-9999' made it crash."""
     from migstock.reconcile import COLUMNS
 
-    results = validator.run_suite(
-        "reconciliation", pd.DataFrame(columns=COLUMNS), {}, run_name="20261128T094556Z-9999"
-    )
-    assert results and all(r.success for r in results)
+    row = {
+        "check": "male_plus_female",
+        "year": 2020,
+        "destination_code": 682,
+        "origin_code": None,
+        "sex": "total",
+        "expected": 13_454_842.0,
+        "actual": 13_454_842.0,
+        "abs_difference": 0.0,
+        "relative_difference": 0.0,
+        "actual_to_expected": 1.0,
+    }
+    good = pd.DataFrame([row], columns=COLUMNS)
+    bad = good.assign(actual=13_464_842.0, abs_difference=10_000.0, relative_difference=7e-4)
+    name = "20261128T094556Z-9999"
+    passed = validator.run_suite("reconciliation", good, {}, run_name=name)
+    failed = validator.run_suite("reconciliation", bad, {}, run_name=name)
+    assert len(passed) == len(failed) == 7  # every expectation of the suite ran
+    assert all(r.success for r in passed)
+    assert [(r.success, r.notes) for r in failed if not r.success] == [
+        (False, "male + female = total for every cell")
+    ]
 
 
 def test_a_column_of_the_wrong_type_fails_the_type_check(validator, real_files) -> None:

@@ -25,11 +25,66 @@ def connect_read_only(db_path: Path) -> duckdb.DuckDBPyConnection:
         raise MigstockError(f"cannot open {db_path} read-only: {error}") from None
 
 
+#: settings of the ``migstock sql`` connection: no file but the store is read or
+#: written, no extension installed or loaded, and no statement can change them
+SANDBOX_CONFIG = {
+    "enable_external_access": False,
+    "lock_configuration": True,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+}
+#: statement kinds ``migstock sql`` runs: queries only
+ALLOWED_STATEMENTS = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
+_WHY_REFUSED = {
+    "COPY": "it writes or reads files; use `migstock export` to write one",
+    "EXPORT": "it writes files; use `migstock export`",
+    "ATTACH": "only the store may be opened",
+    "DETACH": "only the store may be opened",
+    "LOAD": "extensions cannot be installed or loaded",
+    "SET": "settings are locked",
+    "CREATE": "nothing can be created, not even temporary objects",
+}
+
+
+def connect_sandbox(db_path: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection that can read nothing but the store (see SANDBOX_CONFIG)."""
+    if not db_path.exists():
+        raise MigstockError(f"no database at {db_path}: run `migstock run` first")
+    try:
+        return duckdb.connect(str(db_path), read_only=True, config=SANDBOX_CONFIG)
+    except duckdb.Error as error:
+        raise MigstockError(f"cannot open {db_path} read-only: {error}") from None
+
+
+def refused_statement(con: duckdb.DuckDBPyConnection, sql: str) -> str | None:
+    """Why ``sql`` may not run in the sandbox, or None when every statement is a query."""
+    try:
+        statements = con.extract_statements(sql)
+    except duckdb.ParserException:
+        return None  # executing it reports the syntax error
+    except Exception:  # a statement kind this duckdb build cannot even name
+        return "migstock sql runs queries only (SELECT); this statement is refused"
+    for statement in statements:
+        if statement.type not in ALLOWED_STATEMENTS:
+            kind = statement.type.name
+            why = _WHY_REFUSED.get(kind, "the store is opened read-only")
+            return f"migstock sql runs queries only (SELECT): {kind} is refused, {why}"
+    return None
+
+
 def query(db_path: Path, sql: str) -> pd.DataFrame:
-    """Run ``sql`` on a read-only connection; writes are refused with a clear message."""
-    with connect_read_only(db_path) as con:
+    """Run ``sql`` in the read-only sandbox; anything but a query is refused clearly."""
+    with connect_sandbox(db_path) as con:
+        refused = refused_statement(con, sql)
+        if refused:
+            raise MigstockError(refused)
         try:
             return con.execute(sql).df()
+        except duckdb.PermissionException as error:
+            raise MigstockError(
+                "migstock sql reads only the store: no other file, folder or URL "
+                f"({str(error).splitlines()[0]})"
+            ) from None
         except duckdb.Error as error:
             if "read-only" in str(error):
                 raise MigstockError(

@@ -26,6 +26,7 @@ _STATUS_STYLE = {
     "valid": "green",
     "unchanged": "green",
     "stale": "yellow",
+    "warning": "yellow",
     "rejected": "bold red",
     "unavailable": "bold red",
     "not provided": "dim",
@@ -129,6 +130,9 @@ def _run_flow(**parameters: object) -> None:
         err.print(f"[bold red]error:[/] {error}", soft_wrap=True)
         raise typer.Exit(2) from None
     summary = state.result(raise_on_failure=False)
+    if isinstance(summary, MigstockError):  # e.g. the store is locked by another process
+        err.print(f"[bold red]error:[/] {summary}", soft_wrap=True)
+        raise typer.Exit(2)
     if not hasattr(summary, "outcomes"):
         err.print(f"[bold red]error:[/] the refresh flow crashed: {summary}")
         raise typer.Exit(3)

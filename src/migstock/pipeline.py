@@ -5,15 +5,16 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
 from migstock.catalog import DATASETS, Dataset, Revision
-from migstock.errors import MigstockError
+from migstock.errors import InputError, MigstockError
 from migstock.harmonize import (
     data_basis,
     harmonize_bilateral,
@@ -22,13 +23,16 @@ from migstock.harmonize import (
     location_names,
     location_notes,
     m49_reference,
+    name_aliases,
+    name_key,
 )
+from migstock.names import NameTooLong
 from migstock.parse import parse_workbook
 from migstock.provenance import RawFile
 from migstock.read import SPREADSHEET_SUFFIXES, read_workbook
 from migstock.reconcile import reconciliation_frame
 from migstock.regions import FIRST_AGGREGATE_CODE, WORLD
-from migstock.store import RevisionLoad
+from migstock.store import RevisionLoad, connect_read_only
 from migstock.validate import ValidationReport, Validator, completeness_warning
 
 
@@ -47,6 +51,8 @@ class PreparedFile:
     refugees: pd.DataFrame | None = None
     data_basis: pd.DataFrame | None = None
     location_notes: pd.DataFrame | None = None
+    #: things to tell the steward that do not stop the load (e.g. a renamed country)
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -77,35 +83,91 @@ class RunSummary:
 
 def find_local_files(directory: Path) -> list[Path]:
     """Spreadsheets and CSV exports in ``directory`` (hidden and temporary files skipped)."""
+    return [path for path, problem in _local_entries(directory) if problem is None]
+
+
+def unusable_local_files(directory: Path) -> list[tuple[Path, str]]:
+    """Entries named like spreadsheets that cannot be read (folders, FIFOs, broken
+    links, unreadable files), each with the reason: reported, never skipped silently."""
+    return [(path, problem) for path, problem in _local_entries(directory) if problem is not None]
+
+
+def _local_entries(directory: Path) -> list[tuple[Path, str | None]]:
     if not directory.is_dir():
         return []
-    return sorted(
-        path
-        for path in directory.iterdir()
-        if path.is_file()
-        and path.suffix.lower() in SPREADSHEET_SUFFIXES
-        and not path.name.startswith((".", "~$"))
-    )
+    entries = []
+    for path in sorted(directory.iterdir()):
+        if path.suffix.lower() not in SPREADSHEET_SUFFIXES or path.name.startswith((".", "~$")):
+            continue
+        entries.append((path, _unusable_because(path)))
+    return entries
+
+
+def _unusable_because(path: Path) -> str | None:
+    """Why ``path`` cannot be read as a file, without opening it (a FIFO would block)."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return "is a link to a file that does not exist; skipped"
+    except OSError as error:
+        return f"cannot be read ({error.strerror or error}); skipped"
+    if stat.S_ISDIR(mode):
+        return "is a folder, not a workbook; skipped"
+    if not stat.S_ISREG(mode):
+        return "is not a regular file (a FIFO, socket or device); skipped"
+    if not os.access(path, os.R_OK):
+        return "cannot be read (permission denied); skipped"
+    return None
 
 
 def prepare_file(raw: RawFile) -> PreparedFile:
     """Read, parse and harmonize one raw file; raise :class:`InputError` on any problem."""
-    parsed = parse_workbook(read_workbook(raw.path))
+    try:
+        parsed = parse_workbook(read_workbook(raw.path))
+    except NameTooLong as error:
+        raise InputError(raw.path, str(error)) from None
     if parsed.dataset == "bilateral":
         rows = harmonize_bilateral(parsed, raw.path)
     else:
         rows = harmonize_totals(parsed)
+    names = location_names(parsed)
     return PreparedFile(
         raw,
         parsed.revision,
         parsed.dataset,
         rows,
-        location_names(parsed),
+        names,
         parsed.notes,
         refugees=harmonize_refugees(parsed),
         data_basis=data_basis(parsed),
         location_notes=location_notes(parsed),
+        warnings=renamed_locations(names),
     )
+
+
+def renamed_locations(names: pd.DataFrame) -> list[str]:
+    """Warnings for countries a workbook names differently from every name known for
+    their code (the M49 name and ``reference/name_aliases.csv``).
+
+    A warning, not an error: the UN does rename countries between revisions
+    (Swaziland -> Eswatini); a steward confirms the new name by adding it as an
+    alias. Until then the run says so instead of storing it silently.
+    """
+    known: dict[int, set[str]] = defaultdict(set)
+    for name, code in zip(m49_reference()["name"], m49_reference()["code"], strict=True):
+        known[int(code)].add(name_key(name))
+    for key, code in name_aliases().items():
+        known[code].add(key)
+    warnings = []
+    for code, name in zip(names["code"], names["name"], strict=True):
+        code = int(code)
+        if code in known and name_key(name) not in known[code]:
+            usual = sorted(n for n in m49_reference().loc[m49_reference()["code"] == code, "name"])
+            warnings.append(
+                f"location {code} is named {name!r}, not {usual[0]!r} or a known alias: check "
+                "it (confirmed names go into reference/name_aliases.csv)"
+            )
+    return warnings
 
 
 def group_by_revision(prepared: list[PreparedFile]) -> dict[int, list[PreparedFile]]:
@@ -144,7 +206,7 @@ def store_context(db_path: Path | None, revision: int) -> tuple[pd.DataFrame | N
     empty = pd.DataFrame(columns=["revision", "year", "destination_code", "sex", "migrants"])
     if db_path is None or not db_path.exists():
         return None, empty
-    with duckdb.connect(str(db_path), read_only=True) as con:
+    with connect_read_only(db_path) as con:
         loaded = con.execute(
             "SELECT year, destination_code, sex, migrants FROM destination_totals "
             "WHERE revision = ?",

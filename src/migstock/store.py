@@ -1,22 +1,31 @@
-"""The curated store: DuckDB file plus hive-partitioned Parquet, replaced atomically.
+"""The curated store: DuckDB file plus hive-partitioned Parquet, published atomically.
 
-A load never writes into the live database. It copies it to a temporary file
-in the same folder, replaces whole revisions there in one transaction, writes
-the Parquet tree to a temporary folder, and only then swaps both into place
-with ``os.replace``. A load that fails or is killed leaves the previous files
-exactly as they were; a reader holding the old file open keeps its snapshot.
-A lock file keeps two loads from running at once.
+Layout (``data/curated`` by default)::
+
+    migstock.duckdb -> migstock.duckdb.current/migstock.duckdb   reader paths: links
+    parquet         -> migstock.duckdb.current/parquet
+    migstock.duckdb.current -> migstock.duckdb.versions/<id>     the one pointer
+    migstock.duckdb.versions/<id>/{migstock.duckdb, parquet/}    published versions
+
+A load never writes into a published version. It copies the current database
+into a new version folder, replaces whole revisions there in one transaction,
+writes the Parquet tree beside it, and then switches ``.current`` to it with one
+``os.replace``: DuckDB and Parquet change together. A load that fails or is
+killed leaves the published version exactly as it was; a reader holding the old
+file open keeps its snapshot. A lock file keeps two loads from running at once.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
+import re
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
@@ -42,6 +51,12 @@ PLAIN_TABLES = (
     "schema_version",
     *REVISION_TABLES,
 )
+
+logger = logging.getLogger(__name__)
+
+#: test-only: called with the name of each step of a load ("copied", "built", "switched",
+#: "published"), so tests can pause or kill a load at a precise point
+publish_hook: Callable[[str], None] | None = None
 
 
 @dataclass
@@ -87,29 +102,140 @@ def load_lock(db_path: Path, timeout_s: float = 30.0) -> Iterator[None]:
 
 
 def load_revisions(db_path: Path, parquet_dir: Path, loads: list[RevisionLoad]) -> None:
-    """Replace the given revisions in the store, all or nothing."""
+    """Replace the given revisions in the store, all or nothing, published in one step.
+
+    The new DuckDB file and Parquet tree are built side by side in a fresh version
+    folder, then ``<db>.current`` is pointed at it by one atomic rename. The reader
+    paths ``db_path`` and ``parquet_dir`` are symlinks through that pointer, so a
+    reader sees either the old or the new version of both, never a mix.
+    """
+    db_path, parquet_dir = Path(db_path), Path(parquet_dir)
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    token = uuid.uuid4().hex[:8]
-    tmp_db = db_path.with_name(f".{db_path.name}.{token}.tmp")
-    tmp_parquet = parquet_dir.with_name(f".{parquet_dir.name}.{token}.tmp")
     with load_lock(db_path):
-        _remove_leftovers(db_path, parquet_dir)
+        remove_leftovers(db_path, parquet_dir)
+        wait_for_writers(db_path)
+        version = versions_dir(db_path) / _version_id()
+        version.mkdir(parents=True)
+        new_db = version / db_path.name
         try:
-            if db_path.exists():
-                shutil.copy2(db_path, tmp_db)
-            with duckdb.connect(str(tmp_db)) as con:
+            if db_path.exists():  # follows the link: the current version's file
+                shutil.copy2(db_path, new_db)
+            _publish_step("copied")
+            with duckdb.connect(str(new_db)) as con:
                 _apply(con, loads)
-                export_parquet(con, tmp_parquet)
-            _fsync(tmp_db)
-            _swap_dir(tmp_parquet, parquet_dir)
-            os.replace(tmp_db, db_path)
-        except duckdb.Error as error:
-            # "from None": a chained duckdb error keeps connection objects alive to exit
-            raise StoreError(f"could not write the store {db_path}: {error}") from None
-        finally:
-            tmp_db.unlink(missing_ok=True)
-            tmp_db.with_name(tmp_db.name + ".wal").unlink(missing_ok=True)
-            shutil.rmtree(tmp_parquet, ignore_errors=True)
+                export_parquet(con, version / "parquet")
+            _fsync(new_db)
+        except BaseException as error:
+            shutil.rmtree(version, ignore_errors=True)
+            if isinstance(error, duckdb.Error):
+                # "from None": a chained duckdb error keeps connection objects alive to exit
+                raise StoreError(f"could not write the store {db_path}: {error}") from None
+            raise
+        _publish_step("built")
+        _switch(db_path, parquet_dir, version)
+        _publish_step("published")
+        remove_leftovers(db_path, parquet_dir)
+
+
+def versions_dir(db_path: Path) -> Path:
+    """Where the published versions of a store live (``<db>.versions/<id>/``)."""
+    return db_path.with_name(db_path.name + ".versions")
+
+
+def current_pointer(db_path: Path) -> Path:
+    """The symlink naming the published version: the one thing a publish switches."""
+    return db_path.with_name(db_path.name + ".current")
+
+
+def _version_id() -> str:
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:6]}"
+
+
+def _publish_step(name: str) -> None:
+    if publish_hook is not None:
+        publish_hook(name)
+
+
+def _switch(db_path: Path, parquet_dir: Path, version: Path) -> None:
+    """Point ``<db>.current`` at ``version`` (one rename), then make sure the reader
+    paths are links through it (they only change when an old store is converted)."""
+    pointer = current_pointer(db_path)
+    temporary = pointer.with_name(f".{pointer.name}.{uuid.uuid4().hex[:8]}.tmp")
+    os.symlink(os.path.relpath(version, pointer.parent), temporary)
+    os.replace(temporary, pointer)  # the single atomic switch
+    _fsync_dir(pointer.parent)
+    _publish_step("switched")
+    _link(parquet_dir, pointer / "parquet")
+    _link(db_path, pointer / db_path.name)
+
+
+def _link(path: Path, target: Path) -> None:
+    """Make ``path`` a symlink to ``target``, replacing a file or link atomically.
+
+    A real folder (a store written before versioned publishing) is moved aside
+    first: only that one conversion has a moment without the folder.
+    """
+    relative = os.path.relpath(target, path.parent)
+    if path.is_symlink() and os.readlink(path) == relative:
+        return
+    temporary = path.with_name(f".{path.name}.link.{uuid.uuid4().hex[:8]}.tmp")
+    os.symlink(relative, temporary)
+    if path.is_dir() and not path.is_symlink():
+        os.replace(path, path.with_name(f".{path.name}.legacy.{uuid.uuid4().hex[:8]}"))
+    os.replace(temporary, path)
+    _fsync_dir(path.parent)
+
+
+#: a DuckDB error naming the process that holds the file
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>\S+) \(PID (?P<pid>\d+)\)")
+
+
+def lock_wait_seconds() -> float:
+    """How long a load waits for another process holding the DuckDB file read-write."""
+    return float(os.environ.get("MIGSTOCK_LOCK_TIMEOUT", "60"))
+
+
+def lock_holder(db_path: Path) -> str | None:
+    """``"PID n (program)"`` of a process holding ``db_path`` open read-write, else None."""
+    if not db_path.exists():
+        return None
+    try:
+        duckdb.connect(str(db_path), read_only=True).close()
+    except duckdb.IOException as error:
+        match = _LOCK_HOLDER.search(str(error))
+        if match is None:
+            raise StoreError(f"cannot open {db_path}: {str(error).splitlines()[0]}") from None
+        return f"PID {match['pid']} ({Path(match['program']).name})"
+    return None
+
+
+def wait_for_writers(db_path: Path, timeout_s: float | None = None) -> None:
+    """Return once no other process holds ``db_path`` read-write; say so once if one
+    does, and give up with a :class:`StoreError` after ``timeout_s``."""
+    timeout = lock_wait_seconds() if timeout_s is None else timeout_s
+    deadline = time.monotonic() + timeout
+    announced = False
+    while (holder := lock_holder(db_path)) is not None:
+        if time.monotonic() >= deadline:
+            raise StoreError(
+                f"{db_path} is still open read-write by {holder} after {timeout:.0f} s: close "
+                "that connection (or open it with read_only=True) and run again"
+            )
+        if not announced:
+            logger.warning(
+                "%s is open read-write by %s; waiting up to %.0f s for it to close",
+                db_path,
+                holder,
+                timeout,
+            )
+            announced = True
+        time.sleep(0.25)
+
+
+def connect_read_only(db_path: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection, after waiting for any other process writing the file."""
+    wait_for_writers(db_path)
+    return duckdb.connect(str(db_path), read_only=True)
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -129,9 +255,9 @@ def loaded_files(db_path: Path) -> dict[str, tuple[int, str]]:
     if not db_path.exists():
         return {}
     try:
-        with duckdb.connect(str(db_path), read_only=True) as con:
+        with connect_read_only(db_path) as con:
             rows = con.execute("SELECT sha256, revision, dataset FROM raw_files").fetchall()
-    except duckdb.Error:
+    except duckdb.Error:  # an empty or foreign file: nothing of ours is loaded
         return {}
     return {sha: (int(number), dataset) for sha, number, dataset in rows}
 
@@ -203,27 +329,61 @@ def export_parquet(con: duckdb.DuckDBPyConnection, target: Path) -> None:
         con.execute(f"COPY {table} TO '{target / table / 'data.parquet'}' (FORMAT parquet)")
 
 
-def _remove_leftovers(db_path: Path, parquet_dir: Path) -> None:
-    """Delete temporary files of loads that were killed (safe: we hold the lock)."""
-    for pattern, folder in (
-        (f".{db_path.name}.*.tmp*", db_path.parent),
-        (f".{parquet_dir.name}.*", parquet_dir.parent),
-    ):
+def remove_leftovers(db_path: Path, parquet_dir: Path) -> None:
+    """Delete what killed or finished loads left behind. Call it holding ``load_lock``.
+
+    Kept: the published version and the one before it (a reader that resolved the
+    pointer just before a switch may still be reading it). Removed: unfinished and
+    older versions, temporary links, and the temporary files of earlier layouts.
+    """
+    patterns = (
+        (db_path.parent, f".{db_path.name}.*"),
+        (parquet_dir.parent, f".{parquet_dir.name}.*"),
+        (db_path.parent, f".{current_pointer(db_path).name}.*"),
+    )
+    for folder, pattern in patterns:
         for leftover in folder.glob(pattern):
-            if leftover.is_dir():
-                shutil.rmtree(leftover, ignore_errors=True)
-            else:
-                leftover.unlink(missing_ok=True)
+            _remove(leftover)
+    versions = versions_dir(db_path)
+    if not versions.is_dir():
+        return
+    pointer = current_pointer(db_path)
+    current = Path(os.readlink(pointer)).name if pointer.is_symlink() else None
+    names = sorted(entry.name for entry in versions.iterdir())
+    older = [name for name in names if current is not None and name < current]
+    keep = {current, *older[-1:]}
+    for name in names:
+        if name not in keep:
+            _remove(versions / name)
 
 
-def _swap_dir(new: Path, current: Path) -> None:
-    old = current.with_name(f".{current.name}.old.{uuid.uuid4().hex[:8]}")
-    if current.exists():
-        os.replace(current, old)
-    os.replace(new, current)
-    shutil.rmtree(old, ignore_errors=True)
+def clean_up(db_path: Path, parquet_dir: Path) -> bool:
+    """Remove leftovers now unless a load is running (then it will); True if done."""
+    if not db_path.parent.exists():
+        return False
+    try:
+        with load_lock(db_path, timeout_s=0):
+            remove_leftovers(db_path, parquet_dir)
+    except StoreError:
+        return False
+    return True
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def _fsync(path: Path) -> None:
     with path.open("rb") as handle:
         os.fsync(handle.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

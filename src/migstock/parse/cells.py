@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from migstock.errors import InputError
+from migstock.names import normalise_name
 
 _FOOTNOTE = re.compile(r"\s*(\*+|\([a-z]{1,2}\)|\s[a-z]\))$")
 _SEPARATOR = re.compile(r"[ ,\u00a0\u2007\u2009\u202f]")
@@ -44,7 +45,7 @@ def text(value: object) -> str:
 
 def clean_name(value: object) -> str:
     """A location name without footnote markers: ``France*`` and ``Sudan (b)`` lose them."""
-    name = text(value)
+    name = normalise_name(text(value))
     while True:
         stripped = _FOOTNOTE.sub("", name)
         if stripped == name:
