@@ -35,8 +35,9 @@ def prepare_file(raw: RawFile) -> pipeline.PreparedFile | pipeline.Outcome:
     raised, so that Prefect does not log a traceback for an expected problem."""
     try:
         return pipeline.prepare_file(raw)
-    except MigstockError as error:
-        return pipeline.Outcome(raw.path.name, "rejected", str(error))
+    except MigstockError as error:  # the subject names the file: the message need not repeat it
+        message = str(error).removeprefix(f"{raw.path.name}: ")
+        return pipeline.Outcome(raw.path.name, "rejected", message)
 
 
 def _transient(task: object, task_run: object, state: State) -> bool:

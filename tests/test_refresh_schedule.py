@@ -16,8 +16,8 @@ from werkzeug import Request, Response
 
 from flows.refresh import refresh, scheduled_deployment
 from migstock.read import read_workbook
+from migstock.samples import write_grids
 from migstock.settings import DEFAULT_CRON
-from tests.workbooks import write_grids
 
 REPO = Path(__file__).resolve().parents[1]
 TOTALS_2020 = "undesa_pd_2020_ims_stock_by_sex_and_destination.xlsx"

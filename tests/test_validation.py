@@ -16,8 +16,8 @@ from migstock.cli import app
 from migstock.pipeline import PreparedFile, prepare_file, validate_revision
 from migstock.provenance import local_file
 from migstock.read import read_workbook
+from migstock.samples import write_grids
 from migstock.validate import ValidationReport, Validator
-from tests.workbooks import write_grids
 
 
 @pytest.fixture(scope="module")

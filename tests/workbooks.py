@@ -1,26 +1,11 @@
-"""Helpers that write test workbooks: grids back to .xlsx, parts of an .xlsx rewritten."""
+"""Helpers that write test workbooks: parts of an .xlsx rewritten (grids go back to a
+workbook with :func:`migstock.samples.write_grids`)."""
 
 from __future__ import annotations
 
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
-
-import pandas as pd
-import xlsxwriter
-
-
-def write_grids(grids: dict[str, pd.DataFrame], path: Path) -> Path:
-    """Write grids back as an .xlsx, cell for cell (numbers stay numbers)."""
-    book = xlsxwriter.Workbook(str(path))
-    for name, grid in grids.items():
-        sheet = book.add_worksheet(name)
-        for (row, col), value in grid.stack().items():
-            if isinstance(value, str) and value == "":
-                continue
-            sheet.write(row, col, value)
-    book.close()
-    return path
 
 
 def rewrite_parts(source: Path, target: Path, edit: Callable[[str, bytes], bytes | None]) -> Path:

@@ -8,6 +8,7 @@ with clearly labelled synthetic numbers.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -519,9 +520,13 @@ def write_grids(sheets: dict[str, object], path: Path) -> Path:
         xls.save(str(path))
         return path
     book = xlsxwriter.Workbook(str(path))
+    date_format = book.add_format({"num_format": "yyyy-mm-dd"})
     for name, grid in sheets.items():
         sheet = book.add_worksheet(name)
         for row, col, value in cells(grid):  # type: ignore[arg-type]
-            sheet.write(row, col, value)
+            if isinstance(value, dt.date):  # a real date cell, as Excel stores one
+                sheet.write_datetime(row, col, value, date_format)
+            else:
+                sheet.write(row, col, value)
     book.close()
     return path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -121,6 +122,7 @@ def to_numbers(
                 dtype=np.float64, na_value=np.nan
             )
         )
+        _refuse_dates(flat, numbers, ref, first_row, columns, cells.shape[1])
         todo = np.flatnonzero(np.isnan(numbers))
         if len(todo):
             originals = flat[todo]
@@ -147,6 +149,28 @@ def to_numbers(
     return Numbers(numbers, suppressed)
 
 
+#: pandas reads a date as nanoseconds since 1970 (about 6e17 for 1990): no count is that big
+_DATE_LIKE = 1e15
+
+
+def _refuse_dates(
+    flat: np.ndarray,
+    numbers: np.ndarray,
+    ref: SheetRef,
+    first_row: int,
+    columns: list[int],
+    width: int,
+) -> None:
+    """A date in a count cell is an error naming the cell, never a count of nanoseconds."""
+    for position in np.flatnonzero(np.abs(numbers) > _DATE_LIKE):
+        value = flat[position]
+        if isinstance(value, (dt.date, dt.time, dt.timedelta, np.datetime64)):
+            row, col = divmod(int(position), width)
+            raise ref.error(
+                f"expected a number, found a date ({value})", first_row + row, columns[col]
+            )
+
+
 def require_whole(
     values: np.ndarray, ref: SheetRef, rows: Sequence[int], columns: Sequence[int]
 ) -> None:
@@ -170,6 +194,8 @@ def _parse_text_number(value: object, blank: float, ref: SheetRef, row: int, col
         return blank
     if isinstance(value, (int, float)):
         return float(value)
+    if isinstance(value, (dt.date, dt.time, dt.timedelta)):
+        raise ref.error(f"expected a number, found a date ({value})", row, col)
     raw = " ".join(str(value).split()) if str(value).strip() else ""
     if raw == "":
         return blank
