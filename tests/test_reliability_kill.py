@@ -72,7 +72,12 @@ def two_loads(official_dir: Path) -> tuple[RevisionLoad, RevisionLoad]:
     load_a = revision_load(2020, [prepare_file(raw)])
     totals = load_a.destination_totals.copy()
     totals["migrants"] = totals["migrants"] + 1  # load B: every count one higher
-    load_b = RevisionLoad(2020, None, totals, load_a.location_names, load_a.raw_files)
+    load_b = RevisionLoad(
+        2020,
+        destination_totals=totals,
+        location_names=load_a.location_names,
+        raw_files=load_a.raw_files,
+    )
     return load_a, load_b
 
 

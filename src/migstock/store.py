@@ -66,11 +66,11 @@ class RevisionLoad:
     revision: int
     bilateral_stock: pd.DataFrame | None = None
     destination_totals: pd.DataFrame | None = None
+    location_names: list[pd.DataFrame] = field(default_factory=list)
+    raw_files: list[dict[str, object]] = field(default_factory=list)
     refugees: pd.DataFrame | None = None
     data_basis: pd.DataFrame | None = None
     location_notes: pd.DataFrame | None = None
-    location_names: list[pd.DataFrame] = field(default_factory=list)
-    raw_files: list[dict[str, object]] = field(default_factory=list)
 
 
 def _sql(name: str) -> str:
