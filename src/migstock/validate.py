@@ -110,22 +110,30 @@ def load_suite_document(directory: Path, name: str) -> dict[str, Any]:
 class Validator:
     """One Great Expectations context for a whole run, with the suites loaded."""
 
-    def __init__(self, expectations_dir: Path | None = None, docs_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        expectations_dir: Path | None = None,
+        docs_dir: Path | None = None,
+        results_dir: Path | None = None,
+    ) -> None:
+        """``docs_dir``: render Data Docs there; ``results_dir``: keep GX's result
+        files there (default: beside ``docs_dir``), so the site keeps every run."""
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
         logging.getLogger("great_expectations").setLevel(logging.WARNING)
         import great_expectations as gx  # imported here: seconds of start-up, once per run
-        from great_expectations.data_context.types.base import ProgressBarsConfig
 
         self._gx = gx
         self.expectations_dir = expectations_dir or default_expectations_dir()
         self.docs_dir = docs_dir
-        self.context = gx.get_context(mode="ephemeral")
-        self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        if docs_dir is not None and results_dir is None:
+            results_dir = docs_dir.parent / "gx_results"
+        self.context = gx.get_context(mode="ephemeral", project_config=_context_config(results_dir))
         if docs_dir is not None:
             self.context.add_data_docs_site(
                 site_name=DOCS_SITE,
                 site_config={
                     "class_name": "SiteBuilder",
+                    "show_how_to_buttons": False,
                     "store_backend": {
                         "class_name": "TupleFilesystemStoreBackend",
                         "base_directory": str(docs_dir.resolve()),
@@ -135,14 +143,15 @@ class Validator:
             )
         self._source = self.context.data_sources.add_pandas("migstock")
         self._checkpoints: dict[str, Any] = {}
+        self._rendered: list[Any] = []  # GX ids of the results to render into Data Docs
 
     def _checkpoints_of(self, suite_name: str) -> tuple[Any, Any]:
         """(quick, detailed) checkpoints of a suite.
 
         The quick one (result format BASIC, about 30% cheaper on a million rows)
-        runs every time and updates Data Docs; the detailed one (SUMMARY, with
-        the index of unexpected rows) runs only when something failed, to show
-        the failing rows.
+        runs every time; the detailed one (SUMMARY, with the index of unexpected
+        rows) runs only when something failed, to show the failing rows. Both
+        store their result under the same GX id, so Data Docs show the last.
         """
         if suite_name not in self._checkpoints:
             gx = self._gx
@@ -154,16 +163,10 @@ class Validator:
             definition = self.context.validation_definitions.add(
                 gx.ValidationDefinition(name=suite_name, data=batch, suite=suite)
             )
-            actions = []
-            if self.docs_dir is not None:
-                actions.append(
-                    gx.checkpoint.UpdateDataDocsAction(name="docs", site_names=[DOCS_SITE])
-                )
             quick = self.context.checkpoints.add(
                 gx.Checkpoint(
                     name=suite_name,
                     validation_definitions=[definition],
-                    actions=actions,
                     result_format={
                         "result_format": "BASIC",
                         "partial_unexpected_count": SAMPLE_SIZE,
@@ -199,25 +202,71 @@ class Validator:
             "batch_parameters": {"dataframe": frame},
             "expectation_parameters": parameters or {},
             # run_time given: GX would otherwise try to parse run_name as a date
-            "run_id": RunIdentifier(run_name=run_name, run_time=datetime.now(UTC))
-            if run_name
-            else None,
+            "run_id": RunIdentifier(run_name=gx_run_name(run_name), run_time=datetime.now(UTC)),
         }
         outcome = quick.run(**arguments)
         if not outcome.success:
             outcome = detailed.run(**arguments)
         results = []
-        for validation in outcome.run_results.values():
+        for key, validation in outcome.run_results.items():
+            self._rendered.append(key)
             for item in validation.results:
                 results.append(_check_result(suite_name, item, frame))
         return results
 
     def build_docs(self) -> Path | None:
-        """The Data Docs index page, when a docs folder was given."""
-        if self.docs_dir is None:
+        """Render this run's results into the Data Docs site, readable offline;
+        return its index page (None without a docs folder or results)."""
+        if self.docs_dir is None or not self._rendered:
             return None
+        from great_expectations.data_context.types.resource_identifiers import (
+            ExpectationSuiteIdentifier,
+        )
+
+        from migstock.data_docs import make_offline
+
+        for name in SUITES:  # the index lists (and keeps) the suites it knows
+            self._checkpoints_of(name)
+        suites = [ExpectationSuiteIdentifier(name) for name in SUITES]
+        self.context.build_data_docs(
+            site_names=[DOCS_SITE], resource_identifiers=[*suites, *self._rendered]
+        )
+        self._rendered.clear()
+        make_offline(self.docs_dir)
         index = self.docs_dir / "index.html"
         return index if index.exists() else None
+
+
+def gx_run_name(run_id: str | None) -> str:
+    """The run name given to GX: never read as a date.
+
+    GX's Data Docs parse run names with dateutil: an id ending in ``-NNNN``
+    reads as a timezone offset, and offsets of 24 h or more crash the page.
+    With a word in front, dateutil never accepts it as a date.
+    """
+    return f"migstock-{run_id}" if run_id else "migstock"
+
+
+def _context_config(results_dir: Path | None) -> Any:
+    """In-memory GX stores (the suites are JSON files of the project), but result
+    files on disk when given, so the Data Docs index can list earlier runs."""
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+        analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False),
+    )
+    if results_dir is not None:
+        config.stores[config.validation_results_store_name]["store_backend"] = {
+            "class_name": "TupleFilesystemStoreBackend",
+            "base_directory": str(results_dir.resolve()),
+        }
+    return config
 
 
 def _numpy_numbers(frame: pd.DataFrame) -> pd.DataFrame:
