@@ -21,8 +21,15 @@ from prefect.states import Completed, Failed, State
 from migstock import fetch, pipeline, progress, settings
 from migstock.catalog import CATALOG, SourceFile, apply_url_overrides, revision
 from migstock.errors import FetchError, MigstockError
+from migstock.explain import SourceRows, explain
 from migstock.provenance import RawFile, local_file
-from migstock.reports import RunReports, markdown_summary
+from migstock.reports import (
+    RunReports,
+    blocked_message,
+    findings_table,
+    markdown_summary,
+    served_revisions,
+)
 from migstock.store import RevisionLoad, load_revisions, loaded_files
 from migstock.validate import ValidationReport, Validator
 
@@ -150,7 +157,8 @@ def refresh(
         )
     _report(reports, summary, validator, prepared)
     if summary.failed:
-        return Failed(message=_failure_message(summary), data=summary)
+        message = _failure_message(summary)
+        return Failed(message=message, data=RefreshFailed(message, summary))
     return Completed(message="refresh finished", data=summary)
 
 
@@ -277,11 +285,34 @@ def _report(
     validator: Validator | None,
     prepared: list[pipeline.PreparedFile],
 ) -> None:
-    """Validation history, steward summary and Prefect artifacts of the run."""
+    """Validation history, steward summary and Prefect artifacts of the run.
+
+    The failed checks are put in words once (``migstock.explain``); the CLI, the
+    summary and the artifacts print those same words.
+    """
+    served = served_revisions(summary.db_path)
     if summary.reports:
         raw_files: dict[int, list[str]] = {}
         for item in prepared:
             raw_files.setdefault(item.revision, []).append(item.raw.path.name)
+        names = {
+            int(code): str(name)
+            for item in prepared
+            for code, name in zip(item.names["code"], item.names["name"], strict=True)
+        }
+        for report in summary.reports:
+            sources = [
+                SourceRows(item.raw.path.name, item.dataset, item.rows)
+                for item in prepared
+                if item.revision == report.revision
+            ]
+            report.findings = explain(report, sources, names)
+            if not report.passed:
+                _explain_outcome(
+                    summary,
+                    report.revision,
+                    blocked_message(report, served, ", ".join(raw_files[report.revision])),
+                )
         try:
             reports.record_history(summary.reports, {r: ", ".join(n) for r, n in raw_files.items()})
         except duckdb.Error as error:  # e.g. a steward holds history.duckdb open
@@ -292,32 +323,62 @@ def _report(
                 )
             )
         summary.docs_index = validator.build_docs() if validator else None
-        names = {
-            int(code): name
-            for item in prepared
-            for code, name in zip(item.names["code"], item.names["name"], strict=True)
-        }
         summary.summary_html = reports.write_summary(
             summary.reports,
             summary.outcomes,
             summary.docs_index,
             validator.expectations_dir,
-            names,
+            served,
         )
+    logger = get_run_logger()
+    for outcome in summary.outcomes:
+        if outcome.status != "not provided":
+            logger.info("%s: %s: %s", outcome.subject, outcome.status, outcome.message)
+    where = f"Steward summary: {summary.summary_html}" if summary.summary_html else ""
     create_markdown_artifact(
-        key="migstock-run", markdown=markdown_summary(summary.reports, summary.outcomes)
+        key="migstock-run",
+        markdown=markdown_summary(summary.reports, summary.outcomes, summary.summary_html, served),
+        description=f"migstock run {summary.run_id}. {where}",
     )
     create_table_artifact(
         key="migstock-revisions",
         table=[
-            {"what": o.subject, "status": o.status, "details": o.message} for o in summary.outcomes
+            {"what": o.subject, "status": o.status, "details": o.message}
+            for o in summary.outcomes
+            if o.status != "not provided"
         ],
+        description=f"What happened to each file and revision. {where}",
     )
+    failing = findings_table(summary.reports)
+    if failing:
+        create_table_artifact(
+            key="migstock-failed-checks",
+            table=failing,
+            description=f"Every row that failed a check, in words. {where}",
+        )
+
+
+def _explain_outcome(summary: pipeline.RunSummary, revision_number: int, message: str) -> None:
+    """Replace a blocked revision's outcome message with the words of its findings."""
+    for outcome in summary.outcomes:
+        if outcome.subject == f"revision {revision_number}" and outcome.status == "rejected":
+            outcome.message = message
+
+
+class RefreshFailed(MigstockError):
+    """The data of a Failed refresh state: a one-line message and the run's summary."""
+
+    def __init__(self, message: str, summary: pipeline.RunSummary) -> None:
+        super().__init__(message)
+        self.summary = summary
 
 
 def _failure_message(summary: pipeline.RunSummary) -> str:
+    """One line: what failed, and where the steward summary is."""
     bad = [o for o in summary.outcomes if o.status in ("rejected", "unavailable")]
-    return "; ".join(f"{o.subject}: {o.status}: {o.message}" for o in bad)
+    subjects = ", ".join(f"{o.subject} {o.status}" for o in bad)
+    where = f"; steward summary: {summary.summary_html}" if summary.summary_html else ""
+    return f"{len(bad)} of the requested files or revisions failed: {subjects}{where}"
 
 
 def scheduled_deployment(

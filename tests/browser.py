@@ -31,7 +31,9 @@ def chromium_path() -> str:
     return path
 
 
-def visit(page_path: Path, screenshot: Path | None = None, selectors: tuple[str, ...] = ()) -> PageVisit:
+def visit(
+    page_path: Path, screenshot: Path | None = None, selectors: tuple[str, ...] = ()
+) -> PageVisit:
     """Load ``page_path``; wait until the network is idle; collect the text of ``selectors``."""
     from playwright.sync_api import sync_playwright
 
@@ -44,9 +46,9 @@ def visit(page_path: Path, screenshot: Path | None = None, selectors: tuple[str,
             page.on("requestfailed", lambda request: result.failed.append(request.url))
             page.on(
                 "console",
-                lambda message: result.errors.append(message.text)
-                if message.type == "error"
-                else None,
+                lambda message: (
+                    result.errors.append(message.text) if message.type == "error" else None
+                ),
             )
             page.on("pageerror", lambda error: result.errors.append(str(error)))
             page.goto(page_path.resolve().as_uri())

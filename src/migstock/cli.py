@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from migstock import progress, settings
@@ -32,9 +33,10 @@ _STATUS_STYLE = {
 }
 
 
-def _quiet_prefect() -> None:
-    """Keep Prefect's own output to warnings; the CLI prints the summary."""
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+def _quiet_prefect(verbose: bool = False) -> None:
+    """Keep Prefect's own output to warnings (``verbose``: its INFO log of every step);
+    the CLI prints the summary."""
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO" if verbose else "WARNING")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
@@ -74,6 +76,9 @@ def run(
     force: Annotated[
         bool, typer.Option(help="Re-parse and reload files whose rows are already loaded.")
     ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Every failing row and Prefect's log.")
+    ] = False,
 ) -> None:
     """Get, parse, validate and load every revision of the catalog."""
     try:
@@ -91,6 +96,7 @@ def run(
         revisions=revision,
         url_overrides=overrides,
         force=force,
+        verbose=verbose,
     )
 
 
@@ -105,9 +111,13 @@ def validate(
     revision: Annotated[
         list[int] | None, typer.Option("--revision", "-r", help="Only these revisions.")
     ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Every failing row and Prefect's log.")
+    ] = False,
 ) -> None:
     """Re-run validation on the raw workbooks and write the reports, without loading."""
     _run_flow(
+        verbose=verbose,
         raw_dir=raw_dir,
         db_path=db or settings.db_path(),
         offline=True,
@@ -117,9 +127,9 @@ def validate(
     )
 
 
-def _run_flow(**parameters: object) -> None:
+def _run_flow(verbose: bool = False, **parameters: object) -> None:
     """Run the refresh flow, print its summary, exit non-zero when something failed."""
-    _quiet_prefect()
+    _quiet_prefect(verbose)
     try:
         from flows.refresh import refresh  # Prefect import is slow: only when running
 
@@ -128,11 +138,12 @@ def _run_flow(**parameters: object) -> None:
     except MigstockError as error:
         err.print(f"[bold red]error:[/] {error}", soft_wrap=True)
         raise typer.Exit(2) from None
-    summary = state.result(raise_on_failure=False)
+    result = state.result(raise_on_failure=False)
+    summary = getattr(result, "summary", result)  # a Failed state carries RefreshFailed
     if not hasattr(summary, "outcomes"):
         err.print(f"[bold red]error:[/] the refresh flow crashed: {summary}")
         raise typer.Exit(3)
-    _print_summary(summary)
+    _print_summary(summary, verbose)
     if summary.failed:
         raise typer.Exit(1)
 
@@ -168,7 +179,7 @@ def demo(
     run(raw_dir=raw, db=directory / "curated" / "migstock.duckdb")
 
 
-def _print_summary(summary: RunSummary) -> None:
+def _print_summary(summary: RunSummary, verbose: bool = False) -> None:
     table = Table(title="migstock run", show_lines=False)
     table.add_column("what")
     table.add_column("status")
@@ -179,25 +190,40 @@ def _print_summary(summary: RunSummary) -> None:
             not_provided.append(outcome.subject)
             continue
         style = _STATUS_STYLE.get(outcome.status, "")
-        table.add_row(outcome.subject, f"[{style}]{outcome.status}[/]", outcome.message)
+        failed = outcome.status in ("rejected", "unavailable")
+        details = "[dim](the error below)[/]" if failed else escape(outcome.message)
+        table.add_row(escape(outcome.subject), f"[{style}]{outcome.status}[/]", details)
     console.print(table)
     if not_provided:
         console.print(f"[dim]not in the raw folder (skipped): {', '.join(not_provided)}[/]")
     for report in summary.reports:
-        for warning in report.warnings:
+        for finding in report.findings:
+            if finding.blocking and not verbose:
+                continue  # its one line is the rejected outcome, printed as an error below
+            label = "[bold red]blocking[/]" if finding.blocking else "[yellow]warning[/]"
             console.print(
-                f"[yellow]warning[/] revision {report.revision}: {warning.describe(samples=0)}"
+                f"{label} revision {report.revision}: {escape(finding.headline())}",
+                soft_wrap=not verbose,
             )
+            if verbose:
+                console.print(f"  [dim]{escape(finding.gx_id)}[/]")
+                for failure in finding.failures:
+                    console.print(f"  - {escape(failure.line())}", soft_wrap=True)
     if any(o.status == "loaded" for o in summary.outcomes):
         console.print(f"database:          {summary.db_path}")
         console.print(f"parquet:           {summary.parquet_dir}")
     if summary.summary_html:
-        console.print(f"steward summary:   {summary.summary_html}")
+        console.print(f"steward summary:   {summary.summary_html}", soft_wrap=True)
     if summary.docs_index:
-        console.print(f"data docs:         {summary.docs_index}")
+        console.print(f"data docs:         {summary.docs_index}", soft_wrap=True)
+    if not verbose and any(r.findings for r in summary.reports):
+        console.print("[dim]every failing row: --verbose, or the steward summary[/]")
     for outcome in summary.outcomes:
         if outcome.status in ("rejected", "unavailable"):
-            err.print(f"[bold red]error:[/] {outcome.subject}: {outcome.message}", soft_wrap=True)
+            err.print(
+                f"[bold red]error:[/] {escape(outcome.subject)}: {escape(outcome.message)}",
+                soft_wrap=True,
+            )
 
 
 @app.command()

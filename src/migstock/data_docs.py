@@ -38,7 +38,9 @@ CDN_FILES: dict[str, str | None] = {
         "bootstrap-table/bootstrap-table.min.js"
     ),
     "https://unpkg.com/bootstrap-table@1.19.1/dist/extensions/filter-control/"
-    "bootstrap-table-filter-control.min.js": "bootstrap-table/bootstrap-table-filter-control.min.js",
+    "bootstrap-table-filter-control.min.js": (
+        "bootstrap-table/bootstrap-table-filter-control.min.js"
+    ),
     "https://unpkg.com/bootstrap-table@1.19.0/dist/extensions/filter-control/"
     "bootstrap-table-filter-control.min.css": (
         "bootstrap-table/bootstrap-table-filter-control.min.css"

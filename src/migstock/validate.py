@@ -23,6 +23,10 @@ from migstock.errors import MigstockError
 
 BLOCKING = "critical"
 SAMPLE_SIZE = 20
+#: failing rows kept in memory for the reports (the result files keep SAMPLE_SIZE)
+MAX_ROWS = 5_000
+#: suites whose detailed run lists every failing row (their frames are small)
+COMPLETE_SUITES = ("reconciliation",)
 DOCS_SITE = "migstock"
 SUITES = ("bilateral", "destination_totals", "reconciliation")
 
@@ -40,6 +44,10 @@ class CheckResult:
     sample: list[Any]
     notes: str = ""
     condition: str | None = None
+    #: the expectation's arguments (bounds, value sets), for describing it in words
+    kwargs: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    #: every failing row when GX listed them all (up to MAX_ROWS), else the sample
+    rows: list[Any] = field(default_factory=list, compare=False, repr=False)
 
     @property
     def blocking(self) -> bool:
@@ -77,6 +85,8 @@ class ValidationReport:
     #: how many cells each reconciliation check covered
     checked: dict[str, int] = field(default_factory=dict)
     results_path: Path | None = None
+    #: the failed expectations in words (``migstock.explain``), filled in for the reports
+    findings: list[Any] = field(default_factory=list)
 
     @property
     def blocking_failures(self) -> list[CheckResult]:
@@ -178,7 +188,7 @@ class Validator:
                     name=f"{suite_name}-detailed",
                     validation_definitions=[definition],
                     result_format={
-                        "result_format": "SUMMARY",
+                        "result_format": "COMPLETE" if suite_name in COMPLETE_SUITES else "SUMMARY",
                         "partial_unexpected_count": SAMPLE_SIZE,
                     },
                 )
@@ -289,11 +299,16 @@ def _check_result(suite_name: str, item: Any, frame: pd.DataFrame) -> CheckResul
     )
     result = item.result or {}
     severity = str(getattr(config, "severity", BLOCKING)).split(".")[-1].lower()
-    indexes = result.get("partial_unexpected_index_list") or []
+    indexes = result.get("unexpected_index_list") or result.get("partial_unexpected_index_list")
     if indexes and all(isinstance(i, int) for i in indexes):
-        sample = _plain(frame.iloc[indexes[:SAMPLE_SIZE]].to_dict("records"))
+        rows = _plain(frame.iloc[indexes[:MAX_ROWS]].to_dict("records"))
     else:
-        sample = _plain(result.get("partial_unexpected_list", [])[:SAMPLE_SIZE])
+        rows = _plain(result.get("partial_unexpected_list", [])[:SAMPLE_SIZE])
+    plain_kwargs = {
+        key: value
+        for key, value in kwargs.items()
+        if key not in ("batch_id", "row_condition", "condition_parser", "result_format")
+    }
     return CheckResult(
         suite=suite_name,
         expectation=config.type,
@@ -301,9 +316,11 @@ def _check_result(suite_name: str, item: Any, frame: pd.DataFrame) -> CheckResul
         severity=severity,
         success=bool(item.success),
         unexpected_count=result.get("unexpected_count"),
-        sample=sample,
+        sample=rows[:SAMPLE_SIZE],
         notes=str((config.meta or {}).get("notes", "")),
         condition=_condition(kwargs.get("row_condition")),
+        kwargs=_plain(plain_kwargs),
+        rows=rows,
     )
 
 
