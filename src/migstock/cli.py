@@ -153,12 +153,41 @@ def serve(
     cron: Annotated[str, typer.Option(help="When to refresh (cron, UTC).")] = settings.DEFAULT_CRON,
 ) -> None:
     """Serve the scheduled refresh deployment (needs a Prefect server: see README)."""
-    _quiet_prefect()
+    from prefect.client.schemas.schedules import CronSchedule
+    from pydantic import ValidationError
+
+    try:
+        CronSchedule(cron=cron)
+    except ValidationError:
+        err.print(
+            f"[bold red]error:[/] --cron {cron!r} is not a cron expression: five fields, "
+            f"minute hour day-of-month month day-of-week, e.g. '{settings.DEFAULT_CRON}' "
+            "(Mondays 06:00 UTC)",
+            soft_wrap=True,
+        )
+        raise typer.Exit(2) from None
+    # Prefect logs at INFO here: the server's UI shows every step of the scheduled runs
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
     from prefect import serve as prefect_serve
+    from prefect.settings import get_current_settings
 
     from flows.refresh import scheduled_deployment
 
-    console.print(f"serving migstock-refresh/scheduled-refresh on cron '{cron}' (Ctrl+C stops)")
+    api_url = get_current_settings().api.url
+    if api_url:
+        console.print(f"Prefect API: {api_url}")
+    else:
+        console.print(
+            "PREFECT_API_URL is not set: starting a temporary Prefect server inside this "
+            "process. The deployment, its schedule and its runs last only while this command "
+            "runs, and no UI shows them. For a lasting server: `prefect server start`, then "
+            "`export PREFECT_API_URL=http://127.0.0.1:4200/api` and run this again.",
+            soft_wrap=True,
+        )
+    console.print(
+        f"serving migstock-refresh/scheduled-refresh on cron '{cron}' (UTC; Ctrl+C stops)"
+    )
     prefect_serve(scheduled_deployment(cron))
 
 

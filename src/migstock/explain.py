@@ -223,9 +223,7 @@ def _check_failure(
         if absent:
             text += "; missing: " + ", ".join(_place(c, names, code_shown=False) for c in absent)
     elif check == "year_over_year":
-        text = (
-            f"{_number(expected)} in the previous reference year, {_number(actual)} in {year}"
-        )
+        text = f"{_number(expected)} in the previous reference year, {_number(actual)} in {year}"
         if expected:
             text += f" (×{actual / expected:.2f})"
     elif check == "revision_over_revision":
