@@ -99,7 +99,7 @@ class Finding:
     def other_places(self, named: int = PLACES_NAMED) -> str:
         """Non-Arab places with their number of failing rows, most first."""
         counts = Counter(f.place for f in self.others).most_common()
-        shown = ", ".join(f"{place} ({n})" for place, n in counts[:named])
+        shown = ", ".join(f"{place}: {n}" for place, n in counts[:named])
         more = len(counts) - named
         return shown + (f" and {more} more" if more > 0 else "")
 

@@ -176,9 +176,10 @@ def blocked_message(report: ValidationReport, served: dict[int, str], raw_names:
     blocking = [f for f in report.findings if f.blocking]
     first = blocking[0].headline() if blocking else "blocking checks failed"
     more = f" (and {len(blocking) - 1} more blocking checks)" if len(blocking) > 1 else ""
+    results = f" Every result: {report.results_path}." if report.results_path else ""
     return (
         f"blocked, nothing of it loaded: {first}{more}. {still_served(report.revision, served)} "
-        f"Raw files kept: {raw_names}."
+        f"Raw files kept: {raw_names}.{results}"
     )
 
 
