@@ -271,6 +271,8 @@ def sql(
     except MigstockError as error:
         err.print(f"[bold red]error:[/] {error}", soft_wrap=True)
         raise typer.Exit(2) from None
+    if frame.empty:
+        err.print("[yellow]warning:[/] the query returned no rows", soft_wrap=True)
     if output_format != "table":
         typer.echo(access.render(frame, output_format), nl=False)  # type: ignore[arg-type]
         return
@@ -302,6 +304,13 @@ def export(
     except MigstockError as error:
         err.print(f"[bold red]error:[/] {error}", soft_wrap=True)
         raise typer.Exit(2) from None
+    if rows == 0:
+        which = f" for revision {revision}" if revision is not None else ""
+        err.print(
+            f"[yellow]warning:[/] {name} has no rows{which}: {target} holds only the header "
+            '(`migstock sql "SELECT DISTINCT revision FROM raw_files"` lists what is loaded)',
+            soft_wrap=True,
+        )
     console.print(f"wrote {rows:,} rows to {target}")
 
 
