@@ -372,6 +372,16 @@ class RefreshFailed(MigstockError):
         super().__init__(message)
         self.summary = summary
 
+    def __reduce__(self) -> tuple[type, tuple[str, pipeline.RunSummary]]:
+        return (type(self), (str(self), self.summary))  # picklable, for persisted results
+
+
+def run_summary(state: State) -> pipeline.RunSummary | None:
+    """The summary a refresh state carries, Completed or Failed (None if it crashed)."""
+    result = state.result(raise_on_failure=False)
+    summary = getattr(result, "summary", result)
+    return summary if isinstance(summary, pipeline.RunSummary) else None
+
 
 def _failure_message(summary: pipeline.RunSummary) -> str:
     """One line: what failed, and where the steward summary is."""

@@ -131,17 +131,16 @@ def _run_flow(verbose: bool = False, **parameters: object) -> None:
     """Run the refresh flow, print its summary, exit non-zero when something failed."""
     _quiet_prefect(verbose)
     try:
-        from flows.refresh import refresh  # Prefect import is slow: only when running
+        from flows.refresh import refresh, run_summary  # Prefect is slow to import
 
         with progress.reporting(console):
             state = refresh(**parameters, return_state=True)
     except MigstockError as error:
         err.print(f"[bold red]error:[/] {error}", soft_wrap=True)
         raise typer.Exit(2) from None
-    result = state.result(raise_on_failure=False)
-    summary = getattr(result, "summary", result)  # a Failed state carries RefreshFailed
-    if not hasattr(summary, "outcomes"):
-        err.print(f"[bold red]error:[/] the refresh flow crashed: {summary}")
+    summary = run_summary(state)
+    if summary is None:
+        err.print(f"[bold red]error:[/] the refresh flow crashed: {state.message}")
         raise typer.Exit(3)
     _print_summary(summary, verbose)
     if summary.failed:
