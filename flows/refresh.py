@@ -126,7 +126,8 @@ def refresh(
             )
             continue
         rows = sum(len(f.rows) for f in files)
-        warned = f", {len(report.warnings)} warnings" if report.warnings else ""
+        count = len(report.warnings)
+        warned = f", {count} warning{'s' if count > 1 else ''}" if count else ""
         if not load:
             summary.outcomes.append(
                 pipeline.Outcome(
