@@ -282,3 +282,31 @@ def test_a_failed_run_is_a_failed_state_with_a_one_line_message(
         state.result()
     with pytest.raises(RefreshFailed):  # what a deployment's run raises: no TypeError
         refresh(raw_dir=raw, db_path=db)
+
+
+def test_a_missing_arab_country_is_named() -> None:
+    rows = _totals_rows()
+    rows = rows[~((rows["destination_code"] == 400) & (rows["year"] == 1995))]
+    failing = _check("arab_countries_present", None, 1995, "female", 22, 21)
+    failing["destination_code"] = None
+    report = ValidationReport(2020)
+    report.results.append(
+        CheckResult(
+            "reconciliation",
+            "expect_column_values_to_be_between",
+            "actual",
+            "critical",
+            False,
+            1,
+            [failing],
+            condition="check == 'arab_countries_present'",
+            kwargs={"min_value": 22, "max_value": 22},
+            rows=[failing],
+        )
+    )
+    (finding,) = explain(report, [SourceRows("t.xlsx", "destination_totals", rows)], NAMES)
+    assert finding.title == "All 22 Arab League members must have a value for every year and sex"
+    (failure,) = finding.failures
+    assert (failure.year, failure.sex) == (1995, "females")
+    assert failure.text.startswith("21 of the 22 Arab countries have a value; missing: ")
+    assert "Jordan" in failure.text and "Saudi Arabia" not in failure.text

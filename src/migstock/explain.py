@@ -156,6 +156,10 @@ def check_title(result: CheckResult, check: str) -> str:
     """One sentence saying what a reconciliation check means, with its tolerance."""
     low, high = result.kwargs.get("min_value"), result.kwargs.get("max_value")
     above = _threshold(result)
+    if (check in ("year_over_year", "revision_over_revision") and None in (high, above)) or (
+        check == "year_over_year" and low is None
+    ):
+        return result.notes or check.replace("_", " ")  # a suite changed its arguments
     if check in _SUM_TITLES:
         tolerance = f"{_number(above)} persons" if above is not None else ""
         if high is not None:
@@ -224,14 +228,14 @@ def _check_failure(
             text += "; missing: " + ", ".join(_place(c, names, code_shown=False) for c in absent)
     elif check == "year_over_year":
         text = f"{_number(expected)} in the previous reference year, {_number(actual)} in {year}"
-        if expected:
+        if expected and actual is not None:
             text += f" (×{actual / expected:.2f})"
     elif check == "revision_over_revision":
         text = (
             f"{_number(expected)} in the newest other loaded revision, "
             f"{_number(actual)} in this one"
         )
-        if expected:
+        if expected and actual is not None:
             text += f" ({(actual - expected) / expected:+.0%})"
     else:
         text = f"expected {_number(expected)}, found {_number(actual)}"
@@ -257,8 +261,16 @@ class _Locator:
 
     def __init__(self, sources: list[SourceRows]) -> None:
         self.sources = sources
+        self._frames: dict[tuple[str, tuple[str, ...] | None], pd.DataFrame] = {}
 
     def _frame(self, dataset: str, kinds: tuple[str, ...] | None = None) -> pd.DataFrame:
+        """The rows of one dataset (only these origin kinds), with their file's name."""
+        key = (dataset, kinds)
+        if key not in self._frames:
+            self._frames[key] = self._concat(dataset, kinds)
+        return self._frames[key]
+
+    def _concat(self, dataset: str, kinds: tuple[str, ...] | None) -> pd.DataFrame:
         frames = []
         for source in self.sources:
             if source.dataset != dataset:
