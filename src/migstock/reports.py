@@ -4,10 +4,14 @@ Under ``<curated>/validation/``:
 - ``runs/<run id>/revision-<R>.json``: every expectation result of a revision
   (a blocked revision's file is named in the error message);
 - ``runs/<run id>/summary.html``: the steward summary of the run;
-- ``data_docs/index.html``: the Great Expectations Data Docs site;
+- ``data_docs/index.html``: the Great Expectations Data Docs site, every run kept,
+  readable offline (``migstock.data_docs``); ``gx_results/`` holds what it is built from;
 - ``history.duckdb``: tables ``validation_runs`` and ``validation_results`` of
   every run, including the rejected revisions (the curated store itself only
   changes when data is loaded).
+
+The failed checks are worded by ``migstock.explain``; this module lays those words
+out for the summary page and the Prefect artifacts.
 """
 
 from __future__ import annotations
