@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import time
 from pathlib import Path
 
 ASSETS = Path(__file__).resolve().parent / "data_docs_assets"
@@ -80,15 +81,20 @@ def make_offline(site_dir: Path) -> int:
     target = site_dir / VENDOR
     if _stale(target):
         shutil.copytree(ASSETS, target, dirs_exist_ok=True, ignore=_not_assets)
+    marker = target / ".pages-rewritten"  # pages older than it were rewritten already
+    since = marker.stat().st_mtime if marker.exists() else 0.0
+    started = time.time()
     changed = 0
     for page in site_dir.rglob("*.html"):
-        html = page.read_text(encoding="utf-8")
-        if "https://" not in html and 'rel="shortcut icon"' not in html:
+        if page.stat().st_mtime < since:
             continue
+        html = page.read_text(encoding="utf-8")
         fixed = offline_html(html, os.path.relpath(site_dir, page.parent).replace(os.sep, "/"))
         if fixed != html:
             page.write_text(fixed, encoding="utf-8")
             changed += 1
+    marker.touch()
+    os.utime(marker, (started, started))
     return changed
 
 
