@@ -178,7 +178,7 @@ def test_a_blocked_revision_leaves_the_store_byte_for_byte_unchanged(
     html = next((db.parent / "validation" / "runs").glob("*/summary.html")).read_text()
     text = re.sub(r"<[^>]+>", "", html)
     assert "Revision 2020: BLOCKED" in text
-    assert "682 Saudi Arabia" in text  # the failing row, with the place named
+    assert "Saudi Arabia (682)" in text  # the failing row, with the place named
 
 
 def test_run_names_that_look_like_dates_are_kept(validator) -> None:

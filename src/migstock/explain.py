@@ -372,7 +372,7 @@ def tidy_title(result: CheckResult) -> str:
     kwargs = result.kwargs
     kind = result.expectation
     if kind == "expect_column_values_to_be_between":
-        low, high = kwargs.get("min_value"), kwargs.get("max_value")
+        low, high = (_bound(kwargs.get(key)) for key in ("min_value", "max_value"))
         if low is not None and high is not None:
             return f"{column} must be between {low} and {high}"
         if low is not None:
@@ -464,6 +464,11 @@ def _number(value: Any) -> str:
     if isinstance(value, float) and not value.is_integer():
         return f"{value:,.2f}"
     return f"{int(value):,}"
+
+
+def _bound(value: Any) -> Any:
+    """A bound as written in a suite: 0, not GX's 0.0."""
+    return f"{value:g}" if isinstance(value, (int, float)) else value
 
 
 def _value(value: Any) -> str:

@@ -179,7 +179,8 @@ def blocked_message(report: ValidationReport, served: dict[int, str], raw_names:
     """One line for a blocked revision: which check failed, with an example, what is served."""
     blocking = [f for f in report.findings if f.blocking]
     first = blocking[0].headline() if blocking else "blocking checks failed"
-    more = f" (and {len(blocking) - 1} more blocking checks)" if len(blocking) > 1 else ""
+    others = len(blocking) - 1
+    more = f" (and {others} more blocking check{'s' if others > 1 else ''})" if others else ""
     results = f" Every result: {report.results_path}." if report.results_path else ""
     return (
         f"blocked, nothing of it loaded: {first}{more}. {still_served(report.revision, served)} "
