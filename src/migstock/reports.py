@@ -238,12 +238,12 @@ def findings_table(reports: list[ValidationReport]) -> list[dict[str, Any]]:
         {
             "revision": report.revision,
             "severity": "blocking" if finding.blocking else "warning",
-            "check": finding.title,
             "place": failure.place,
             "year": failure.year,
             "sex": failure.sex,
             "found": failure.text,
             "where": failure.where,
+            "check": finding.title,
         }
         for report in reports
         for finding in report.findings
