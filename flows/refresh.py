@@ -23,8 +23,15 @@ from prefect.states import Completed, Failed, State
 from migstock import fetch, pipeline, progress, settings
 from migstock.catalog import CATALOG, SourceFile, apply_url_overrides, revision
 from migstock.errors import FetchError, MigstockError, StoreError
+from migstock.explain import SourceRows, explain
 from migstock.provenance import RawFile, local_file
-from migstock.reports import RunReports, markdown_summary
+from migstock.reports import (
+    RunReports,
+    blocked_message,
+    findings_table,
+    markdown_summary,
+    served_revisions,
+)
 from migstock.store import RevisionLoad, clean_up, load_revisions, loaded_files
 from migstock.validate import ValidationReport, Validator
 
@@ -158,7 +165,8 @@ def refresh(
             continue
         names = ", ".join(f.raw.path.name for f in passing)
         rows = sum(len(f.rows) for f in passing)
-        warned = f", {len(report.warnings)} warnings" if report.warnings else ""
+        count = len(report.warnings)
+        warned = f", {count} warning{'s' if count > 1 else ''}" if count else ""
         if not load:
             summary.outcomes.append(
                 pipeline.Outcome(
@@ -192,7 +200,8 @@ def refresh(
     if any(o.status == "loaded" for o in summary.outcomes):
         publish_brief(db_path)  # issue 14: the data brief after every successful load
     if summary.failed:
-        return Failed(message=_failure_message(summary), data=summary)
+        message = _failure_message(summary)
+        return Failed(message=message, data=RefreshFailed(message, summary))
     return Completed(message="refresh finished", data=summary)
 
 
@@ -323,11 +332,35 @@ def _report(
     validator: Validator | None,
     prepared: list[pipeline.PreparedFile],
 ) -> None:
-    """Validation history, steward summary and Prefect artifacts of the run."""
+    """Validation history, steward summary and Prefect artifacts of the run.
+
+    The failed checks are put in words once (``migstock.explain``); the CLI, the
+    summary and the artifacts print those same words.
+    """
+    served = served_revisions(summary.db_path)
     if summary.reports:
         raw_files: dict[int, list[str]] = {}
         for item in prepared:
             raw_files.setdefault(item.revision, []).append(item.raw.path.name)
+        names = {
+            int(code): str(name)
+            for item in prepared
+            for code, name in zip(item.names["code"], item.names["name"], strict=True)
+        }
+        for report in summary.reports:
+            sources = [
+                SourceRows(item.raw.path.name, item.dataset, item.rows)
+                for item in prepared
+                if item.revision == report.revision
+            ]
+            report.findings = explain(report, sources, names)
+            for item in prepared:  # each rejected workbook, in the findings' words
+                if item.revision == report.revision and report.blocked(item.dataset):
+                    _explain_outcome(
+                        summary,
+                        f"revision {report.revision} {item.dataset}",
+                        blocked_message(report, served, item.raw.path.name, item.dataset),
+                    )
         try:
             reports.record_history(summary.reports, {r: ", ".join(n) for r, n in raw_files.items()})
         except duckdb.Error as error:  # e.g. a steward holds history.duckdb open
@@ -338,27 +371,64 @@ def _report(
                 )
             )
         summary.docs_index = validator.build_docs() if validator else None
-        names = {
-            int(code): name
-            for item in prepared
-            for code, name in zip(item.names["code"], item.names["name"], strict=True)
-        }
         summary.summary_html = reports.write_summary(
             summary.reports,
             summary.outcomes,
             summary.docs_index,
             validator.expectations_dir,
-            names,
+            served,
         )
+    logger = get_run_logger()
+    for outcome in summary.outcomes:
+        if outcome.status != "not provided":
+            logger.info("%s: %s: %s", outcome.subject, outcome.status, outcome.message)
+    where = f"Steward summary: {summary.summary_html}" if summary.summary_html else ""
     create_markdown_artifact(
-        key="migstock-run", markdown=markdown_summary(summary.reports, summary.outcomes)
+        key="migstock-run",
+        markdown=markdown_summary(summary.reports, summary.outcomes, summary.summary_html, served),
+        description=f"migstock run {summary.run_id}. {where}",
     )
     create_table_artifact(
         key="migstock-revisions",
         table=[
-            {"what": o.subject, "status": o.status, "details": o.message} for o in summary.outcomes
+            {"what": o.subject, "status": o.status, "details": o.message}
+            for o in summary.outcomes
+            if o.status != "not provided"
         ],
+        description=f"What happened to each file and revision. {where}",
     )
+    failing = findings_table(summary.reports)
+    if failing:
+        create_table_artifact(
+            key="migstock-failed-checks",
+            table=failing,
+            description=f"Every row that failed a check, in words. {where}",
+        )
+
+
+def _explain_outcome(summary: pipeline.RunSummary, subject: str, message: str) -> None:
+    """Replace a rejected workbook's outcome message with the words of its findings."""
+    for outcome in summary.outcomes:
+        if outcome.subject == subject and outcome.status == "rejected":
+            outcome.message = message
+
+
+class RefreshFailed(MigstockError):
+    """The data of a Failed refresh state: a one-line message and the run's summary."""
+
+    def __init__(self, message: str, summary: pipeline.RunSummary) -> None:
+        super().__init__(message)
+        self.summary = summary
+
+    def __reduce__(self) -> tuple[type, tuple[str, pipeline.RunSummary]]:
+        return (type(self), (str(self), self.summary))  # picklable, for persisted results
+
+
+def run_summary(state: State) -> pipeline.RunSummary | None:
+    """The summary a refresh state carries, Completed or Failed (None if it crashed)."""
+    result = state.result(raise_on_failure=False)
+    summary = getattr(result, "summary", result)
+    return summary if isinstance(summary, pipeline.RunSummary) else None
 
 
 @task(name="publish-brief", cache_policy=NO_CACHE)
@@ -378,8 +448,11 @@ def publish_brief(db_path: Path) -> None:
 
 
 def _failure_message(summary: pipeline.RunSummary) -> str:
+    """One line: what failed, and where the steward summary is."""
     bad = [o for o in summary.outcomes if o.status in ("rejected", "unavailable")]
-    return "; ".join(f"{o.subject}: {o.status}: {o.message}" for o in bad)
+    subjects = ", ".join(f"{o.subject} {o.status}" for o in bad)
+    where = f"; steward summary: {summary.summary_html}" if summary.summary_html else ""
+    return f"{len(bad)} of the requested files or revisions failed: {subjects}{where}"
 
 
 def scheduled_deployment(

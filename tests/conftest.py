@@ -46,6 +46,25 @@ def exports_dir(shared_data: Path) -> Path:
     return shared_data / "un-ims" / "exports"
 
 
+@pytest.fixture(autouse=True)
+def _reopen_prefect_log_streams():
+    """After a test: point Prefect's console log handlers at stderr again if CliRunner
+    closed the stream they were created with (a flow first run inside CliRunner binds
+    them to its captured stream; later runs would fail on the closed file)."""
+    yield
+    import logging
+    import sys
+
+    loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+    for logger in loggers:
+        for handler in getattr(logger, "handlers", []):
+            stream = getattr(handler, "stream", None)
+            if stream is not None and getattr(stream, "closed", False):
+                handler.stream = sys.stderr  # not setStream: it flushes the closed one
+                if hasattr(handler, "console"):
+                    handler.console.file = sys.stderr
+
+
 @pytest.fixture(scope="session")
 def prefect_server():
     """One temporary Prefect API for the whole session (starting one costs 10-20 s)."""

@@ -14,7 +14,7 @@ from prefect.flows import load_flow_from_entrypoint
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from flows.refresh import refresh, scheduled_deployment
+from flows.refresh import refresh, run_summary, scheduled_deployment
 from migstock.read import read_workbook
 from migstock.samples import write_grids
 from migstock.settings import DEFAULT_CRON
@@ -24,7 +24,7 @@ TOTALS_2020 = "undesa_pd_2020_ims_stock_by_sex_and_destination.xlsx"
 
 
 def _outcomes(state) -> dict[str, str]:
-    return {o.subject: o.status for o in state.result(raise_on_failure=False).outcomes}
+    return {o.subject: o.status for o in run_summary(state).outcomes}
 
 
 def _digest(path: Path) -> str:
@@ -162,7 +162,7 @@ def test_an_unreachable_host_is_tried_once_per_run(
     closed = "http://127.0.0.1:9"  # the discard port: nothing listens, connection refused
     urls = {"2020/bilateral": f"{closed}/b.xlsx", "2020/destination_totals": f"{closed}/t.xlsx"}
     state = refresh(revisions=[2020], url_overrides=urls, return_state=True)
-    outcomes = {o.subject: o for o in state.result(raise_on_failure=False).outcomes}
+    outcomes = {o.subject: o for o in run_summary(state).outcomes}
     assert outcomes["2020 bilateral"].status == "unavailable"
     assert "could not be reached" in outcomes["2020 bilateral"].message
     assert outcomes["2020 destination_totals"].message.startswith(

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.metadata import version
 from pathlib import Path
 from typing import Literal
 
@@ -117,7 +120,11 @@ def export(
     output: Path,
     revision: int | None = None,
 ) -> int:
-    """Write one table or view (optionally one revision) to ``output``; return the row count."""
+    """Write one table or view (optionally one revision) to ``output``; return the row count.
+
+    An xlsx file also gets an "About" sheet: the query, when it was made, the
+    citation and licence, and every source file with its sha256.
+    """
     with connect_read_only(db_path) as con:
         known = relations(con)
         if name not in known:
@@ -138,8 +145,8 @@ def export(
                     f"{name} has {len(frame):,} rows, more than an Excel sheet holds; "
                     "filter with --revision or export csv/parquet"
                 )
-            with pd.ExcelWriter(output, engine="xlsxwriter") as writer:
-                frame.to_excel(writer, sheet_name=name[:31], index=False)
+            query_text = select.replace("?", str(revision)) if revision is not None else select
+            write_xlsx(frame, name[:31], about_sheet(con, frame, query_text), output)
             return len(frame)
         relation = con.execute(select, parameters).df()  # parameters need a bound query
         con.register("export_rows", relation)
@@ -147,3 +154,71 @@ def export(
         escaped = str(output).replace("'", "''")
         con.execute(f"COPY export_rows TO '{escaped}' ({options})")
         return len(relation)
+
+
+LICENCE_URL = "https://creativecommons.org/licenses/by/3.0/igo/"
+
+
+@dataclass
+class About:
+    """What the "About" sheet of an xlsx export says."""
+
+    fields: list[tuple[str, str]]
+    sources: pd.DataFrame
+
+
+def about_sheet(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, query_text: str) -> About:
+    """Citation, licence and source files of the revisions in ``frame`` (all if it has none)."""
+    revisions = (
+        sorted(int(r) for r in frame["revision"].dropna().unique()) if "revision" in frame else None
+    )
+    where = ""
+    if revisions is not None:
+        where = f"WHERE revision IN ({', '.join(map(str, revisions or [-1]))})"
+    cited = con.execute(
+        f"SELECT revision, citation, licence FROM revisions {where} ORDER BY revision"
+    ).fetchall()
+    sources = con.execute(
+        "SELECT revision, file_name, dataset, sha256, size_bytes, url, origin, retrieved_at, "
+        f"loaded_at FROM raw_files {where} ORDER BY revision, file_name"
+    ).df()
+    for column in ("retrieved_at", "loaded_at"):  # Excel has no time zones
+        sources[column] = sources[column].map(
+            lambda value: "" if pd.isna(value) else value.strftime("%Y-%m-%d %H:%M:%S UTC")
+        )
+    licences = sorted({licence for _, _, licence in cited}) or ["CC BY 3.0 IGO"]
+    fields = [
+        ("Made", datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")),
+        ("Query", query_text),
+        ("Rows", f"{len(frame):,}"),
+        ("Cite as", "; ".join(citation for _, citation, _ in cited) or "(no revision loaded)"),
+        ("Licence", f"{', '.join(licences)}: {LICENCE_URL} (attribute the source as cited)"),
+        ("Made with", f"migstock {version('migstock')}"),
+    ]
+    return About(fields, sources)
+
+
+def write_xlsx(frame: pd.DataFrame, sheet: str, about: About, output: Path) -> None:
+    """The rows on one sheet (frozen header, fitted widths) and an "About" sheet."""
+    with pd.ExcelWriter(output, engine="xlsxwriter") as writer:
+        frame.to_excel(writer, sheet_name=sheet, index=False)
+        _tidy_sheet(writer.sheets[sheet], frame)
+        fields = pd.DataFrame(about.fields, columns=["about", "value"])
+        fields.to_excel(writer, sheet_name="About", index=False)
+        start = len(fields) + 2
+        about.sources.to_excel(writer, sheet_name="About", index=False, startrow=start)
+        book, sheet_about = writer.book, writer.sheets["About"]
+        sheet_about.write(start - 1, 0, "Source files", book.add_format({"bold": True}))
+        sheet_about.set_column(0, 0, 14)
+        sheet_about.set_column(1, 1, 70, book.add_format({"text_wrap": True}))
+        sheet_about.set_column(2, len(about.sources.columns), 22)
+        sheet_about.set_column(3, 3, 66)  # sha256
+        sheet_about.freeze_panes(1, 0)
+
+
+def _tidy_sheet(worksheet: object, frame: pd.DataFrame) -> None:
+    worksheet.freeze_panes(1, 0)  # type: ignore[attr-defined]
+    for position, column in enumerate(frame.columns):
+        values = frame[column].head(1000).astype("string").fillna("")
+        longest = max([len(str(column)), *values.str.len().tolist()])
+        worksheet.set_column(position, position, min(max(longest + 2, 8), 60))  # type: ignore[attr-defined]

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from migstock import progress, settings
@@ -33,9 +34,10 @@ _STATUS_STYLE = {
 }
 
 
-def _quiet_prefect() -> None:
-    """Keep Prefect's own output to warnings; the CLI prints the summary."""
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+def _quiet_prefect(verbose: bool = False) -> None:
+    """Keep Prefect's own output to warnings (``verbose``: its INFO log of every step);
+    the CLI prints the summary."""
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO" if verbose else "WARNING")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
@@ -75,6 +77,9 @@ def run(
     force: Annotated[
         bool, typer.Option(help="Re-parse and reload files whose rows are already loaded.")
     ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Every failing row and Prefect's log.")
+    ] = False,
 ) -> None:
     """Get, parse, validate and load every revision of the catalog."""
     try:
@@ -92,6 +97,7 @@ def run(
         revisions=revision,
         url_overrides=overrides,
         force=force,
+        verbose=verbose,
     )
 
 
@@ -106,9 +112,13 @@ def validate(
     revision: Annotated[
         list[int] | None, typer.Option("--revision", "-r", help="Only these revisions.")
     ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Every failing row and Prefect's log.")
+    ] = False,
 ) -> None:
     """Re-run validation on the raw workbooks and write the reports, without loading."""
     _run_flow(
+        verbose=verbose,
         raw_dir=raw_dir,
         db_path=db or settings.db_path(),
         offline=True,
@@ -118,25 +128,26 @@ def validate(
     )
 
 
-def _run_flow(**parameters: object) -> None:
+def _run_flow(verbose: bool = False, **parameters: object) -> None:
     """Run the refresh flow, print its summary, exit non-zero when something failed."""
-    _quiet_prefect()
+    _quiet_prefect(verbose)
     try:
-        from flows.refresh import refresh  # Prefect import is slow: only when running
+        from flows.refresh import refresh, run_summary  # Prefect is slow to import
 
         with progress.reporting(console):
             state = refresh(**parameters, return_state=True)
     except MigstockError as error:
         err.print(f"[bold red]error:[/] {error}", soft_wrap=True)
         raise typer.Exit(2) from None
-    summary = state.result(raise_on_failure=False)
-    if isinstance(summary, MigstockError):  # e.g. the store is locked by another process
-        err.print(f"[bold red]error:[/] {summary}", soft_wrap=True)
-        raise typer.Exit(2)
-    if not hasattr(summary, "outcomes"):
-        err.print(f"[bold red]error:[/] the refresh flow crashed: {summary}")
+    summary = run_summary(state)
+    if summary is None:
+        problem = state.result(raise_on_failure=False)
+        if isinstance(problem, MigstockError):  # e.g. the store is locked by another process
+            err.print(f"[bold red]error:[/] {problem}", soft_wrap=True)
+            raise typer.Exit(2)
+        err.print(f"[bold red]error:[/] the refresh flow crashed: {state.message}")
         raise typer.Exit(3)
-    _print_summary(summary)
+    _print_summary(summary, verbose)
     if summary.failed:
         raise typer.Exit(1)
 
@@ -146,12 +157,41 @@ def serve(
     cron: Annotated[str, typer.Option(help="When to refresh (cron, UTC).")] = settings.DEFAULT_CRON,
 ) -> None:
     """Serve the scheduled refresh deployment (needs a Prefect server: see README)."""
-    _quiet_prefect()
+    from prefect.client.schemas.schedules import CronSchedule
+    from pydantic import ValidationError
+
+    try:
+        CronSchedule(cron=cron)
+    except ValidationError:
+        err.print(
+            f"[bold red]error:[/] --cron {cron!r} is not a cron expression: five fields, "
+            f"minute hour day-of-month month day-of-week, e.g. '{settings.DEFAULT_CRON}' "
+            "(Mondays 06:00 UTC)",
+            soft_wrap=True,
+        )
+        raise typer.Exit(2) from None
+    # Prefect logs at INFO here: the server's UI shows every step of the scheduled runs
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
     from prefect import serve as prefect_serve
+    from prefect.settings import get_current_settings
 
     from flows.refresh import scheduled_deployment
 
-    console.print(f"serving migstock-refresh/scheduled-refresh on cron '{cron}' (Ctrl+C stops)")
+    api_url = get_current_settings().api.url
+    if api_url:
+        console.print(f"Prefect API: {api_url}")
+    else:
+        console.print(
+            "PREFECT_API_URL is not set: starting a temporary Prefect server inside this "
+            "process. The deployment, its schedule and its runs last only while this command "
+            "runs, and no UI shows them. For a lasting server: `prefect server start`, then "
+            "`export PREFECT_API_URL=http://127.0.0.1:4200/api` and run this again.",
+            soft_wrap=True,
+        )
+    console.print(
+        f"serving migstock-refresh/scheduled-refresh on cron '{cron}' (UTC; Ctrl+C stops)"
+    )
     prefect_serve(scheduled_deployment(cron))
 
 
@@ -218,7 +258,7 @@ def _print_brief(result: object) -> None:
         console.print(f"[dim]{section}: not loaded; it needs {gap.workbook}[/]", soft_wrap=True)
 
 
-def _print_summary(summary: RunSummary) -> None:
+def _print_summary(summary: RunSummary, verbose: bool = False) -> None:
     table = Table(title="migstock run", show_lines=False)
     table.add_column("what")
     table.add_column("status")
@@ -229,25 +269,40 @@ def _print_summary(summary: RunSummary) -> None:
             not_provided.append(outcome.subject)
             continue
         style = _STATUS_STYLE.get(outcome.status, "")
-        table.add_row(outcome.subject, f"[{style}]{outcome.status}[/]", outcome.message)
+        failed = outcome.status in ("rejected", "unavailable")
+        details = "[dim](the error below)[/]" if failed else escape(outcome.message)
+        table.add_row(escape(outcome.subject), f"[{style}]{outcome.status}[/]", details)
     console.print(table)
     if not_provided:
         console.print(f"[dim]not in the raw folder (skipped): {', '.join(not_provided)}[/]")
     for report in summary.reports:
-        for warning in report.warnings:
+        for finding in report.findings:
+            if finding.blocking and not verbose:
+                continue  # its one line is the rejected outcome, printed as an error below
+            label = "[bold red]blocking[/]" if finding.blocking else "[yellow]warning[/]"
             console.print(
-                f"[yellow]warning[/] revision {report.revision}: {warning.describe(samples=0)}"
+                f"{label} revision {report.revision}: {escape(finding.headline())}",
+                soft_wrap=not verbose,
             )
+            if verbose:
+                console.print(f"  [dim]{escape(finding.gx_id)}[/]")
+                for failure in finding.failures:
+                    console.print(f"  - {escape(failure.line())}", soft_wrap=True)
     if any(o.status == "loaded" for o in summary.outcomes):
         console.print(f"database:          {summary.db_path}")
         console.print(f"parquet:           {summary.parquet_dir}")
     if summary.summary_html:
-        console.print(f"steward summary:   {summary.summary_html}")
+        console.print(f"steward summary:   {summary.summary_html}", soft_wrap=True)
     if summary.docs_index:
-        console.print(f"data docs:         {summary.docs_index}")
+        console.print(f"data docs:         {summary.docs_index}", soft_wrap=True)
+    if not verbose and any(r.findings for r in summary.reports):
+        console.print("[dim]every failing row: --verbose, or the steward summary[/]")
     for outcome in summary.outcomes:
         if outcome.status in ("rejected", "unavailable"):
-            err.print(f"[bold red]error:[/] {outcome.subject}: {outcome.message}", soft_wrap=True)
+            err.print(
+                f"[bold red]error:[/] {escape(outcome.subject)}: {escape(outcome.message)}",
+                soft_wrap=True,
+            )
 
 
 @app.command()
@@ -266,6 +321,8 @@ def sql(
     except MigstockError as error:
         err.print(f"[bold red]error:[/] {error}", soft_wrap=True)
         raise typer.Exit(2) from None
+    if frame.empty:
+        err.print("[yellow]warning:[/] the query returned no rows", soft_wrap=True)
     if output_format != "table":
         typer.echo(access.render(frame, output_format), nl=False)  # type: ignore[arg-type]
         return
@@ -297,6 +354,13 @@ def export(
     except MigstockError as error:
         err.print(f"[bold red]error:[/] {error}", soft_wrap=True)
         raise typer.Exit(2) from None
+    if rows == 0:
+        which = f" for revision {revision}" if revision is not None else ""
+        err.print(
+            f"[yellow]warning:[/] {name} has no rows{which}: {target} holds only the header "
+            '(`migstock sql "SELECT DISTINCT revision FROM raw_files"` lists what is loaded)',
+            soft_wrap=True,
+        )
     console.print(f"wrote {rows:,} rows to {target}")
 
 

@@ -1,7 +1,9 @@
-"""Progress reporting for long stages, shown by the CLI (rich) and silent elsewhere.
+"""Progress reporting for long stages: a rich display in the CLI, log lines elsewhere.
 
 The flow calls :func:`stage` and :func:`download_progress`; the CLI installs a
-:class:`RichReporter` for the duration of a run with :func:`reporting`.
+:class:`RichReporter` for the duration of a run with :func:`reporting`. Outside
+the CLI (a served deployment, a worker) each stage is an INFO line of the Prefect
+run's log, so the UI shows the steps of scheduled runs.
 """
 
 from __future__ import annotations
@@ -23,7 +25,12 @@ from rich.progress import (
 
 class NullReporter:
     def stage(self, text: str) -> None:
-        """A new stage started."""
+        """A new stage started: an INFO line in the current Prefect run's log, if any."""
+        from prefect import get_run_logger
+        from prefect.exceptions import MissingContextError
+
+        with contextlib.suppress(MissingContextError):
+            get_run_logger().info(text)
 
     def download(self, name: str) -> None:
         """A download of ``name`` started."""
@@ -32,7 +39,7 @@ class NullReporter:
         """Bytes of the current download."""
 
 
-class RichReporter(NullReporter):
+class RichReporter(NullReporter):  # shows stages instead of logging them
     """Spinner per stage and a byte bar per download, on the given console."""
 
     def __init__(self, console: Console) -> None:

@@ -4,10 +4,14 @@ Under ``<curated>/validation/``:
 - ``runs/<run id>/revision-<R>.json``: every expectation result of a revision
   (a blocked revision's file is named in the error message);
 - ``runs/<run id>/summary.html``: the steward summary of the run;
-- ``data_docs/index.html``: the Great Expectations Data Docs site;
+- ``data_docs/index.html``: the Great Expectations Data Docs site, every run kept,
+  readable offline (``migstock.data_docs``); ``gx_results/`` holds what it is built from;
 - ``history.duckdb``: tables ``validation_runs`` and ``validation_results`` of
   every run, including the rejected revisions (the curated store itself only
   changes when data is loaded).
+
+The failed checks are worded by ``migstock.explain``; this module lays those words
+out for the summary page and the Prefect artifacts.
 """
 
 from __future__ import annotations
@@ -120,19 +124,22 @@ class RunReports:
         outcomes: list[Any],
         docs_index: Path | None,
         expectations_dir: Path,
-        place_names: dict[int, str] | None = None,
+        served: dict[int, str] | None = None,
     ) -> Path:
-        """Render the one-page steward summary of the run (codes shown with names)."""
+        """Render the one-page steward summary of the run (``report.findings`` in words)."""
         environment = Environment(
             loader=PackageLoader("migstock", "templates"), autoescape=select_autoescape()
         )
-        environment.filters["cell"] = _cell_formatter(place_names or {})
+        environment.filters["number"] = lambda value: f"{value:,}"
+        environment.globals["counts"] = counts_text
+        environment.globals["still_served"] = still_served
         html = environment.get_template("steward_summary.html.j2").render(
             run_id=self.run_id,
             started_at=self.started_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
             finished_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
             reports=reports,
             outcomes=outcomes,
+            served=served or {},
             docs_index=docs_index.resolve().as_uri() if docs_index else None,
             expectations_dir=expectations_dir,
         )
@@ -142,33 +149,75 @@ class RunReports:
         return path
 
 
-def _cell_formatter(place_names: dict[int, str]) -> Any:
-    """Jinja filter: codes with their place names, numbers with separators."""
+def served_revisions(db_path: Path | None) -> dict[int, str]:
+    """Per revision in the store: what is served, in words (raw files, when loaded)."""
+    if db_path is None or not Path(db_path).exists():
+        return {}
+    try:
+        with duckdb.connect(str(db_path), read_only=True) as con:
+            rows = con.execute(
+                "SELECT revision, string_agg(file_name, ', ' ORDER BY file_name), "
+                "max(loaded_at) FROM raw_files GROUP BY revision"
+            ).fetchall()
+    except duckdb.Error:
+        return {}
+    return {
+        int(revision): f"revision {revision} as loaded on "
+        f"{loaded_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC from {files}"
+        for revision, files, loaded_at in rows
+    }
 
-    def cell(value: Any, column: str) -> str:
-        if value is None:
-            return ""
-        if column.endswith("_code") and isinstance(value, (int, float)):
-            name = place_names.get(int(value))
-            return f"{int(value)} {name}" if name else str(int(value))
-        if isinstance(value, float):
-            return f"{value:,.0f}" if value.is_integer() else f"{value:.4g}"
-        if isinstance(value, int) and column not in ("year", "revision", "source_row"):
-            return f"{value:,}"
-        return str(value)
 
-    return cell
+def still_served(revision: int, served: dict[int, str]) -> str:
+    """What readers of the store get for a revision that was not loaded in this run."""
+    if revision in served:
+        return f"The store still serves {served[revision]}."
+    return f"The store holds no revision {revision}: queries return none of its rows."
 
 
-def markdown_summary(reports: list[ValidationReport], outcomes: list[Any]) -> str:
-    """The same summary for a Prefect markdown artifact."""
-    lines = ["# migstock run", "", "| what | status | details |", "|---|---|---|"]
+def blocked_message(
+    report: ValidationReport, served: dict[int, str], raw_name: str, dataset: str | None = None
+) -> str:
+    """One line for a blocked workbook: which check failed, with an example, what is served.
+
+    ``dataset``: the workbook's (a blocking failure rejects that workbook only); its
+    findings, and those that judge the whole revision, are the reasons given.
+    """
+    blocking = [f for f in report.findings if f.blocking and f.dataset in (dataset, None)]
+    first = blocking[0].headline() if blocking else "blocking checks failed"
+    others = len(blocking) - 1
+    more = f" (and {others} more blocking check{'s' if others > 1 else ''})" if others else ""
+    results = f" Every result: {report.results_path}." if report.results_path else ""
+    return (
+        f"blocked, {raw_name} not loaded: {first}{more}. "
+        f"{still_served(report.revision, served)} Raw file kept: {raw_name}.{results}"
+    )
+
+
+def markdown_summary(
+    reports: list[ValidationReport],
+    outcomes: list[Any],
+    summary_path: Path | None = None,
+    served: dict[int, str] | None = None,
+    rows_shown: int = 25,
+) -> str:
+    """The steward summary as a Prefect markdown artifact (the same words as the HTML)."""
+    lines = ["# migstock run", ""]
+    if summary_path:
+        lines += [f"Steward summary: `{summary_path}`", ""]
+    lines += ["| what | status | details |", "|---|---|---|"]
     for outcome in outcomes:
-        message = outcome.message.replace("|", "\\|")
-        lines.append(f"| {outcome.subject} | {outcome.status} | {message} |")
+        if outcome.status == "not provided":
+            continue
+        lines.append(f"| {_md(outcome.subject)} | {outcome.status} | {_md(outcome.message)} |")
+    absent = [o.subject for o in outcomes if o.status == "not provided"]
+    if absent:
+        lines += ["", f"Not in the raw folder (skipped, not an error): {', '.join(absent)}."]
     for report in reports:
-        lines += ["", f"## Revision {report.revision}: {'passed' if report.passed else 'BLOCKED'}"]
-        failed = report.blocking_failures + report.warnings
+        state = "passed" if report.passed else "BLOCKED"
+        lines += ["", f"## Revision {report.revision}: {state}"]
+        if not report.passed:
+            lines.append(still_served(report.revision, served or {}))
         if report.data_basis:
             basis = report.data_basis
             lines.append(
@@ -176,8 +225,54 @@ def markdown_summary(reports: list[ValidationReport], outcomes: list[Any]) -> st
                 f"{basis['imputed']} imputed (I), "
                 f"{basis['refugees_added']} with refugees added (R)."
             )
-        if not failed:
+        if not report.findings:
             lines.append(f"All {len(report.results)} expectations passed.")
-        for result in failed:
-            lines.append(f"- **{result.severity}** {result.describe()}")
+        for finding in report.findings:
+            kind = "Blocking" if finding.blocking else "Warning"
+            lines += ["", f"### {kind}: {finding.title}", "", counts_text(finding), ""]
+            shown = finding.failures if finding.blocking else finding.arab
+            if shown:
+                lines += ["| place | year | sex | found | where |", "|---|---|---|---|---|"]
+                for failure in shown[:rows_shown]:
+                    lines.append(
+                        f"| {_md(failure.place)} | {failure.year or ''} | {failure.sex} | "
+                        f"{_md(failure.text)} | {_md(failure.where)} |"
+                    )
+                if len(shown) > rows_shown:
+                    lines.append(f"\n{len(shown) - rows_shown} more rows in the summary file.")
+            if not finding.blocking and finding.others:
+                lines.append(f"\nElsewhere: {finding.other_places()}.")
     return "\n".join(lines)
+
+
+def findings_table(reports: list[ValidationReport]) -> list[dict[str, Any]]:
+    """Every failing row of the run, one table row each (a Prefect table artifact)."""
+    return [
+        {
+            "revision": report.revision,
+            "severity": "blocking" if finding.blocking else "warning",
+            "place": failure.place,
+            "year": failure.year,
+            "sex": failure.sex,
+            "found": failure.text,
+            "where": failure.where,
+            "check": finding.title,
+        }
+        for report in reports
+        for finding in report.findings
+        for failure in finding.failures
+    ]
+
+
+def counts_text(finding: Any) -> str:
+    """'136 rows fail: 4 in the Arab region, 132 elsewhere (70 places).'"""
+    text = finding.fail_word
+    if finding.failures:
+        text += f": {finding.split()}"
+        if finding.count and finding.count > len(finding.failures):
+            text += f"; the first {len(finding.failures):,} are listed"
+    return text + "."
+
+
+def _md(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")

@@ -23,6 +23,10 @@ from migstock.errors import MigstockError
 
 BLOCKING = "critical"
 SAMPLE_SIZE = 20
+#: failing rows kept in memory for the reports (the result files keep SAMPLE_SIZE)
+MAX_ROWS = 5_000
+#: suites whose detailed run lists every failing row (their frames are small)
+COMPLETE_SUITES = ("reconciliation",)
 DOCS_SITE = "migstock"
 SUITES = ("bilateral", "destination_totals", "refugees", "data_basis", "reconciliation")
 #: the expectation name of what the parser found missing from a workbook
@@ -45,6 +49,10 @@ class CheckResult:
     #: the workbook the check judges (bilateral or destination_totals); a blocking
     #: failure rejects that file only
     dataset: str | None = None
+    #: the expectation's arguments (bounds, value sets), for describing it in words
+    kwargs: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    #: every failing row when GX listed them all (up to MAX_ROWS), else the sample
+    rows: list[Any] = field(default_factory=list, compare=False, repr=False)
 
     @property
     def blocking(self) -> bool:
@@ -87,6 +95,8 @@ class ValidationReport:
     #: countries in the revision, how many are imputed (I), how many include refugees (R)
     data_basis: dict[str, int] = field(default_factory=dict)
     results_path: Path | None = None
+    #: the failed expectations in words (``migstock.explain``), filled in for the reports
+    findings: list[Any] = field(default_factory=list)
 
     @property
     def blocking_failures(self) -> list[CheckResult]:
@@ -139,22 +149,30 @@ def load_suite_document(directory: Path, name: str) -> dict[str, Any]:
 class Validator:
     """One Great Expectations context for a whole run, with the suites loaded."""
 
-    def __init__(self, expectations_dir: Path | None = None, docs_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        expectations_dir: Path | None = None,
+        docs_dir: Path | None = None,
+        results_dir: Path | None = None,
+    ) -> None:
+        """``docs_dir``: render Data Docs there; ``results_dir``: keep GX's result
+        files there (default: beside ``docs_dir``), so the site keeps every run."""
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
         logging.getLogger("great_expectations").setLevel(logging.WARNING)
         import great_expectations as gx  # imported here: seconds of start-up, once per run
-        from great_expectations.data_context.types.base import ProgressBarsConfig
 
         self._gx = gx
         self.expectations_dir = expectations_dir or default_expectations_dir()
         self.docs_dir = docs_dir
-        self.context = gx.get_context(mode="ephemeral")
-        self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        if docs_dir is not None and results_dir is None:
+            results_dir = docs_dir.parent / "gx_results"
+        self.context = gx.get_context(mode="ephemeral", project_config=_context_config(results_dir))
         if docs_dir is not None:
             self.context.add_data_docs_site(
                 site_name=DOCS_SITE,
                 site_config={
                     "class_name": "SiteBuilder",
+                    "show_how_to_buttons": False,
                     "store_backend": {
                         "class_name": "TupleFilesystemStoreBackend",
                         "base_directory": str(docs_dir.resolve()),
@@ -164,14 +182,15 @@ class Validator:
             )
         self._source = self.context.data_sources.add_pandas("migstock")
         self._checkpoints: dict[str, Any] = {}
+        self._rendered: list[Any] = []  # GX ids of the results to render into Data Docs
 
     def _checkpoints_of(self, suite_name: str) -> tuple[Any, Any]:
         """(quick, detailed) checkpoints of a suite.
 
         The quick one (result format BASIC, about 30% cheaper on a million rows)
-        runs every time and updates Data Docs; the detailed one (SUMMARY, with
-        the index of unexpected rows) runs only when something failed, to show
-        the failing rows.
+        runs every time; the detailed one (SUMMARY, with the index of unexpected
+        rows) runs only when something failed, to show the failing rows. Both
+        store their result under the same GX id, so Data Docs show the last.
         """
         if suite_name not in self._checkpoints:
             gx = self._gx
@@ -183,16 +202,10 @@ class Validator:
             definition = self.context.validation_definitions.add(
                 gx.ValidationDefinition(name=suite_name, data=batch, suite=suite)
             )
-            actions = []
-            if self.docs_dir is not None:
-                actions.append(
-                    gx.checkpoint.UpdateDataDocsAction(name="docs", site_names=[DOCS_SITE])
-                )
             quick = self.context.checkpoints.add(
                 gx.Checkpoint(
                     name=suite_name,
                     validation_definitions=[definition],
-                    actions=actions,
                     result_format={
                         "result_format": "BASIC",
                         "partial_unexpected_count": SAMPLE_SIZE,
@@ -204,7 +217,7 @@ class Validator:
                     name=f"{suite_name}-detailed",
                     validation_definitions=[definition],
                     result_format={
-                        "result_format": "SUMMARY",
+                        "result_format": "COMPLETE" if suite_name in COMPLETE_SUITES else "SUMMARY",
                         "partial_unexpected_count": SAMPLE_SIZE,
                     },
                 )
@@ -230,25 +243,71 @@ class Validator:
             "batch_parameters": {"dataframe": frame},
             "expectation_parameters": parameters or {},
             # run_time given: GX would otherwise try to parse run_name as a date
-            "run_id": RunIdentifier(run_name=run_name, run_time=datetime.now(UTC))
-            if run_name
-            else None,
+            "run_id": RunIdentifier(run_name=gx_run_name(run_name), run_time=datetime.now(UTC)),
         }
         outcome = quick.run(**arguments)
         if not outcome.success:
             outcome = detailed.run(**arguments)
         results = []
-        for validation in outcome.run_results.values():
+        for key, validation in outcome.run_results.items():
+            self._rendered.append(key)
             for item in validation.results:
                 results.append(_check_result(suite_name, item, frame, dataset))
         return results
 
     def build_docs(self) -> Path | None:
-        """The Data Docs index page, when a docs folder was given."""
-        if self.docs_dir is None:
+        """Render this run's results into the Data Docs site, readable offline;
+        return its index page (None without a docs folder or results)."""
+        if self.docs_dir is None or not self._rendered:
             return None
+        from great_expectations.data_context.types.resource_identifiers import (
+            ExpectationSuiteIdentifier,
+        )
+
+        from migstock.data_docs import make_offline
+
+        for name in SUITES:  # the index lists (and keeps) the suites it knows
+            self._checkpoints_of(name)
+        suites = [ExpectationSuiteIdentifier(name) for name in SUITES]
+        self.context.build_data_docs(
+            site_names=[DOCS_SITE], resource_identifiers=[*suites, *self._rendered]
+        )
+        self._rendered.clear()
+        make_offline(self.docs_dir)
         index = self.docs_dir / "index.html"
         return index if index.exists() else None
+
+
+def gx_run_name(run_id: str | None) -> str:
+    """The run name given to GX: never read as a date.
+
+    GX's Data Docs parse run names with dateutil: an id ending in ``-NNNN``
+    reads as a timezone offset, and offsets of 24 h or more crash the page.
+    With a word in front, dateutil never accepts it as a date.
+    """
+    return f"migstock-{run_id}" if run_id else "migstock"
+
+
+def _context_config(results_dir: Path | None) -> Any:
+    """In-memory GX stores (the suites are JSON files of the project), but result
+    files on disk when given, so the Data Docs index can list earlier runs."""
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+        analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False),
+    )
+    if results_dir is not None:
+        config.stores[config.validation_results_store_name]["store_backend"] = {
+            "class_name": "TupleFilesystemStoreBackend",
+            "base_directory": str(results_dir.resolve()),
+        }
+    return config
 
 
 def _numpy_numbers(frame: pd.DataFrame) -> pd.DataFrame:
@@ -273,11 +332,16 @@ def _check_result(
     )
     result = item.result or {}
     severity = str(getattr(config, "severity", BLOCKING)).split(".")[-1].lower()
-    indexes = result.get("partial_unexpected_index_list") or []
+    indexes = result.get("unexpected_index_list") or result.get("partial_unexpected_index_list")
     if indexes and all(isinstance(i, int) for i in indexes):
-        sample = _plain(frame.iloc[indexes[:SAMPLE_SIZE]].to_dict("records"))
+        rows = _plain(frame.iloc[indexes[:MAX_ROWS]].to_dict("records"))
     else:
-        sample = _plain(result.get("partial_unexpected_list", [])[:SAMPLE_SIZE])
+        rows = _plain(result.get("partial_unexpected_list", [])[:SAMPLE_SIZE])
+    plain_kwargs = {
+        key: value
+        for key, value in kwargs.items()
+        if key not in ("batch_id", "row_condition", "condition_parser", "result_format")
+    }
     return CheckResult(
         suite=suite_name,
         expectation=config.type,
@@ -285,10 +349,12 @@ def _check_result(
         severity=severity,
         success=bool(item.success),
         unexpected_count=result.get("unexpected_count"),
-        sample=sample,
+        sample=rows[:SAMPLE_SIZE],
         notes=str((config.meta or {}).get("notes", "")),
         condition=_condition(kwargs.get("row_condition")),
         dataset=dataset,
+        kwargs=_plain(plain_kwargs),
+        rows=rows,
     )
 
 

@@ -1,0 +1,486 @@
+"""Failed expectations in words a data steward can act on.
+
+A :class:`Finding` is one failed expectation: one sentence saying what the check
+means, and every failing row (:class:`Failure`) named by place, year and sex,
+with the numbers compared ("published total 3,457,691; males + females
+3,507,691") and where the cell is (file, sheet, row). Rows of the 22 Arab
+countries come first; the others are also counted by place. The CLI, the
+steward summary and the Prefect artifacts all print these same words; the
+Great Expectations ids stay in the result JSON.
+
+Reconciliation rows (``migstock.reconcile``) carry no sheet or row: they are
+joined back to the tidy rows they were computed from.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from migstock.regions import ARAB_COUNTRIES
+from migstock.validate import CheckResult, ValidationReport
+
+SEX_WORDS = {"total": "both sexes", "male": "males", "female": "females"}
+#: how many places the grouped count names before "and N more"
+PLACES_NAMED = 12
+
+
+@dataclass(frozen=True)
+class SourceRows:
+    """The tidy rows of one raw file, for finding where a checked cell is."""
+
+    file_name: str
+    dataset: str
+    rows: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One failing row, in words."""
+
+    place: str
+    arab: bool
+    year: int | None
+    sex: str
+    text: str
+    where: str = ""
+
+    def line(self) -> str:
+        when = f" {self.year}" if self.year is not None else ""
+        sex = f", {self.sex}" if self.sex else ""
+        where = f" [{self.where}]" if self.where else ""
+        return f"{self.place}{when}{sex}: {self.text}{where}"
+
+
+@dataclass
+class Finding:
+    """One failed expectation of a revision, in words."""
+
+    severity: str
+    title: str
+    count: int | None
+    failures: list[Failure] = field(default_factory=list)
+    #: the Great Expectations id (suite: expectation on column where ...), for the JSON
+    gx_id: str = ""
+    #: the workbook the check judges (bilateral or destination_totals)
+    dataset: str | None = None
+
+    @property
+    def blocking(self) -> bool:
+        return self.severity == "critical"
+
+    @property
+    def arab(self) -> list[Failure]:
+        return [f for f in self.failures if f.arab]
+
+    @property
+    def others(self) -> list[Failure]:
+        return [f for f in self.failures if not f.arab]
+
+    @property
+    def rows_word(self) -> str:
+        count = self.count if self.count is not None else len(self.failures)
+        return f"{count:,} row{'s' if count != 1 else ''}"
+
+    @property
+    def fail_word(self) -> str:
+        count = self.count if self.count is not None else len(self.failures)
+        return f"{self.rows_word} fail{'s' if count == 1 else ''}"
+
+    def split(self) -> str:
+        """'4 in the Arab region, 132 elsewhere (70 places)'."""
+        places = len({f.place for f in self.others})
+        where = f" ({places} place{'s' if places != 1 else ''})" if places else ""
+        return f"{len(self.arab)} in the Arab region, {len(self.others)} elsewhere{where}"
+
+    def other_places(self, named: int = PLACES_NAMED) -> str:
+        """Non-Arab places with their number of failing rows, most first."""
+        counts = Counter(f.place for f in self.others).most_common()
+        shown = ", ".join(f"{place}: {n}" for place, n in counts[:named])
+        more = len(counts) - named
+        return shown + (f" and {more} more" if more > 0 else "")
+
+    def headline(self) -> str:
+        """One line: the check and how many rows fail, Arab region first."""
+        parts = [f"{self.title}: {self.fail_word}"]
+        if self.failures:
+            parts.append(self.split())
+        if self.failures:
+            first = (self.arab or self.failures)[0]
+            parts.append(f"e.g. {first.line()}")
+        return "; ".join(parts)
+
+
+def explain(
+    report: ValidationReport, sources: list[SourceRows], names: dict[int, str]
+) -> list[Finding]:
+    """Every failed expectation of ``report`` in words: blocking ones first."""
+    locator = _Locator(sources)
+    findings = []
+    failed = report.blocking_failures + report.warnings
+    for result in failed:
+        check = _check_of(result)
+        if result.suite == "reconciliation" and check:
+            finding = _reconciliation(result, check, locator, names)
+        else:
+            finding = _tidy(result, sources, names)
+        finding.dataset = result.dataset
+        findings.append(finding)
+    return findings
+
+
+# --- reconciliation checks ------------------------------------------------------------
+
+_SUM_TITLES = {
+    "male_plus_female": "Males + females must equal the published total",
+    "origins_sum_to_total": "The origins must add up to the published Total column",
+    "bilateral_vs_totals": (
+        "The bilateral workbook's Total column must match the destination-totals workbook"
+    ),
+}
+
+
+def _check_of(result: CheckResult) -> str | None:
+    match = re.search(r"check == '(\w+)'", result.condition or "")
+    return match.group(1) if match else None
+
+
+def _threshold(result: CheckResult) -> float | None:
+    match = re.search(r"abs_difference > ([\d.]+)", result.condition or "")
+    return float(match.group(1)) if match else None
+
+
+def check_title(result: CheckResult, check: str) -> str:
+    """One sentence saying what a reconciliation check means, with its tolerance."""
+    low, high = result.kwargs.get("min_value"), result.kwargs.get("max_value")
+    above = _threshold(result)
+    if (check in ("year_over_year", "revision_over_revision") and None in (high, above)) or (
+        check == "year_over_year" and low is None
+    ):
+        return result.notes or check.replace("_", " ")  # a suite changed its arguments
+    if check in _SUM_TITLES:
+        tolerance = f"{_number(above)} persons" if above is not None else ""
+        if high is not None:
+            tolerance += f"{' or ' if tolerance else ''}{high:.2%}"
+        return _SUM_TITLES[check] + (f" (tolerance: {tolerance})" if tolerance else "")
+    if check == "arab_countries_present":
+        return "All 22 Arab League members must have a value for every year and sex"
+    if check == "year_over_year":
+        return (
+            f"A country's migrant stock should stay between ×{low:g} and ×{high:g} of the "
+            f"previous reference year when it changes by more than {_number(above)} persons"
+        )
+    if check == "revision_over_revision":
+        return (
+            f"A country's estimate for a year should differ by at most {high:.0%} from the "
+            f"newest other loaded revision when the difference exceeds {_number(above)} persons"
+        )
+    return result.notes or check.replace("_", " ")
+
+
+def _reconciliation(
+    result: CheckResult, check: str, locator: _Locator, names: dict[int, str]
+) -> Finding:
+    rows = pd.DataFrame([r for r in result.rows if isinstance(r, dict)])
+    failures = []
+    if len(rows):
+        where = locator.where(check, rows)
+        missing = locator.missing_arab(rows) if check == "arab_countries_present" else {}
+        for position, row in enumerate(rows.to_dict("records")):
+            failures.append(_check_failure(check, row, names, where[position], missing))
+    return Finding(
+        severity=result.severity,
+        title=check_title(result, check),
+        count=result.unexpected_count,
+        failures=_arab_first(failures),
+        gx_id=result.describe(samples=0),
+    )
+
+
+def _check_failure(
+    check: str,
+    row: dict[str, Any],
+    names: dict[int, str],
+    where: str,
+    missing: dict[tuple[int, str], list[int]],
+) -> Failure:
+    expected, actual = row.get("expected"), row.get("actual")
+    code = _int(row.get("destination_code"))
+    year = _int(row.get("year"))
+    sex = row.get("sex")
+    if check == "male_plus_female":
+        text = f"published total {_number(expected)}; males + females {_number(actual)}"
+        text += _difference(expected, actual)
+    elif check == "origins_sum_to_total":
+        text = f"published Total column {_number(expected)}; sum of the origins {_number(actual)}"
+        text += _difference(expected, actual)
+    elif check == "bilateral_vs_totals":
+        text = (
+            f"destination-totals workbook {_number(expected)}; "
+            f"bilateral Total column {_number(actual)}"
+        ) + _difference(expected, actual)
+    elif check == "arab_countries_present":
+        absent = missing.get((year or 0, str(sex)), [])
+        text = f"{_number(actual)} of the 22 Arab countries have a value"
+        if absent:
+            text += "; missing: " + ", ".join(_place(c, names, code_shown=False) for c in absent)
+    elif check == "year_over_year":
+        text = f"{_number(expected)} in the previous reference year, {_number(actual)} in {year}"
+        if expected and actual is not None:
+            text += f" (×{actual / expected:.2f})"
+    elif check == "revision_over_revision":
+        text = (
+            f"{_number(expected)} in the newest other loaded revision, "
+            f"{_number(actual)} in this one"
+        )
+        if expected and actual is not None:
+            text += f" ({(actual - expected) / expected:+.0%})"
+    else:
+        text = f"expected {_number(expected)}, found {_number(actual)}"
+    origin = _int(row.get("origin_code"))
+    place = _place(code, names) if code is not None else "Arab region"
+    if origin is not None and check == "male_plus_female":
+        place += f", migrants from {_place(origin, names)}"
+    sex_words = SEX_WORDS.get(str(sex), "") if sex is not None else ""
+    if check == "male_plus_female":
+        sex_words = "both sexes vs males + females"
+    return Failure(
+        place=place,
+        arab=code in ARAB_COUNTRIES if code is not None else True,
+        year=year,
+        sex=sex_words,
+        text=text,
+        where=where,
+    )
+
+
+class _Locator:
+    """Where a reconciliation row's cells are: file, sheet and row of the tidy rows."""
+
+    def __init__(self, sources: list[SourceRows]) -> None:
+        self.sources = sources
+        self._frames: dict[tuple[str, tuple[str, ...] | None], pd.DataFrame] = {}
+
+    def _frame(self, dataset: str, kinds: tuple[str, ...] | None = None) -> pd.DataFrame:
+        """The rows of one dataset (only these origin kinds), with their file's name."""
+        key = (dataset, kinds)
+        if key not in self._frames:
+            self._frames[key] = self._concat(dataset, kinds)
+        return self._frames[key]
+
+    def _concat(self, dataset: str, kinds: tuple[str, ...] | None) -> pd.DataFrame:
+        frames = []
+        for source in self.sources:
+            if source.dataset != dataset:
+                continue
+            rows = source.rows
+            if kinds is not None and "origin_kind" in rows:
+                rows = rows[rows["origin_kind"].isin(kinds)]
+            frames.append(rows.assign(file_name=source.file_name))
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    def where(self, check: str, failing: pd.DataFrame) -> list[str]:
+        """One text per failing row, e.g. ``file.xlsx, sheet 'Table 1', row 148``."""
+        keys = ["year", "destination_code", "sex"]
+        every = pd.Series(True, index=failing.index)
+        lookups: list[tuple[pd.DataFrame, list[str], pd.Series]] = []
+        if check == "male_plus_female":
+            origins = failing["origin_code"].notna()
+            residuals = ("other_north", "other_south", "other")
+            lookups.append((self._frame("destination_totals"), keys[:2], ~origins))
+            lookups.append((self._frame("bilateral", residuals), keys[:2], ~origins))
+            if origins.any():
+                bilateral = self._frame("bilateral")
+                lookups.append((bilateral, [*keys[:2], "origin_code"], origins))
+        elif check == "origins_sum_to_total":
+            lookups.append((self._frame("bilateral", ("total",)), keys, every))
+        elif check == "bilateral_vs_totals":
+            lookups.append((self._frame("destination_totals"), keys, every))
+            lookups.append((self._frame("bilateral", ("total",)), keys, every))
+        elif check in ("year_over_year", "revision_over_revision"):
+            stock = self._frame("destination_totals")
+            if not len(stock):
+                stock = self._frame("bilateral", ("total",))
+            lookups.append((stock, keys, every))
+        found: list[list[str]] = [[] for _ in range(len(failing))]
+        for frame, on, mask in lookups:
+            if not len(frame) or not mask.any():
+                continue
+            for position, text in _cells(failing, frame, on, mask).items():
+                found[position].append(text)
+        return ["; ".join(dict.fromkeys(texts)) for texts in found]
+
+    def missing_arab(self, failing: pd.DataFrame) -> dict[tuple[int, str], list[int]]:
+        """Per (year, sex): the Arab countries without a value."""
+        stock = self._frame("destination_totals")
+        if not len(stock):
+            stock = self._frame("bilateral", ("total",))
+        if not len(stock):
+            return {}
+        present = stock[stock["migrants"].notna()].groupby(["year", "sex"], observed=True)[
+            "destination_code"
+        ]
+        missing = {}
+        for (year, sex), codes in present:
+            absent = sorted(ARAB_COUNTRIES - {int(c) for c in codes})
+            if absent:
+                missing[(int(year), str(sex))] = absent
+        return missing
+
+
+def _cells(
+    failing: pd.DataFrame, frame: pd.DataFrame, on: list[str], mask: pd.Series
+) -> dict[int, str]:
+    """Position of each failing row (where ``mask``) -> where its matching tidy rows are."""
+    left = failing[on].reset_index(drop=True).assign(_position=range(len(failing)))
+    left = left[mask.to_numpy()]
+    right = frame[[*on, "file_name", "source_sheet", "source_row"]]
+    for key in on:
+        if key == "sex":
+            left[key] = left[key].astype("string")
+            right = right.assign(sex=right["sex"].astype("string"))
+        else:
+            left[key] = pd.to_numeric(left[key]).astype("Int64")
+            right = right.assign(**{key: pd.to_numeric(right[key]).astype("Int64")})
+    merged = left.merge(right, on=on, how="inner")
+    out: dict[int, str] = {}
+    for position, group in merged.groupby("_position"):
+        out[int(position)] = _where_text(group)
+    return out
+
+
+def _where_text(group: pd.DataFrame) -> str:
+    parts = []
+    for file_name, by_file in group.groupby("file_name", sort=False):
+        cells = []
+        for sheet, by_sheet in by_file.groupby("source_sheet", sort=False):
+            rows = sorted({int(r) for r in by_sheet["source_row"]})
+            label = "row" if len(rows) == 1 else "rows"
+            cells.append(f"sheet '{sheet}', {label} {', '.join(map(str, rows[:6]))}")
+        parts.append(f"{file_name}, {'; '.join(cells[:6])}")
+    return "; ".join(parts)
+
+
+# --- column checks on the tidy rows ----------------------------------------------------
+
+
+def tidy_title(result: CheckResult) -> str:
+    """One sentence for an expectation on the tidy rows."""
+    column = result.column or "the table"
+    kwargs = result.kwargs
+    kind = result.expectation
+    if kind == "expect_column_values_to_be_between":
+        low, high = (_bound(kwargs.get(key)) for key in ("min_value", "max_value"))
+        if low is not None and high is not None:
+            return f"{column} must be between {low} and {high}"
+        if low is not None:
+            return f"{column} must be {low} or more"
+        return f"{column} must be {high} or less"
+    if kind == "expect_column_values_to_not_be_null":
+        return f"{column} must not be empty"
+    if kind == "expect_column_values_to_be_in_set":
+        allowed = kwargs.get("value_set")
+        if isinstance(allowed, dict):  # a parameter of the run
+            words = {
+                "revision_years": "one of the revision's reference years",
+                "location_codes": "an M49 code or an aggregate the workbook defines",
+            }
+            return f"{column} must be {words.get(allowed.get('$PARAMETER'), 'an allowed value')}"
+        return f"{column} must be one of {', '.join(map(str, allowed or []))}"
+    if kind == "expect_compound_columns_to_be_unique":
+        return f"each combination of {column.replace(',', ', ')} must appear once"
+    if kind == "expect_column_values_to_be_in_type_list":
+        return f"{column} must be of type {' or '.join(kwargs.get('type_list') or [])}"
+    if kind in ("expect_table_columns_to_match_set", "expect_table_columns_to_match_ordered_list"):
+        return "the table must have exactly the expected columns"
+    return result.notes or f"{kind.replace('_', ' ')} on {column}"
+
+
+def _tidy(result: CheckResult, sources: list[SourceRows], names: dict[int, str]) -> Finding:
+    files = [s.file_name for s in sources if s.dataset == result.suite]
+    failures = []
+    for row in result.rows:
+        if not isinstance(row, dict):
+            failures.append(Failure("", True, None, "", f"value found: {row}"))
+            continue
+        code = _int(row.get("destination_code"))
+        sheet, number = row.get("source_sheet"), _int(row.get("source_row"))
+        where = ", ".join(files)
+        if sheet is not None:
+            where += f", sheet '{sheet}'" + (f", row {number}" if number is not None else "")
+        origin = _int(row.get("origin_code"))
+        place = _place(code, names) if code is not None else "?"
+        if origin is not None:
+            place += f", migrants from {_place(origin, names)}"
+        value = row.get(result.column) if result.column in row else None
+        shown = f"{result.column} = {_value(value)}" if result.column in row else "this row"
+        failures.append(
+            Failure(
+                place=place,
+                arab=code in ARAB_COUNTRIES if code is not None else False,
+                year=_int(row.get("year")),
+                sex=SEX_WORDS.get(str(row.get("sex")), ""),
+                text=shown,
+                where=where.strip(", "),
+            )
+        )
+    return Finding(
+        severity=result.severity,
+        title=tidy_title(result),
+        count=result.unexpected_count,
+        failures=_arab_first(failures),
+        gx_id=result.describe(samples=0),
+    )
+
+
+# --- small helpers ---------------------------------------------------------------------
+
+
+def _arab_first(failures: list[Failure]) -> list[Failure]:
+    return sorted(failures, key=lambda f: (not f.arab, f.place, f.year or 0, f.sex))
+
+
+def _place(code: int, names: dict[int, str], code_shown: bool = True) -> str:
+    name = names.get(code)
+    if not name:
+        return str(code)
+    return f"{name} ({code})" if code_shown else name
+
+
+def _int(value: Any) -> int | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _number(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "none"
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:,.2f}"
+    return f"{int(value):,}"
+
+
+def _bound(value: Any) -> Any:
+    """A bound as written in a suite: 0, not GX's 0.0."""
+    return f"{value:g}" if isinstance(value, (int, float)) else value
+
+
+def _value(value: Any) -> str:
+    return _number(value) if isinstance(value, (int, float)) else repr(value)
+
+
+def _difference(expected: Any, actual: Any) -> str:
+    if expected is None or actual is None:
+        return ""
+    gap = abs(actual - expected)
+    share = f", {gap / abs(expected):.2%}" if expected else ""
+    return f" (differs by {_number(gap)}{share})"
