@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from migstock.regions import ARAB_COUNTRIES
-from migstock.validate import CheckResult, ValidationReport
+from migstock.validate import COMPLETENESS, CheckResult, ValidationReport
 
 SEX_WORDS = {"total": "both sexes", "male": "males", "female": "females"}
 #: how many places the grouped count names before "and N more"
@@ -105,8 +105,15 @@ class Finding:
         more = len(counts) - named
         return shown + (f" and {more} more" if more > 0 else "")
 
+    @property
+    def about_the_workbook(self) -> bool:
+        """A finding on the workbook as a whole (a table it lacks), not on rows."""
+        return self.count is None and not self.failures
+
     def headline(self) -> str:
         """One line: the check and how many rows fail, Arab region first."""
+        if self.about_the_workbook:
+            return self.title
         parts = [f"{self.title}: {self.fail_word}"]
         if self.failures:
             parts.append(self.split())
@@ -125,7 +132,9 @@ def explain(
     failed = report.blocking_failures + report.warnings
     for result in failed:
         check = _check_of(result)
-        if result.suite == "reconciliation" and check:
+        if result.expectation == COMPLETENESS:  # the parser's words already
+            finding = Finding(result.severity, result.notes, None, gx_id=result.describe())
+        elif result.suite == "reconciliation" and check:
             finding = _reconciliation(result, check, locator, names)
         else:
             finding = _tidy(result, sources, names)

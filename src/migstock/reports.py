@@ -266,6 +266,8 @@ def findings_table(reports: list[ValidationReport]) -> list[dict[str, Any]]:
 
 def counts_text(finding: Any) -> str:
     """'136 rows fail: 4 in the Arab region, 132 elsewhere (70 places).'"""
+    if finding.about_the_workbook:
+        return "The workbook as a whole, not its rows."
     text = finding.fail_word
     if finding.failures:
         text += f": {finding.split()}"
