@@ -9,8 +9,8 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from flows.refresh import refresh
 from migstock.cli import app
+from migstock.refresh import refresh
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 

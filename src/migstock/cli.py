@@ -10,13 +10,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from migstock import progress, settings
-from migstock.catalog import load_url_overrides
+from migstock import progress, settings, timings
+from migstock.catalog import apply_url_overrides, load_url_overrides
 from migstock.errors import MigstockError
 
 if TYPE_CHECKING:
-    from migstock.pipeline import RunSummary
+    from migstock.outcomes import RunSummary
 
+timings.mark("command line imported")
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console()
 err = Console(stderr=True)
@@ -74,23 +75,57 @@ def run(
     force: Annotated[
         bool, typer.Option(help="Re-parse and reload files whose rows are already loaded.")
     ] = False,
+    require: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--require",
+            help="A missing file of this revision fails the run (repeatable). Other "
+            "missing catalog files are 'not provided', unless the run finds no workbook at all.",
+        ),
+    ] = None,
 ) -> None:
-    """Get, parse, validate and load every revision of the catalog."""
+    """Get, parse, validate and load every revision of the catalog.
+
+    What changed is decided first, without Prefect or Great Expectations: a run
+    that finds nothing new (same sha256 as the store, 304 from the server) ends
+    there, in about a second.
+    """
+    from migstock import acquire
+    from migstock.outcomes import RunSummary
+
+    timings.write_at_exit()
+    db_path = db or settings.db_path()
+    parquet = parquet_dir or settings.parquet_dir(db_path)
+    scope = acquire.Scope.of(
+        raw_dir or settings.landing_dir(),
+        raw_dir_given=raw_dir is not None,
+        offline=offline,
+        revisions=revision,
+        required=require,
+        force=force,
+    )
     try:
         overrides = load_url_overrides(urls_file) if urls_file else {}
         overrides.update(_parse_urls(url or []))
+        catalog = apply_url_overrides(overrides)
+        with progress.reporting(console), timings.stage("acquire (before Prefect)"):
+            acquired = acquire.precheck(scope, catalog, db_path)
     except MigstockError as error:
         err.print(f"[bold red]error:[/] {error}", soft_wrap=True)
         raise typer.Exit(2) from None
-    db_path = db or settings.db_path()
+    if acquired is not None and not acquired.to_prepare:  # nothing to parse: done
+        _finish(RunSummary(outcomes=acquired.outcomes, db_path=db_path, parquet_dir=parquet))
+        return
     _run_flow(
         raw_dir=raw_dir,
         db_path=db_path,
-        parquet_dir=parquet_dir or settings.parquet_dir(db_path),
+        parquet_dir=parquet,
         offline=offline,
         revisions=revision,
         url_overrides=overrides,
         force=force,
+        required=require,
+        acquired=acquired,
     )
 
 
@@ -120,11 +155,23 @@ def validate(
 def _run_flow(**parameters: object) -> None:
     """Run the refresh flow, print its summary, exit non-zero when something failed."""
     _quiet_prefect()
-    try:
-        from flows.refresh import refresh  # Prefect import is slow: only when running
+    from migstock import prefect_server
 
-        with progress.reporting(console):
-            state = refresh(**parameters, return_state=True)
+    try:
+        with prefect_server.temporary() as api:  # the server boots while we import
+            with timings.stage("import Prefect and pandas"):
+                from migstock.refresh import refresh  # slow: only when running
+
+            with timings.stage("import Great Expectations"):
+                from migstock.validate import preload
+
+                preload()
+            timings.mark("flow called")
+            with api.use(), progress.reporting(console):
+                state = refresh(**parameters, return_state=True)
+            timings.mark("flow returned")
+            if api.server is not None and api.server.ready_after_s is not None:
+                timings.add("Prefect server boot (in parallel)", api.server.ready_after_s)
     except MigstockError as error:
         err.print(f"[bold red]error:[/] {error}", soft_wrap=True)
         raise typer.Exit(2) from None
@@ -132,6 +179,11 @@ def _run_flow(**parameters: object) -> None:
     if not hasattr(summary, "outcomes"):
         err.print(f"[bold red]error:[/] the refresh flow crashed: {summary}")
         raise typer.Exit(3)
+    _finish(summary)
+
+
+def _finish(summary: RunSummary) -> None:
+    """Print the summary of a run; exit 1 when something failed."""
     _print_summary(summary)
     if summary.failed:
         raise typer.Exit(1)
@@ -145,7 +197,7 @@ def serve(
     _quiet_prefect()
     from prefect import serve as prefect_serve
 
-    from flows.refresh import scheduled_deployment
+    from migstock.refresh import scheduled_deployment
 
     console.print(f"serving migstock-refresh/scheduled-refresh on cron '{cron}' (Ctrl+C stops)")
     prefect_serve(scheduled_deployment(cron))

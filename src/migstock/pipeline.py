@@ -1,17 +1,21 @@
 """The stages of a run as plain functions over plain data (no Prefect here).
 
-``flows/refresh.py`` calls these as Prefect tasks; tests call them directly.
+Which files a run needs is decided in :mod:`migstock.acquire`; the outcome
+vocabulary lives in :mod:`migstock.outcomes` (re-exported here).
+
+``migstock.refresh`` (the flow) calls these as Prefect tasks; tests call them directly.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
+from migstock.acquire import find_local_files as find_local_files  # re-exported
 from migstock.catalog import Dataset, Revision
 from migstock.errors import MigstockError
 from migstock.harmonize import (
@@ -20,9 +24,12 @@ from migstock.harmonize import (
     location_names,
     m49_reference,
 )
+from migstock.outcomes import Outcome as Outcome  # re-exported
+from migstock.outcomes import RunSummary as RunSummary
+from migstock.outcomes import Status as Status
 from migstock.parse import parse_workbook
 from migstock.provenance import RawFile
-from migstock.read import SPREADSHEET_SUFFIXES, read_workbook
+from migstock.read import read_workbook
 from migstock.reconcile import reconciliation_frame
 from migstock.regions import FIRST_AGGREGATE_CODE, WORLD
 from migstock.store import RevisionLoad
@@ -38,45 +45,6 @@ class PreparedFile:
     dataset: Dataset
     rows: pd.DataFrame
     names: pd.DataFrame
-
-
-@dataclass
-class Outcome:
-    """What happened to one file or revision in a run, for the summary."""
-
-    subject: str
-    #: loaded, valid (validated only), unchanged, stale (update check failed),
-    #: rejected, unavailable, not provided
-    status: str
-    message: str = ""
-
-
-@dataclass
-class RunSummary:
-    outcomes: list[Outcome] = field(default_factory=list)
-    reports: list[ValidationReport] = field(default_factory=list)
-    db_path: Path | None = None
-    parquet_dir: Path | None = None
-    run_id: str = ""
-    docs_index: Path | None = None
-    summary_html: Path | None = None
-
-    @property
-    def failed(self) -> bool:
-        return any(o.status in ("rejected", "unavailable") for o in self.outcomes)
-
-
-def find_local_files(directory: Path) -> list[Path]:
-    """Spreadsheets and CSV exports in ``directory`` (hidden and temporary files skipped)."""
-    if not directory.is_dir():
-        return []
-    return sorted(
-        path
-        for path in directory.iterdir()
-        if path.is_file()
-        and path.suffix.lower() in SPREADSHEET_SUFFIXES
-        and not path.name.startswith((".", "~$"))
-    )
 
 
 def prepare_file(raw: RawFile) -> PreparedFile:

@@ -11,10 +11,8 @@ A lock file keeps two loads from running at once.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import shutil
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,7 +22,9 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+from filelock import FileLock, Timeout
 
+from migstock import timings
 from migstock.catalog import LICENCE, revision
 from migstock.errors import StoreError
 from migstock.harmonize import build_locations
@@ -52,26 +52,26 @@ def _sql(name: str) -> str:
 
 @contextlib.contextmanager
 def load_lock(db_path: Path, timeout_s: float = 30.0) -> Iterator[None]:
-    """Hold an exclusive lock on ``<db>.lock`` so that two loads never interleave."""
+    """Hold an exclusive lock on ``<db>.lock`` so that two loads never interleave.
+
+    ``filelock`` takes an OS lock (``flock``) on the file: the kernel releases it
+    when the holder exits or is killed, so a killed load never leaves the store locked.
+    """
     lock_path = db_path.with_name(db_path.name + ".lock")
     lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with lock_path.open("a") as handle:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise StoreError(
-                        f"another migstock load holds {lock_path} (waited {timeout_s:.0f} s); "
-                        "try again when it has finished"
-                    ) from None
-                time.sleep(0.2)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    # fallback_to_soft=False: never a marker file that a killed load would leave behind
+    lock = FileLock(lock_path, thread_local=False, fallback_to_soft=False)
+    try:
+        lock.acquire(timeout=timeout_s, poll_interval=0.2)
+    except Timeout:
+        raise StoreError(
+            f"another migstock load holds {lock_path} (waited {timeout_s:.0f} s); "
+            "try again when it has finished"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def load_revisions(db_path: Path, parquet_dir: Path, loads: list[RevisionLoad]) -> None:
@@ -87,7 +87,8 @@ def load_revisions(db_path: Path, parquet_dir: Path, loads: list[RevisionLoad]) 
                 shutil.copy2(db_path, tmp_db)
             with duckdb.connect(str(tmp_db)) as con:
                 _apply(con, loads)
-                export_parquet(con, tmp_parquet)
+                with timings.stage("Parquet"):
+                    export_parquet(con, tmp_parquet)
             _fsync(tmp_db)
             _swap_dir(tmp_parquet, parquet_dir)
             os.replace(tmp_db, db_path)
@@ -110,18 +111,6 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
             f"the store has schema version {current[0]}, newer than this migstock "
             f"({SCHEMA_VERSION}); upgrade migstock"
         )
-
-
-def loaded_files(db_path: Path) -> dict[str, tuple[int, str]]:
-    """sha256 -> (revision, dataset) of the raw files whose rows the store holds."""
-    if not db_path.exists():
-        return {}
-    try:
-        with duckdb.connect(str(db_path), read_only=True) as con:
-            rows = con.execute("SELECT sha256, revision, dataset FROM raw_files").fetchall()
-    except duckdb.Error:
-        return {}
-    return {sha: (int(number), dataset) for sha, number, dataset in rows}
 
 
 def create_empty(con: duckdb.DuckDBPyConnection) -> None:
