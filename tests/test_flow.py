@@ -87,23 +87,6 @@ def test_offline_run_without_files_says_where_to_put_them(tmp_path: Path, monkey
     assert not (tmp_path / "data" / "curated" / "migstock.duckdb").exists()
 
 
-def test_demo_runs_every_layout_offline(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["demo", "--dir", str(tmp_path / "demo")])
-    assert result.exit_code == 0, result.output
-    assert "synthetic numbers (not UN data)" in result.output
-    db = tmp_path / "demo" / "curated" / "migstock.duckdb"
-    assert _one(db, "SELECT count(DISTINCT revision) FROM bilateral_stock") == (6,)
-    # the synthetic 2015 workbook holds all 18 tables: 6 years x 3 sexes
-    assert _one(
-        db, "SELECT count(DISTINCT (year, sex)) FROM bilateral_stock WHERE revision = 2015"
-    ) == (18,)
-    assert _one(
-        db,
-        "SELECT count(*) FROM arab_region_totals WHERE region = 'Arab region' "
-        "AND countries_reporting <> 22",
-    ) == (0,)
-
-
 def test_validate_reruns_the_checks_without_loading(
     store: Path, tmp_path: Path, official_dir: Path
 ) -> None:
