@@ -155,17 +155,15 @@ def validate(
 def _run_flow(**parameters: object) -> None:
     """Run the refresh flow, print its summary, exit non-zero when something failed."""
     _quiet_prefect()
-    from migstock import prefect_server
+    from migstock import prefect_server, validation_worker
 
     try:
-        with prefect_server.temporary() as api:  # the server boots while we import
+        # the Prefect server and the validation process boot while this one imports
+        with prefect_server.temporary() as api:
+            validation_worker.start()
             with timings.stage("import Prefect and pandas"):
                 from migstock.refresh import refresh  # slow: only when running
 
-            with timings.stage("import Great Expectations"):
-                from migstock.validate import preload
-
-                preload()
             timings.mark("flow called")
             with api.use(), progress.reporting(console):
                 state = refresh(**parameters, return_state=True)

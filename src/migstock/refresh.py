@@ -26,6 +26,7 @@ from migstock.provenance import RawFile
 from migstock.reports import RunReports, markdown_summary
 from migstock.store import RevisionLoad, load_revisions
 from migstock.validate import ValidationReport, Validator
+from migstock.validation_worker import RemoteValidator
 
 
 @task(name="prepare-file", cache_policy=NO_CACHE)
@@ -52,7 +53,7 @@ def download(source: SourceFile, landing_dir: Path) -> fetch.Fetched:
 
 @task(name="validate-revision", cache_policy=NO_CACHE)
 def validate_revision(
-    validator: Validator,
+    validator: Validator | RemoteValidator,
     number: int,
     files: list[pipeline.PreparedFile],
     db_path: Path,
@@ -118,12 +119,12 @@ def refresh(
     acquire.conclude(acquired, scope, prepared_any=bool(chosen))
     summary.outcomes.extend(acquired.outcomes)
 
-    validator: Validator | None = None
+    validator: RemoteValidator | None = None  # Great Expectations in its own process
     loads = []
     for number, files in pipeline.group_by_revision(chosen).items():
         progress.stage(f"validating revision {number}")
         with timings.stage("Great Expectations context"):
-            validator = validator or Validator(docs_dir=reports.docs_dir)
+            validator = validator or RemoteValidator(docs_dir=reports.docs_dir)
         with timings.stage("validate"):
             report = validate_revision(validator, number, files, db_path, reports.run_id)
         results_path = reports.save_results(report)
@@ -168,6 +169,8 @@ def refresh(
                     outcome.status, outcome.message = Status.REJECTED, str(error)
     with timings.stage("reports"):
         _report(reports, summary, validator, chosen)
+    if validator is not None:
+        validator.close()
     timings.mark("flow body ended")
     if summary.failed:
         return Failed(message=_failure_message(summary), data=summary)
@@ -209,7 +212,7 @@ def _prepare_all(raws: list[RawFile], acquired: acquire.Acquisition) -> list[pip
 def _report(
     reports: RunReports,
     summary: pipeline.RunSummary,
-    validator: Validator | None,
+    validator: Validator | RemoteValidator | None,
     prepared: list[pipeline.PreparedFile],
 ) -> None:
     """Validation history, steward summary and Prefect artifacts of the run."""
