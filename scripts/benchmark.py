@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -189,11 +190,15 @@ def _migstock_run(raw_dir: Path, work: Path, label: str) -> dict:
     ]
     if GNU_TIME.exists():
         command = [str(GNU_TIME), "-f", "%M", "-o", str(time_file), *command]
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    load = os.getloadavg()[0]
     started = time.time()
     finished = subprocess.run(
         command, cwd=work, env=environment, capture_output=True, text=True, check=False
     )
     wall = time.time() - started
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
     peak_mb = int(time_file.read_text().split()[-1]) / 1024 if time_file.exists() else None
     recorded = json.loads(timings_file.read_text()) if timings_file.exists() else {}
     return {
@@ -204,6 +209,8 @@ def _migstock_run(raw_dir: Path, work: Path, label: str) -> dict:
         "seconds": recorded.get("seconds", {}),
         "marks": recorded.get("marks", {}),
         "started": started,
+        "cpu": cpu,  # user + system seconds of the run and the processes it started
+        "load": load,  # 1-minute load average when it started (2 cores)
     }
 
 
@@ -259,7 +266,10 @@ def e2e_section(raw_dir: Path) -> None:
             if any(word in line for word in ("loaded", "rejected", "error:"))
         ]
         peak = f"{first['peak_mb']:.0f} MB" if first["peak_mb"] else "n/a (no /usr/bin/time)"
-        print(f"  first load: {first['wall']:.2f} s wall, exit {first['exit']}, peak RSS {peak}")
+        print(
+            f"  first load: {first['wall']:.2f} s wall, exit {first['exit']}, peak RSS {peak}, "
+            f"{first['cpu']:.1f} CPU s in all its processes (load average {first['load']:.1f})"
+        )
         for line in summary[:12]:
             print(f"    | {line[:110]}")
         stages = _stages(first)
@@ -280,7 +290,7 @@ def e2e_section(raw_dir: Path) -> None:
         prefect = "no" if "flow called" not in again["marks"] else "yes"
         print(
             f"  unchanged re-run: {again['wall']:.2f} s wall, exit {again['exit']}, "
-            f"peak RSS {peak}, Prefect started: {prefect}"
+            f"peak RSS {peak}, {again['cpu']:.1f} CPU s, Prefect started: {prefect}"
         )
 
 
