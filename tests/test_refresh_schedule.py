@@ -177,3 +177,35 @@ def test_an_unreachable_host_is_tried_once_per_run(
     assert (
         str(tmp_path / "data" / "raw" / TOTALS_2020) in outcomes["2020 destination_totals"].message
     )
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_the_command_line_downloads_before_prefect_and_hands_the_files_to_the_flow(
+    httpserver: HTTPServer, official_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the command line acquired before Prefect started (here a download) goes to
+    the flow as is: parsed and loaded, never requested a second time."""
+    from typer.testing import CliRunner
+
+    from migstock.cli import app
+
+    monkeypatch.setenv("MIGSTOCK_DATA_DIR", str(tmp_path / "data"))
+    httpserver.expect_request("/totals.xlsx").respond_with_data(
+        (official_dir / TOTALS_2020).read_bytes(), headers={"ETag": '"v1"'}
+    )
+    httpserver.expect_request("/bilateral.xlsx").respond_with_data("not here", status=404)
+    arguments = ["run", "-r", "2020"]
+    arguments += ["--url", f"2020/destination_totals={httpserver.url_for('/totals.xlsx')}"]
+    arguments += ["--url", f"2020/bilateral={httpserver.url_for('/bilateral.xlsx')}"]
+    result = CliRunner().invoke(app, arguments, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "revision 2020 │ loaded" in result.output
+    assert sorted(request.path for request, _ in httpserver.log) == [
+        "/bilateral.xlsx",
+        "/totals.xlsx",
+    ]
+    db = tmp_path / "data" / "curated" / "migstock.duckdb"
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT etag, origin FROM raw_files").fetchall() == [
+            ('"v1"', "download")
+        ]
