@@ -170,14 +170,18 @@ def _run_flow(**parameters: object) -> None:
             timings.mark("flow returned")
             if api.server is not None and api.server.ready_after_s is not None:
                 timings.add("Prefect server boot (in parallel)", api.server.ready_after_s)
+            validation_worker.stop(wait=False)  # both shut down while the summary prints
+            summary = state.result(raise_on_failure=False)
+            if hasattr(summary, "outcomes"):
+                _print_summary(summary)
     except MigstockError as error:
         err.print(f"[bold red]error:[/] {error}", soft_wrap=True)
         raise typer.Exit(2) from None
-    summary = state.result(raise_on_failure=False)
     if not hasattr(summary, "outcomes"):
         err.print(f"[bold red]error:[/] the refresh flow crashed: {summary}")
         raise typer.Exit(3)
-    _finish(summary)
+    if summary.failed:
+        raise typer.Exit(1)
 
 
 def _finish(summary: RunSummary) -> None:

@@ -103,7 +103,13 @@ class TemporaryServer:
         text = self._log.read().decode("utf-8", "replace").strip()
         return text[-2000:] or "(no output)"
 
+    def terminate(self) -> None:
+        """Ask the server to shut down, without waiting (see :meth:`stop`)."""
+        if self.process.poll() is None:
+            self.process.terminate()
+
     def stop(self) -> None:
+        """Shut the server down and wait for it (killed after 10 s)."""
         if self._log.closed:
             return
         if self.process.poll() is None:
@@ -146,5 +152,8 @@ class ApiChoice:
             yield
             return
         self.server.wait_ready()
-        with temporary_settings({PREFECT_API_URL: self.server.api_url}):
-            yield
+        try:
+            with temporary_settings({PREFECT_API_URL: self.server.api_url}):
+                yield
+        finally:  # it shuts down while the run prints its summary
+            self.server.terminate()

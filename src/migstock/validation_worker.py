@@ -66,10 +66,11 @@ def start() -> ProcessPoolExecutor:
     return _pool
 
 
-def stop() -> None:
+def stop(wait: bool = True) -> None:
+    """Let the worker exit (``wait``: until it has)."""
     global _pool
     if _pool is not None:
-        _pool.shutdown(wait=True, cancel_futures=True)
+        _pool.shutdown(wait=wait, cancel_futures=True)
         _pool = None
 
 
