@@ -234,3 +234,30 @@ def test_a_replaced_local_file_is_not_trusted_for_304(
     assert seen == [None]
     assert _digest(landing / NAME) == hashlib.sha256(workbook).hexdigest()
     assert sidecar_path(landing / NAME).exists()
+
+
+def test_a_host_that_cannot_be_reached_is_tried_once(
+    landing: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No connection at all (here: refused; likewise a DNS failure) is not retried:
+    trying again within seconds cannot help, and a run without network must end fast."""
+    import socket
+
+    import urllib3.connection
+
+    attempts = []
+    connect = urllib3.connection.HTTPConnection._new_conn
+
+    def counting(self):  # type: ignore[no-untyped-def]
+        attempts.append(self.host)
+        return connect(self)
+
+    monkeypatch.setattr(urllib3.connection.HTTPConnection, "_new_conn", counting)
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    source = SourceFile(2020, "destination_totals", NAME, f"http://127.0.0.1:{port}/t.xlsx", "x")
+    with pytest.raises(FetchError, match="could not be reached") as caught:
+        download(source, landing, _fast())
+    assert caught.value.unreachable
+    assert attempts == ["127.0.0.1"]

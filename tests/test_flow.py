@@ -9,8 +9,8 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from flows.refresh import refresh
 from migstock.cli import app
+from migstock.refresh import refresh
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
@@ -86,28 +86,6 @@ def test_offline_run_without_files_says_where_to_put_them(tmp_path: Path, monkey
     assert result.exit_code == 1
     assert "undesa_pd_2024_ims_stock_by_sex_destination_and_origin.xlsx" in result.output
     assert not (tmp_path / "data" / "curated" / "migstock.duckdb").exists()
-
-
-def test_demo_runs_every_layout_offline(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["demo", "--dir", str(tmp_path / "demo")])
-    assert result.exit_code == 0, result.output
-    assert "synthetic numbers (not UN data)" in result.output
-    # the flow builds the data brief after the load, marked synthetic in both languages
-    for lang, words in (("en", "SYNTHETIC DATA"), ("ar", "بيانات اصطناعية")):
-        brief = tmp_path / "demo" / "brief" / lang
-        assert words in (brief / "index.html").read_text(encoding="utf-8")
-        assert (brief / "brief.pdf").read_bytes().startswith(b"%PDF")
-    db = tmp_path / "demo" / "curated" / "migstock.duckdb"
-    assert _one(db, "SELECT count(DISTINCT revision) FROM bilateral_stock") == (6,)
-    # the synthetic 2015 workbook holds all 18 tables: 6 years x 3 sexes
-    assert _one(
-        db, "SELECT count(DISTINCT (year, sex)) FROM bilateral_stock WHERE revision = 2015"
-    ) == (18,)
-    assert _one(
-        db,
-        "SELECT count(*) FROM arab_region_totals WHERE region = 'Arab region' "
-        "AND countries_reporting <> 22",
-    ) == (0,)
 
 
 def test_validate_reruns_the_checks_without_loading(

@@ -14,8 +14,8 @@ from prefect.flows import load_flow_from_entrypoint
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from flows.refresh import refresh, run_summary, scheduled_deployment
 from migstock.read import read_workbook
+from migstock.refresh import refresh, run_summary, scheduled_deployment
 from migstock.samples import write_grids
 from migstock.settings import DEFAULT_CRON
 
@@ -87,10 +87,11 @@ def test_scheduled_run_downloads_once_then_costs_one_request(
         "2020/destination_totals": httpserver.url_for("/totals.xlsx"),
         "2020/bilateral": httpserver.url_for("/bilateral.xlsx"),
     }
-    first = refresh(revisions=[2020], url_overrides=urls, return_state=True)
+    first = refresh(revisions=[2020], required=[2020], url_overrides=urls, return_state=True)
     outcomes = _outcomes(first)
     assert outcomes["revision 2020"] == "loaded"
     assert outcomes["2020 bilateral"] == "unavailable"  # 404: named, the rest still loads
+    assert first.is_failed()  # 2020 is required: a missing file of it fails the run
     db = tmp_path / "data" / "curated" / "migstock.duckdb"
     before = _digest(db)
     with duckdb.connect(str(db), read_only=True) as con:
@@ -102,6 +103,9 @@ def test_scheduled_run_downloads_once_then_costs_one_request(
     assert _outcomes(second)["2020 destination_totals"] == "unchanged"
     assert conditional == [None, '"2020-12"']  # one plain GET, then one conditional GET
     assert _digest(db) == before
+    # not required: the file the UN site does not have is only "not provided"
+    assert _outcomes(second)["2020 bilateral"] == "not provided"
+    assert second.is_completed()
 
 
 def test_prefect_yaml_deployment_definition() -> None:
@@ -132,10 +136,12 @@ def test_serve_deployment_matches_prefect_yaml() -> None:
 def test_only_transient_download_errors_are_retried_by_prefect() -> None:
     from prefect.states import Failed
 
-    from flows.refresh import _transient
     from migstock.errors import FetchError
+    from migstock.refresh import _transient
 
     assert _transient(None, None, Failed(data=FetchError("timed out", transient=True)))
+    # a host that cannot be reached is tried once per run (DNS failure, refused)
+    assert not _transient(None, None, Failed(data=FetchError("no DNS", unreachable=True)))
     assert not _transient(None, None, Failed(data=FetchError("HTTP 404")))
     assert not _transient(None, None, Failed(data=ValueError("bug")))
 
@@ -171,3 +177,35 @@ def test_an_unreachable_host_is_tried_once_per_run(
     assert (
         str(tmp_path / "data" / "raw" / TOTALS_2020) in outcomes["2020 destination_totals"].message
     )
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_the_command_line_downloads_before_prefect_and_hands_the_files_to_the_flow(
+    httpserver: HTTPServer, official_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the command line acquired before Prefect started (here a download) goes to
+    the flow as is: parsed and loaded, never requested a second time."""
+    from typer.testing import CliRunner
+
+    from migstock.cli import app
+
+    monkeypatch.setenv("MIGSTOCK_DATA_DIR", str(tmp_path / "data"))
+    httpserver.expect_request("/totals.xlsx").respond_with_data(
+        (official_dir / TOTALS_2020).read_bytes(), headers={"ETag": '"v1"'}
+    )
+    httpserver.expect_request("/bilateral.xlsx").respond_with_data("not here", status=404)
+    arguments = ["run", "-r", "2020"]
+    arguments += ["--url", f"2020/destination_totals={httpserver.url_for('/totals.xlsx')}"]
+    arguments += ["--url", f"2020/bilateral={httpserver.url_for('/bilateral.xlsx')}"]
+    result = CliRunner().invoke(app, arguments, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "revision 2020 │ loaded" in result.output
+    assert sorted(request.path for request, _ in httpserver.log) == [
+        "/bilateral.xlsx",
+        "/totals.xlsx",
+    ]
+    db = tmp_path / "data" / "curated" / "migstock.duckdb"
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT etag, origin FROM raw_files").fetchall() == [
+            ('"v1"', "download")
+        ]

@@ -11,13 +11,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from migstock import progress, settings
-from migstock.catalog import load_url_overrides
+from migstock import progress, settings, timings
+from migstock.catalog import apply_url_overrides, load_url_overrides
 from migstock.errors import MigstockError
 
 if TYPE_CHECKING:
-    from migstock.pipeline import RunSummary
+    from migstock.outcomes import RunSummary
 
+timings.mark("command line imported")
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console()
 err = Console(stderr=True)
@@ -80,24 +81,60 @@ def run(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Every failing row and Prefect's log.")
     ] = False,
+    require: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--require",
+            help="A missing file of this revision fails the run (repeatable). Other "
+            "missing catalog files are 'not provided', unless the run finds no workbook at all.",
+        ),
+    ] = None,
 ) -> None:
-    """Get, parse, validate and load every revision of the catalog."""
+    """Get, parse, validate and load every revision of the catalog.
+
+    What changed is decided first, without Prefect or Great Expectations: a run
+    that finds nothing new (same sha256 as the store, 304 from the server) ends
+    there, in about a second.
+    """
+    from migstock import acquire
+    from migstock.outcomes import RunSummary
+
+    timings.write_at_exit()
+    db_path = db or settings.db_path()
+    parquet = parquet_dir or settings.parquet_dir(db_path)
+    scope = acquire.Scope.of(
+        raw_dir or settings.landing_dir(),
+        raw_dir_given=raw_dir is not None,
+        offline=offline,
+        revisions=revision,
+        required=require,
+        force=force,
+    )
     try:
         overrides = load_url_overrides(urls_file) if urls_file else {}
         overrides.update(_parse_urls(url or []))
+        catalog = apply_url_overrides(overrides)
+        with progress.reporting(console), timings.stage("acquire (before Prefect)"):
+            acquired = acquire.precheck(scope, catalog, db_path)
     except MigstockError as error:
         err.print(f"[bold red]error:[/] {error}", soft_wrap=True)
         raise typer.Exit(2) from None
-    db_path = db or settings.db_path()
+    if acquired is not None and not acquired.to_prepare:  # nothing to parse: done
+        _finish(
+            RunSummary(outcomes=acquired.outcomes, db_path=db_path, parquet_dir=parquet), verbose
+        )
+        return
     _run_flow(
         raw_dir=raw_dir,
         db_path=db_path,
-        parquet_dir=parquet_dir or settings.parquet_dir(db_path),
+        parquet_dir=parquet,
         offline=offline,
         revisions=revision,
         url_overrides=overrides,
         force=force,
         verbose=verbose,
+        required=require,
+        acquired=acquired,
     )
 
 
@@ -131,15 +168,28 @@ def validate(
 def _run_flow(verbose: bool = False, **parameters: object) -> None:
     """Run the refresh flow, print its summary, exit non-zero when something failed."""
     _quiet_prefect(verbose)
-    try:
-        from flows.refresh import refresh, run_summary  # Prefect is slow to import
+    from migstock import prefect_server, validation_worker
 
-        with progress.reporting(console):
-            state = refresh(**parameters, return_state=True)
+    try:
+        # the Prefect server and the validation process boot while this one imports
+        with prefect_server.temporary() as api:
+            validation_worker.start()
+            with timings.stage("import Prefect and pandas"):
+                from migstock.refresh import refresh, run_summary  # slow: only when running
+
+            timings.mark("flow called")
+            with api.use(), progress.reporting(console):
+                state = refresh(**parameters, return_state=True)
+            timings.mark("flow returned")
+            if api.server is not None and api.server.ready_after_s is not None:
+                timings.add("Prefect server boot (in parallel)", api.server.ready_after_s)
+            validation_worker.stop(wait=False)  # both shut down while the summary prints
+            summary = run_summary(state)
+            if summary is not None:
+                _print_summary(summary, verbose)
     except MigstockError as error:
         err.print(f"[bold red]error:[/] {error}", soft_wrap=True)
         raise typer.Exit(2) from None
-    summary = run_summary(state)
     if summary is None:
         problem = state.result(raise_on_failure=False)
         if isinstance(problem, MigstockError):  # e.g. the store is locked by another process
@@ -147,6 +197,12 @@ def _run_flow(verbose: bool = False, **parameters: object) -> None:
             raise typer.Exit(2)
         err.print(f"[bold red]error:[/] the refresh flow crashed: {state.message}")
         raise typer.Exit(3)
+    if summary.failed:
+        raise typer.Exit(1)
+
+
+def _finish(summary: RunSummary, verbose: bool = False) -> None:
+    """Print the summary of a run; exit 1 when something failed."""
     _print_summary(summary, verbose)
     if summary.failed:
         raise typer.Exit(1)
@@ -176,7 +232,7 @@ def serve(
     from prefect import serve as prefect_serve
     from prefect.settings import get_current_settings
 
-    from flows.refresh import scheduled_deployment
+    from migstock.refresh import scheduled_deployment
 
     api_url = get_current_settings().api.url
     if api_url:

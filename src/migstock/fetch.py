@@ -24,7 +24,6 @@ from urllib3.util.retry import Retry
 from migstock.catalog import SourceFile
 from migstock.errors import FetchError, InputError
 from migstock.provenance import RawFile, local_file, read_sidecar, sha256_of, write_sidecar
-from migstock.read import check_zip, sniff_format
 
 USER_AGENT = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -46,10 +45,14 @@ class Fetched:
 
 
 def session(retries: int = 3, backoff_factor: float = 1.0) -> requests.Session:
-    """A session that retries connection errors, 429 and 5xx with exponential backoff."""
+    """A session that retries 429, 5xx and broken reads with exponential backoff.
+
+    A host that cannot be reached at all (DNS failure, connection refused, connect
+    timeout) is not retried: it is tried once per run (see :mod:`migstock.acquire`).
+    """
     retry = Retry(
         total=retries,
-        connect=retries,
+        connect=0,
         read=retries,
         status=retries,
         backoff_factor=backoff_factor,
@@ -139,6 +142,8 @@ def _stream_to(
     progress: Progress | None,
 ) -> None:
     """Stream the body to a temporary file, check it, then rename it over ``target``."""
+    from migstock.read import check_zip, sniff_format  # pandas: only once a body arrives
+
     declared = response.headers.get("Content-Length")
     expected = int(declared) if declared and declared.isdigit() else None
     if expected is not None and expected > max_bytes:

@@ -1,18 +1,21 @@
 """The stages of a run as plain functions over plain data (no Prefect here).
 
-``flows/refresh.py`` calls these as Prefect tasks; tests call them directly.
+Which files a run needs is decided in :mod:`migstock.acquire`; the outcome
+vocabulary lives in :mod:`migstock.outcomes` (re-exported here).
+
+``migstock.refresh`` (the flow) calls these as Prefect tasks; tests call them directly.
 """
 
 from __future__ import annotations
 
-import os
-import stat
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from migstock.acquire import find_local_files as find_local_files  # re-exported
+from migstock.acquire import unusable_local_files as unusable_local_files
 from migstock.catalog import DATASETS, Dataset, Revision
 from migstock.errors import InputError, MigstockError
 from migstock.harmonize import (
@@ -27,9 +30,12 @@ from migstock.harmonize import (
     name_key,
 )
 from migstock.names import NameTooLong
+from migstock.outcomes import Outcome as Outcome  # re-exported
+from migstock.outcomes import RunSummary as RunSummary
+from migstock.outcomes import Status as Status
 from migstock.parse import parse_workbook
 from migstock.provenance import RawFile
-from migstock.read import SPREADSHEET_SUFFIXES, read_workbook
+from migstock.read import read_workbook
 from migstock.reconcile import reconciliation_frame
 from migstock.regions import FIRST_AGGREGATE_CODE, WORLD
 from migstock.store import RevisionLoad, connect_read_only
@@ -53,71 +59,6 @@ class PreparedFile:
     location_notes: pd.DataFrame | None = None
     #: things to tell the steward that do not stop the load (e.g. a renamed country)
     warnings: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Outcome:
-    """What happened to one file or revision in a run, for the summary."""
-
-    subject: str
-    #: loaded, valid (validated only), unchanged, stale (update check failed),
-    #: rejected, unavailable, not provided
-    status: str
-    message: str = ""
-
-
-@dataclass
-class RunSummary:
-    outcomes: list[Outcome] = field(default_factory=list)
-    reports: list[ValidationReport] = field(default_factory=list)
-    db_path: Path | None = None
-    parquet_dir: Path | None = None
-    run_id: str = ""
-    docs_index: Path | None = None
-    summary_html: Path | None = None
-
-    @property
-    def failed(self) -> bool:
-        return any(o.status in ("rejected", "unavailable") for o in self.outcomes)
-
-
-def find_local_files(directory: Path) -> list[Path]:
-    """Spreadsheets and CSV exports in ``directory`` (hidden and temporary files skipped)."""
-    return [path for path, problem in _local_entries(directory) if problem is None]
-
-
-def unusable_local_files(directory: Path) -> list[tuple[Path, str]]:
-    """Entries named like spreadsheets that cannot be read (folders, FIFOs, broken
-    links, unreadable files), each with the reason: reported, never skipped silently."""
-    return [(path, problem) for path, problem in _local_entries(directory) if problem is not None]
-
-
-def _local_entries(directory: Path) -> list[tuple[Path, str | None]]:
-    if not directory.is_dir():
-        return []
-    entries = []
-    for path in sorted(directory.iterdir()):
-        if path.suffix.lower() not in SPREADSHEET_SUFFIXES or path.name.startswith((".", "~$")):
-            continue
-        entries.append((path, _unusable_because(path)))
-    return entries
-
-
-def _unusable_because(path: Path) -> str | None:
-    """Why ``path`` cannot be read as a file, without opening it (a FIFO would block)."""
-    try:
-        mode = path.stat().st_mode
-    except FileNotFoundError:
-        return "is a link to a file that does not exist; skipped"
-    except OSError as error:
-        return f"cannot be read ({error.strerror or error}); skipped"
-    if stat.S_ISDIR(mode):
-        return "is a folder, not a workbook; skipped"
-    if not stat.S_ISREG(mode):
-        return "is not a regular file (a FIFO, socket or device); skipped"
-    if not os.access(path, os.R_OK):
-        return "cannot be read (permission denied); skipped"
-    return None
 
 
 def prepare_file(raw: RawFile) -> PreparedFile:

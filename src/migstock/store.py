@@ -18,7 +18,6 @@ file open keeps its snapshot. A lock file keeps two loads from running at once.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import os
 import re
@@ -33,7 +32,9 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+from filelock import FileLock, Timeout
 
+from migstock import timings
 from migstock.catalog import LICENCE, revision
 from migstock.errors import StoreError
 from migstock.harmonize import build_locations
@@ -79,26 +80,26 @@ def _sql(name: str) -> str:
 
 @contextlib.contextmanager
 def load_lock(db_path: Path, timeout_s: float = 30.0) -> Iterator[None]:
-    """Hold an exclusive lock on ``<db>.lock`` so that two loads never interleave."""
+    """Hold an exclusive lock on ``<db>.lock`` so that two loads never interleave.
+
+    ``filelock`` takes an OS lock (``flock``) on the file: the kernel releases it
+    when the holder exits or is killed, so a killed load never leaves the store locked.
+    """
     lock_path = db_path.with_name(db_path.name + ".lock")
     lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with lock_path.open("a") as handle:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise StoreError(
-                        f"another migstock load holds {lock_path} (waited {timeout_s:.0f} s); "
-                        "try again when it has finished"
-                    ) from None
-                time.sleep(0.2)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    # fallback_to_soft=False: never a marker file that a killed load would leave behind
+    lock = FileLock(lock_path, thread_local=False, fallback_to_soft=False)
+    try:
+        lock.acquire(timeout=timeout_s, poll_interval=0.2)
+    except Timeout:
+        raise StoreError(
+            f"another migstock load holds {lock_path} (waited {timeout_s:.0f} s); "
+            "try again when it has finished"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def load_revisions(db_path: Path, parquet_dir: Path, loads: list[RevisionLoad]) -> None:
@@ -123,7 +124,8 @@ def load_revisions(db_path: Path, parquet_dir: Path, loads: list[RevisionLoad]) 
             _publish_step("copied")
             with duckdb.connect(str(new_db)) as con:
                 _apply(con, loads)
-                export_parquet(con, version / "parquet")
+                with timings.stage("Parquet"):
+                    export_parquet(con, version / "parquet")
             _fsync(new_db)
         except BaseException as error:
             shutil.rmtree(version, ignore_errors=True)
@@ -248,18 +250,6 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
             f"the store has schema version {current[0]}, newer than this migstock "
             f"({SCHEMA_VERSION}); upgrade migstock"
         )
-
-
-def loaded_files(db_path: Path) -> dict[str, tuple[int, str]]:
-    """sha256 -> (revision, dataset) of the raw files whose rows the store holds."""
-    if not db_path.exists():
-        return {}
-    try:
-        with connect_read_only(db_path) as con:
-            rows = con.execute("SELECT sha256, revision, dataset FROM raw_files").fetchall()
-    except duckdb.Error:  # an empty or foreign file: nothing of ours is loaded
-        return {}
-    return {sha: (int(number), dataset) for sha, number, dataset in rows}
 
 
 def create_empty(con: duckdb.DuckDBPyConnection) -> None:

@@ -14,6 +14,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -131,11 +132,21 @@ def completeness_warning(dataset: str, note: str) -> CheckResult:
 
 
 def default_expectations_dir() -> Path:
-    """``expectations/`` of the project, or ``MIGSTOCK_EXPECTATIONS_DIR``."""
+    """The suites shipped in the package, or ``MIGSTOCK_EXPECTATIONS_DIR``.
+
+    ``migstock/expectations`` is a symlink to the repository's ``expectations/``,
+    where the suites are edited; building the wheel copies them into the package.
+    """
     configured = os.environ.get("MIGSTOCK_EXPECTATIONS_DIR")
     if configured:
         return Path(configured)
-    return Path(__file__).resolve().parents[2] / "expectations"
+    return Path(str(resources.files("migstock").joinpath("expectations")))
+
+
+def preload() -> None:
+    """Import Great Expectations now (seconds), e.g. while a Prefect server boots."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations  # noqa: F401
 
 
 def load_suite_document(directory: Path, name: str) -> dict[str, Any]:

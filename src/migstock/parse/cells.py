@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from xlsxwriter.utility import xl_rowcol_to_cell
 
 from migstock.errors import InputError
 from migstock.names import normalise_name
@@ -27,12 +28,7 @@ SUPPRESSED = {"~"}  # protected for privacy: fewer than five
 
 def cell_ref(row: int, col: int) -> str:
     """Excel A1 reference of a 0-based grid position."""
-    letters = ""
-    col += 1
-    while col:
-        col, rest = divmod(col - 1, 26)
-        letters = chr(65 + rest) + letters
-    return f"{letters}{row + 1}"
+    return xl_rowcol_to_cell(row, col)
 
 
 def text(value: object) -> str:

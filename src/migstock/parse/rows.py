@@ -99,17 +99,23 @@ def drop_repeated_rows(
     repeated = keys.duplicated().to_numpy()
     if not repeated.any():
         return data, ~repeated
-    group = keys.groupby(list(keys.columns), sort=False).ngroup().to_numpy()
-    first_of = pd.Series(np.arange(len(group))).groupby(group).transform("min").to_numpy()
-    for i in np.flatnonzero(repeated):
-        if not np.array_equal(data.values[i], data.values[first_of[i]], equal_nan=True):
-            key = ", ".join(f"{k}={v}" for k, v in keys.iloc[i].items())
-            first_row = data.rows[first_of[i]] + 1
-            raise ref.error(
-                f"duplicated {what} ({key}) with values that differ from row {first_row}",
-                int(data.rows[i]),
-                col,
-            )
+    # each row's group (numbered in order of first appearance) and that group's first row
+    group = keys.groupby(list(keys.columns), sort=False, dropna=False).ngroup().to_numpy()
+    _, first_index = np.unique(group, return_index=True)
+    later = np.flatnonzero(repeated)
+    earlier = first_index[group[later]]
+    mine, theirs = data.values[later], data.values[earlier]
+    same = ((mine == theirs) | (np.isnan(mine) & np.isnan(theirs))).all(axis=1)
+    if not same.all():
+        bad = int(np.flatnonzero(~same)[0])
+        i = int(later[bad])
+        key = ", ".join(f"{k}={v}" for k, v in keys.iloc[i].items())
+        first_row = data.rows[earlier[bad]] + 1
+        raise ref.error(
+            f"duplicated {what} ({key}) with values that differ from row {first_row}",
+            int(data.rows[i]),
+            col,
+        )
     keep = ~repeated
     names = [name for name, kept in zip(data.names, keep, strict=True) if kept]
     suppressed = None if data.suppressed is None else data.suppressed[keep]

@@ -1,0 +1,394 @@
+"""Which raw files a run needs, decided before any heavy machinery starts.
+
+Plain functions over plain data (no Prefect, pandas or Great Expectations here):
+
+- :func:`scan_local` hashes the files of the landing zone (or ``--raw-dir``) and
+  compares each sha256 with the store's ``raw_files``: *use local* (new to the
+  store), *skip unchanged* (its rows are loaded) or *skip copy* (same bytes as a
+  file already seen).
+- :func:`plan_catalog` decides for each catalog file that no local file covers:
+  *fetch* (missing, downloads allowed), *recheck* (downloaded earlier: one
+  conditional request) or *not provided* (no downloads in this run).
+- :func:`carry_out` performs the fetch and recheck steps through a fetcher (plain
+  :func:`migstock.fetch.download`, or the flow's Prefect task with retries) and
+  tries each host at most once per run.
+- :func:`precheck` is all of that for the command line: when it finds nothing new
+  the run ends there, in about a second, before Prefect or Great Expectations are
+  even imported.
+
+A missing catalog file (not in the folder, not downloadable) fails the run
+(``unavailable``) only when its revision is *required* (``--require``), or when the
+run has no workbook at all; otherwise it is ``not provided``, so a landing zone
+filled by hand, or a catalog URL that moved, does not turn every scheduled run red.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlparse
+
+import duckdb
+
+from migstock import progress
+from migstock.catalog import Revision, SourceFile
+from migstock.errors import FetchError
+from migstock.outcomes import Outcome, Status
+from migstock.provenance import RawFile, local_file
+
+if TYPE_CHECKING:
+    from migstock.fetch import Fetched
+
+log = logging.getLogger(__name__)
+
+#: what a landing zone may hold (``migstock.read`` reads exactly these; a test checks)
+LOCAL_SUFFIXES = (".xlsx", ".xls", ".csv")
+
+#: ``fetcher(source, landing_dir)``: download into the landing zone, raise FetchError
+Fetcher = Callable[[SourceFile, Path], "Fetched"]
+
+
+class Action(StrEnum):
+    """What a run does with one local file or one catalog file."""
+
+    USE_LOCAL = "use local"  # a local file the store does not hold: parse it
+    SKIP_UNCHANGED = "skip unchanged"  # its sha256 is in the store: nothing to do
+    SKIP_COPY = "skip copy"  # the same bytes as another local file
+    FETCH = "fetch"  # a catalog file with no local copy: download it
+    RECHECK = "recheck"  # downloaded earlier: ask the server whether it changed
+    NOT_PROVIDED = "not provided"  # a catalog file with no local copy, and no downloads
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one run asks for."""
+
+    source_dir: Path
+    #: ``--raw-dir``: exactly the files in ``source_dir``, never download
+    raw_dir_given: bool = False
+    offline: bool = False
+    #: only these revisions (None: all)
+    revisions: frozenset[int] | None = None
+    #: a missing file of these revisions fails the run; others are "not provided"
+    required: frozenset[int] = frozenset()
+    #: parse and load files whose rows are loaded already
+    force: bool = False
+
+    @classmethod
+    def of(
+        cls,
+        source_dir: Path,
+        *,
+        raw_dir_given: bool = False,
+        offline: bool = False,
+        revisions: Iterable[int] | None = None,
+        required: Iterable[int] | None = None,
+        force: bool = False,
+    ) -> Scope:
+        """A scope from command-line style arguments (None or empty: all revisions)."""
+        wanted = frozenset(revisions) if revisions else None
+        return cls(
+            Path(source_dir), raw_dir_given, offline, wanted, frozenset(required or ()), force
+        )
+
+    @property
+    def online(self) -> bool:
+        return not self.raw_dir_given and not self.offline
+
+    @property
+    def origin(self) -> str:
+        """How a local file got here, for provenance."""
+        return "raw-dir" if self.raw_dir_given else "landing zone"
+
+    def wants(self, revision: int) -> bool:
+        return self.revisions is None or revision in self.revisions
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    """One file found in the source folder and what to do with it."""
+
+    action: Action
+    raw: RawFile
+    #: (revision, dataset) the store holds this file's rows as (``SKIP_UNCHANGED``)
+    loaded_as: tuple[int, str] | None = None
+
+
+@dataclass(frozen=True)
+class CatalogStep:
+    """One catalog file that no local file covers (or that was downloaded earlier)."""
+
+    action: Action
+    source: SourceFile
+    #: where the file is, or would be saved
+    target: Path
+    #: a local file covers its revision and dataset (a failed recheck is only "stale")
+    present: bool = False
+
+    @property
+    def subject(self) -> str:
+        return f"{self.source.revision} {self.source.dataset}"
+
+
+@dataclass
+class Acquisition:
+    """The raw files a run must parse, and the outcomes decided so far."""
+
+    to_prepare: list[RawFile] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)
+    #: (revision, dataset) pairs a local or fetched file covers
+    present: set[tuple[int, str]] = field(default_factory=set)
+    #: hosts that could not be reached in this run: not tried again
+    unreachable: set[str] = field(default_factory=set)
+    #: conditional requests already made in this run (the flow does not repeat them)
+    rechecked: bool = False
+
+
+def find_local_files(directory: Path) -> list[Path]:
+    """Spreadsheets and CSV exports in ``directory`` (hidden and temporary files skipped)."""
+    return [path for path, problem in _local_entries(directory) if problem is None]
+
+
+def unusable_local_files(directory: Path) -> list[tuple[Path, str]]:
+    """Entries named like spreadsheets that cannot be read (folders, FIFOs, broken
+    links, unreadable files), each with the reason: reported, never skipped silently."""
+    return [(path, problem) for path, problem in _local_entries(directory) if problem is not None]
+
+
+def _local_entries(directory: Path) -> list[tuple[Path, str | None]]:
+    if not directory.is_dir():
+        return []
+    entries = []
+    for path in sorted(directory.iterdir()):
+        if path.suffix.lower() not in LOCAL_SUFFIXES or path.name.startswith((".", "~$")):
+            continue
+        entries.append((path, _unusable_because(path)))
+    return entries
+
+
+def _unusable_because(path: Path) -> str | None:
+    """Why ``path`` cannot be read as a file, without opening it (a FIFO would block)."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return "is a link to a file that does not exist; skipped"
+    except OSError as error:
+        return f"cannot be read ({error.strerror or error}); skipped"
+    if stat.S_ISDIR(mode):
+        return "is a folder, not a workbook; skipped"
+    if not stat.S_ISREG(mode):
+        return "is not a regular file (a FIFO, socket or device); skipped"
+    if not os.access(path, os.R_OK):
+        return "cannot be read (permission denied); skipped"
+    return None
+
+
+def loaded_files(db_path: Path) -> dict[str, tuple[int, str]]:
+    """sha256 -> (revision, dataset) of the raw files whose rows the store holds."""
+    if not db_path.exists():
+        return {}
+    try:
+        with duckdb.connect(str(db_path), read_only=True) as con:
+            rows = con.execute("SELECT sha256, revision, dataset FROM raw_files").fetchall()
+    except duckdb.Error:
+        return {}
+    return {sha: (int(number), dataset) for sha, number, dataset in rows}
+
+
+def scan_local(scope: Scope, loaded: dict[str, tuple[int, str]]) -> list[LocalFile]:
+    """Hash every local file and decide, by sha256 alone, whether it needs parsing."""
+    known = {} if scope.force else loaded
+    seen: set[str] = set()
+    files = []
+    for path in find_local_files(scope.source_dir):
+        raw = local_file(path, scope.origin)
+        if raw.sha256 in seen:
+            files.append(LocalFile(Action.SKIP_COPY, raw))
+        elif raw.sha256 in known:
+            files.append(LocalFile(Action.SKIP_UNCHANGED, raw, known[raw.sha256]))
+        else:
+            files.append(LocalFile(Action.USE_LOCAL, raw))
+        seen.add(raw.sha256)
+    return files
+
+
+def from_local(scope: Scope, files: list[LocalFile]) -> Acquisition:
+    """Start an acquisition from the local scan: unchanged files are done, new ones to parse."""
+    acquisition = Acquisition()
+    for path, problem in unusable_local_files(scope.source_dir):
+        acquisition.outcomes.append(Outcome(path.name, Status.REJECTED, problem))
+    for item in files:
+        if item.action is Action.SKIP_COPY:
+            log.info("%s is a copy of a file already read; skipped", item.raw.path.name)
+        elif item.action is Action.SKIP_UNCHANGED and item.loaded_as is not None:
+            number, dataset = item.loaded_as
+            acquisition.present.add(item.loaded_as)
+            if scope.wants(number):
+                acquisition.outcomes.append(
+                    Outcome(
+                        f"{number} {dataset}", Status.UNCHANGED, f"{item.raw.path.name} is loaded"
+                    )
+                )
+        elif item.action is Action.USE_LOCAL:
+            acquisition.to_prepare.append(item.raw)
+    return acquisition
+
+
+def plan_catalog(
+    scope: Scope,
+    catalog: Iterable[Revision],
+    present: set[tuple[int, str]],
+    local: Iterable[LocalFile] = (),
+) -> list[CatalogStep]:
+    """For each wanted catalog file: fetch, recheck, not provided, or nothing (covered)."""
+    downloaded = {
+        item.raw.path.name
+        for item in local
+        if item.raw.origin == "download" and (item.raw.etag or item.raw.last_modified)
+    }
+    steps = []
+    for entry in catalog:
+        if not scope.wants(entry.revision):
+            continue
+        for source in entry.files:
+            target = scope.source_dir / source.file_name
+            covered = (source.revision, source.dataset) in present
+            if scope.online and source.file_name in downloaded:
+                steps.append(CatalogStep(Action.RECHECK, source, target, covered))
+            elif covered:
+                continue
+            elif scope.online:
+                steps.append(CatalogStep(Action.FETCH, source, target))
+            else:
+                steps.append(CatalogStep(Action.NOT_PROVIDED, source, target))
+    return steps
+
+
+def _missing(scope: Scope, step: CatalogStep) -> Status:
+    """The status of a catalog file the run could not get."""
+    if step.present:
+        return Status.STALE
+    return Status.UNAVAILABLE if step.source.revision in scope.required else Status.NOT_PROVIDED
+
+
+def carry_out(
+    acquisition: Acquisition,
+    scope: Scope,
+    steps: list[CatalogStep],
+    fetcher: Fetcher,
+    *,
+    recheck: bool = True,
+) -> list[RawFile]:
+    """Perform the steps; return the files that are new or changed (to parse).
+
+    ``recheck=False`` skips the conditional requests (the command line made them
+    already in this run). A host that cannot be reached is not tried again.
+    """
+    fetched = []
+    for step in steps:
+        if step.action is Action.RECHECK and not recheck:
+            continue
+        source, target = step.source, step.target
+        advice = f"download {source.url} and save it as {target}"
+        if step.action is Action.NOT_PROVIDED:
+            acquisition.outcomes.append(
+                Outcome(
+                    step.subject,
+                    _missing(scope, step),
+                    f"no such workbook in {scope.source_dir}: {advice}",
+                )
+            )
+            continue
+        host = urlparse(source.url).hostname or source.url
+        if host in acquisition.unreachable:
+            acquisition.outcomes.append(
+                Outcome(
+                    step.subject,
+                    _missing(scope, step),
+                    f"skipped: {host} could not be reached earlier in this run; {advice}",
+                )
+            )
+            continue
+        progress.download_started(source.file_name)
+        try:
+            result = fetcher(source, scope.source_dir)
+        except FetchError as error:
+            if error.unreachable:
+                acquisition.unreachable.add(host)
+            message = str(error)
+            if step.present:
+                message = f"could not check for a newer file, the local one is used: {error}"
+            acquisition.outcomes.append(Outcome(step.subject, _missing(scope, step), message))
+            continue
+        if not result.changed:
+            log.info("%s: not modified on the server", source.file_name)
+            continue
+        acquisition.outcomes[:] = [
+            o
+            for o in acquisition.outcomes
+            if not (o.subject == step.subject and o.status is Status.UNCHANGED)
+        ]
+        fetched.append(result.raw)
+    acquisition.rechecked = acquisition.rechecked or recheck
+    return fetched
+
+
+def conclude(acquisition: Acquisition, scope: Scope, prepared_any: bool) -> None:
+    """Add the run-level outcome: nothing changed, or no workbook at all."""
+    if prepared_any:
+        return
+    statuses = {o.status for o in acquisition.outcomes}
+    if Status.UNCHANGED in statuses:
+        acquisition.outcomes.append(
+            Outcome("store", Status.UNCHANGED, "nothing changed: no new or modified raw file")
+        )
+    elif not statuses - {Status.NOT_PROVIDED}:
+        # not a single workbook: every file the run could not get is an error
+        for outcome in acquisition.outcomes:
+            outcome.status = Status.UNAVAILABLE
+        where = "given" if scope.raw_dir_given else "found or downloaded"
+        acquisition.outcomes.append(
+            Outcome(
+                "raw files",
+                Status.UNAVAILABLE,
+                f"no workbook {where} in {scope.source_dir}: nothing to load",
+            )
+        )
+
+
+def plain_download(source: SourceFile, landing_dir: Path) -> Fetched:
+    """``fetch.download`` with the progress bar (fetch, and requests, imported only now)."""
+    from migstock import fetch
+
+    return fetch.download(source, landing_dir, progress=progress.download_progress)
+
+
+def precheck(
+    scope: Scope,
+    catalog: Iterable[Revision],
+    db_path: Path,
+    fetcher: Fetcher = plain_download,
+) -> Acquisition | None:
+    """Everything a run decides before parsing, or None when that needs parsing first.
+
+    With no new local file, the store's ``raw_files`` says what each local file is,
+    so the catalog can be planned and its downloads and conditional requests made
+    here. If the result has nothing to parse, the run is over. ``--force`` and a new
+    local file (recognised only by parsing its title block) return None.
+    """
+    if scope.force:
+        return None
+    local = scan_local(scope, loaded_files(db_path))
+    if any(item.action is Action.USE_LOCAL for item in local):
+        return None
+    acquisition = from_local(scope, local)
+    steps = plan_catalog(scope, catalog, acquisition.present, local)
+    acquisition.to_prepare.extend(carry_out(acquisition, scope, steps, fetcher))
+    conclude(acquisition, scope, prepared_any=bool(acquisition.to_prepare))
+    return acquisition
