@@ -23,7 +23,23 @@ SECOND_RUN = [
     "20261128T094556Z",
 ]
 FAILING = pd.DataFrame(
-    [["male_plus_female", 2020, 682, 4, None, 100.0, 130.0, 30.0, 0.3, 1.3]], columns=COLUMNS
+    [
+        [
+            "destination_totals",
+            "male_plus_female",
+            2020,
+            682,
+            4,
+            None,
+            100.0,
+            130.0,
+            30.0,
+            0.3,
+            1.3,
+            False,
+        ]
+    ],
+    columns=COLUMNS,
 )
 
 

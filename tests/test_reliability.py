@@ -21,6 +21,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from migstock.acquire import loaded_files
 from migstock.catalog import revision
 from migstock.errors import MigstockError
 from migstock.pipeline import (
@@ -34,7 +35,7 @@ from migstock.pipeline import (
     validate_revision,
 )
 from migstock.provenance import local_file
-from migstock.store import load_revisions, loaded_files
+from migstock.store import load_revisions
 from tests.bad_inputs import BESIDE, CASES, LOADED, T20, Case, edited, rename
 
 REPO = Path(__file__).resolve().parents[1]
