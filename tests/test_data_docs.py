@@ -11,6 +11,7 @@ import pytest
 from migstock.data_docs import external_resources
 from migstock.reconcile import COLUMNS
 from migstock.reports import new_run_id
+from migstock.validate import SUITES
 from tests.browser import visit
 
 # suffixes GX once read as timezone offsets (+24:00 and more crashed the pages), and others
@@ -73,14 +74,14 @@ def test_every_run_id_renders_and_every_run_is_kept(site) -> None:
         pages = list((docs / "validations" / "reconciliation").glob(f"migstock-{run_id}/*/*.html"))
         assert len(pages) == 1, run_id
         assert f"migstock-{run_id}" in index, run_id
-    for suite in ("bilateral", "destination_totals", "reconciliation"):
+    for suite in SUITES:
         assert (docs / "expectations" / f"{suite}.html").exists()
 
 
 def test_pages_name_no_external_resource_and_no_newsletter(site) -> None:
     docs, _ = site
     pages = list(docs.rglob("*.html"))
-    assert len(pages) == len(FIRST_RUN) + len(SECOND_RUN) + 3 + 1
+    assert len(pages) == len(FIRST_RUN) + len(SECOND_RUN) + len(SUITES) + 1
     for page in pages:
         html = page.read_text(encoding="utf-8")
         assert external_resources(html) == [], page
@@ -106,11 +107,7 @@ def test_index_lists_runs_and_suites_offline_in_chromium(site, tmp_path: Path) -
     total = len(FIRST_RUN) + len(SECOND_RUN)
     assert f"of {total} rows" in counts[0]  # the table shows them 10 to a page
     assert len(runs) == 10 and all("migstock-" in row for row in runs)
-    assert sorted(row.strip() for row in suites) == [
-        "bilateral",
-        "destination_totals",
-        "reconciliation",
-    ]
+    assert sorted(row.strip() for row in suites) == sorted(SUITES)
     assert shot.stat().st_size > 10_000
 
 

@@ -205,10 +205,14 @@ def test_every_file_level_case_beside_a_good_file_through_the_cli(
     assert result.returncode == 1, result.stdout + result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     lines = result.stdout.splitlines()
+    errors = result.stderr.splitlines()
     for case in cases:
+        # the summary table marks the file rejected; the one line below it says why
         named = [line for line in lines if _cells(line)[:2] == [case.expect[0], "rejected"]]
         assert len(named) == 1, (case.name, result.stdout)
-        assert all(fragment in named[0] for fragment in case.expect), named[0]
+        said = [line for line in errors if line.startswith(f"error: {case.expect[0]}: ")]
+        assert len(said) == 1, (case.name, result.stderr)
+        assert all(fragment in said[0] for fragment in case.expect), said[0]
     assert any("revision 2017" in line and "loaded" in line for line in lines), result.stdout
     with duckdb.connect(str(db), read_only=True) as con:
         revisions = con.execute("SELECT DISTINCT revision FROM destination_totals").fetchall()
@@ -225,7 +229,7 @@ def test_every_file_level_case_beside_a_good_file_through_the_cli(
 def test_a_run_with_nothing_to_load_still_removes_leftovers(
     baseline: Path, official_dir: Path, tmp_path: Path
 ) -> None:
-    from flows.refresh import refresh
+    from migstock.refresh import refresh
     from migstock.store import current_pointer, versions_dir
 
     raw = tmp_path / "raw"

@@ -182,7 +182,7 @@ def blocked_run(tmp_path_factory: pytest.TempPathFactory, official_dir: Path, pr
     good.mkdir(), bad.mkdir()
     shutil.copy(official_dir / TOTALS_2020, good / TOTALS_2020)
     db = root / "curated" / "migstock.duckdb"
-    from flows.refresh import refresh
+    from migstock.refresh import refresh
 
     # the first run outside CliRunner: Prefect's log handlers would keep its closed stream
     assert refresh(raw_dir=good, db_path=db, return_state=True).is_completed()
@@ -220,7 +220,10 @@ def test_the_summary_uses_the_same_words_with_arab_rows_first(blocked_run, tmp_p
     page = visit(summary, tmp_path / "summary.png", selectors=("body",))
     assert page.external == [] and page.failed == [] and page.errors == []
     text = page.texts["body"][0]
-    assert "Nothing of revision 2020 was loaded in this run. The store still serves" in text
+    assert (
+        'A workbook of revision 2020 was not loaded in this run (see "What happened"). '
+        "The store still serves" in text
+    )
     assert PUBLISHED in text and WHERE in text
     warnings = text[text.index("Warning:") :]
     assert warnings.index("In the Arab region") < warnings.index("Elsewhere:")
@@ -269,7 +272,7 @@ def test_the_artifacts_are_tables_with_names_and_the_summary_path(blocked_run) -
 def test_a_failed_run_is_a_failed_state_with_a_one_line_message(
     tmp_path: Path, prefect_server
 ) -> None:
-    from flows.refresh import RefreshFailed, refresh
+    from migstock.refresh import RefreshFailed, refresh
 
     raw = tmp_path / "raw"
     raw.mkdir()

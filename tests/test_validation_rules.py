@@ -58,10 +58,11 @@ def _cli(*arguments: str) -> subprocess.CompletedProcess[str]:
 
 
 def _digest(folder: Path) -> dict[str, str]:
+    """Every file of the store by content (the empty lock file a run takes is not data)."""
     return {
         str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(folder.rglob("*"))
-        if p.is_file()
+        if p.is_file() and p.suffix != ".lock"
     }
 
 
@@ -104,7 +105,8 @@ def test_a_country_that_does_not_add_up_blocks_and_the_store_stays_byte_identica
     result = _cli("run", "--raw-dir", str(raw), "--db", str(db))
     assert result.returncode == 1, result.stderr
     assert "revision 2020 destination_totals" in result.stderr
-    assert "male_plus_female" in result.stderr and "aggregate == False" in result.stderr
+    assert "Males + females must equal the published total" in result.stderr
+    assert "Jordan (400) 2020" in result.stderr
     after = {k: v for k, v in _digest(db.parent).items() if not k.startswith("validation")}
     assert after == {k: v for k, v in before.items() if not k.startswith("validation")}
 
@@ -125,11 +127,11 @@ def test_a_blocked_totals_workbook_does_not_cost_the_bilateral_table_beside_it(
         50_000,
     )
     db = tmp_path / "curated" / "migstock.duckdb"
-    from flows.refresh import refresh
+    from migstock.refresh import refresh, run_summary
 
     state = refresh(raw_dir=raw, db_path=db, return_state=True)
     assert state.is_failed()
-    summary = state.result(raise_on_failure=False)
+    summary = run_summary(state)
     statuses = {o.subject: o.status for o in summary.outcomes}
     assert statuses["revision 2015 destination_totals"] == "rejected"
     assert statuses["revision 2015"] == "loaded"
