@@ -177,9 +177,9 @@ def _catalog_revision(workbook: Workbook, number: int) -> Revision:
 
 def _missing_years_and_sexes(rows: pd.DataFrame, revision: Revision) -> list[str]:
     """Years and sexes of the revision that no sheet of a bilateral workbook holds."""
-    present = set(
-        zip(rows["year"].astype(int).tolist(), rows["sex"].astype(str).tolist(), strict=True)
-    )
+    sexes = rows["sex"].astype(pd.CategoricalDtype(SEXES))  # no copy: already these categories
+    keys = np.unique(rows["year"].to_numpy(dtype=np.int64) * 8 + sexes.cat.codes.to_numpy())
+    present = {(int(key // 8), SEXES[key % 8]) for key in keys.tolist()}
     missing = [
         f"{year} {sex}" for year in revision.years for sex in SEXES if (year, sex) not in present
     ]
