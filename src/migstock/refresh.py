@@ -105,20 +105,6 @@ def _store_errors_fail_cleanly(function: Callable[..., State]) -> Callable[..., 
     return run
 
 
-def _store_errors_fail_cleanly(function: Callable[..., State]) -> Callable[..., State]:
-    """A store another process holds ends the run as Failed with one line, not a crash
-    with a Prefect traceback."""
-
-    @functools.wraps(function)
-    def run(*args: object, **kwargs: object) -> State:
-        try:
-            return function(*args, **kwargs)
-        except StoreError as error:
-            return Failed(message=str(error), data=error)
-
-    return run
-
-
 @flow(name="migstock-refresh", log_prints=True)
 @_store_errors_fail_cleanly
 def refresh(
