@@ -38,7 +38,6 @@ class Case:
     build: Callable[[Path, Path], Path]  # (official_dir, raw_dir) -> the bad entry
     expect: tuple[str, ...]  # fragments of the one-line message
     level: str = "file"
-    xfail: str | None = None
 
 
 _GRIDS: dict[str, dict[str, pd.DataFrame]] = {}
