@@ -30,10 +30,6 @@ class YearColumn:
     #: the block the column is in: a sex, or a measure (see ``year_columns``)
     block: str
 
-    @property
-    def sex(self) -> str:
-        return self.block
-
 
 def year_row_of(grid: pd.DataFrame, ref: SheetRef, header: int) -> int:
     """The row with the years: the header row itself, or the row below it (2015-2019)."""

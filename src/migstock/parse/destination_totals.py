@@ -77,7 +77,7 @@ def parse_destination_totals(
         {
             "year": np.tile([c.year for c in columns], n_rows),
             "destination_code": np.repeat(data.codes, n_cols),
-            "sex": np.tile([c.sex for c in columns], n_rows),
+            "sex": np.tile([c.block for c in columns], n_rows),
             "value": data.values.reshape(-1),
             "suppressed": data.suppressed_flat(),
             "source_row": np.repeat(data.rows + 1, n_cols),

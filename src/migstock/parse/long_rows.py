@@ -70,7 +70,7 @@ def parse_long_rows(
                 np.nan_to_num(repeated_codes).astype(np.int64), np.isnan(repeated_codes)
             ),
             "sex": pd.Categorical.from_codes(
-                np.tile([SEXES.index(c.sex) for c in years], n_rows), categories=SEXES
+                np.tile([SEXES.index(c.block) for c in years], n_rows), categories=SEXES
             ),
             "migrants": data.values.reshape(-1),
             "suppressed": data.suppressed_flat(),
