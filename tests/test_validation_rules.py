@@ -43,7 +43,7 @@ def _raise_cell(path: Path, target: Path, code: int, year: int, sex: str, by: fl
     columns = year_columns(
         grid, SheetRef(path, name), year_row=year_row, title_rows=range(year_row)
     )
-    col = next(c.col for c in columns if c.year == year and c.sex == sex)
+    col = next(c.col for c in columns if c.year == year and c.block == sex)
     grid.iat[row, col] = float(grid.iat[row, col]) + by
     return write_grids(book.sheets, target)
 
