@@ -165,6 +165,7 @@ def parse_section(repeat: int, skip_openpyxl: bool) -> None:
 
 GNU_TIME = Path("/usr/bin/time")
 STARTED = "Prefect start (wait for server, flow run)"
+BRIEF_WAIT = "brief (waited for after the reports)"
 
 
 def _migstock_run(raw_dir: Path, work: Path, label: str, store: str = "curated") -> dict:
@@ -242,7 +243,8 @@ def _stages(run: dict) -> list[tuple[str, float]]:
         ("validate (incl. Data Docs)", seconds.get("validate", 0.0)),
         ("load into DuckDB", load - parquet),
         ("Parquet", parquet),
-        ("reports", seconds.get("reports", 0.0)),
+        ("reports (the brief is built beside them)", seconds.get("reports", 0.0)),
+        ("data brief, waited for after the reports", seconds.get(BRIEF_WAIT, 0.0)),
         ("Prefect flow end", between("flow body ended", "flow returned")),
     ]
     accounted = sum(value for _, value in stages)
@@ -288,6 +290,9 @@ def e2e_section(raw_dir: Path) -> None:
             print(f"  {name:54} {value:8.2f} {value / first['wall']:6.0%}{ratio}")
         if boot is not None:
             print(f"  (the temporary Prefect server took {boot:.2f} s to boot, in parallel)")
+        brief = first["seconds"].get("brief")
+        if brief is not None:
+            print(f"  (the data brief took {brief:.2f} s in its own process, beside the reports)")
         print(f"  everything except waiting for Prefect's start: {first['wall'] - waited:.2f} s")
         warm = _migstock_run(raw_dir, work, "warm", store="curated-2")
         print(

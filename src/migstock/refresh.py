@@ -9,6 +9,7 @@ and the flow returns a Failed state naming them.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +22,7 @@ from prefect.deployments.runner import RunnerDeployment
 from prefect.states import Completed, Failed, State
 
 from migstock import acquire, fetch, pipeline, progress, settings, timings
+from migstock.brief.worker import BriefWorker
 from migstock.catalog import CATALOG, Revision, SourceFile, apply_url_overrides, revision
 from migstock.errors import FetchError, MigstockError, StoreError
 from migstock.explain import SourceRows, explain
@@ -158,8 +160,50 @@ def refresh(
     acquire.conclude(acquired, scope, prepared_any=bool(chosen))
     summary.outcomes.extend(acquired.outcomes)
 
+    # the brief's process warms up (imports, Chromium) while the run validates
+    brief_needed = load and bool(chosen)
+    with BriefWorker() if brief_needed else contextlib.nullcontext() as brief_worker:
+        validator, loads = _validate_all(chosen, reports, summary, db_path, load)
+        if loads:
+            numbers = ", ".join(str(item.revision) for item in loads)
+            progress.stage(f"loading {numbers} into {db_path}")
+            with timings.stage("load (with Parquet)"):
+                problem = load_store(db_path, parquet_dir, loads)
+            if problem is not None:
+                for outcome in summary.outcomes:
+                    if outcome.status is Status.LOADED:
+                        outcome.status, outcome.message = Status.REJECTED, problem
+        else:
+            clean_up(db_path, parquet_dir)  # a load cleans up itself; without one, do it here
+        # the data brief after every successful load, built beside the reports
+        loaded = any(o.status is Status.LOADED for o in summary.outcomes)
+        brief = publish_brief.submit(db_path, brief_worker) if loaded and brief_worker else None
+        with timings.stage("reports"):
+            _report(reports, summary, validator, chosen)
+        if validator is not None:
+            validator.close()
+        if brief is not None:
+            with timings.stage("brief (waited for after the reports)"):
+                brief.wait()
+    timings.mark("flow body ended")
+    if summary.failed:
+        message = _failure_message(summary)
+        return Failed(message=message, data=RefreshFailed(message, summary))
+    return Completed(message="refresh finished", data=summary)
+
+
+def _validate_all(
+    chosen: list[pipeline.PreparedFile],
+    reports: RunReports,
+    summary: pipeline.RunSummary,
+    db_path: Path,
+    load: bool,
+) -> tuple[RemoteValidator | None, list[RevisionLoad]]:
+    """Validate each revision's files; record what passed, failed or was rejected in
+    ``summary``; return the validator (None if nothing was validated) and the loads
+    of the files that passed (none when ``load`` is False)."""
     validator: RemoteValidator | None = None  # Great Expectations in its own process
-    loads = []
+    loads: list[RevisionLoad] = []
     for number, files in pipeline.group_by_revision(chosen).items():
         progress.stage(f"validating revision {number}")
         with timings.stage("Great Expectations context"):
@@ -204,29 +248,7 @@ def refresh(
         summary.outcomes.append(
             Outcome(subject, Status.LOADED, f"{rows:,} rows from {names}{warned}")
         )
-    if loads:
-        numbers = ", ".join(str(item.revision) for item in loads)
-        progress.stage(f"loading {numbers} into {db_path}")
-        with timings.stage("load (with Parquet)"):
-            problem = load_store(db_path, parquet_dir, loads)
-        if problem is not None:
-            for outcome in summary.outcomes:
-                if outcome.status is Status.LOADED:
-                    outcome.status, outcome.message = Status.REJECTED, problem
-    else:
-        clean_up(db_path, parquet_dir)  # a load cleans up itself; without one, do it here
-    with timings.stage("reports"):
-        _report(reports, summary, validator, chosen)
-    if validator is not None:
-        validator.close()
-    if any(o.status is Status.LOADED for o in summary.outcomes):
-        with timings.stage("brief"):
-            publish_brief(db_path)  # the data brief after every successful load
-    timings.mark("flow body ended")
-    if summary.failed:
-        message = _failure_message(summary)
-        return Failed(message=message, data=RefreshFailed(message, summary))
-    return Completed(message="refresh finished", data=summary)
+    return validator, loads
 
 
 def _acquire(
@@ -368,14 +390,17 @@ def run_summary(state: State) -> pipeline.RunSummary | None:
 
 
 @task(name="publish-brief", cache_policy=NO_CACHE)
-def publish_brief(db_path: Path) -> None:
-    """Rebuild the data brief (en, ar) and publish its key figures as the artifact
-    ``migstock-brief``. A brief that cannot be built is a warning: the load stands."""
+def publish_brief(db_path: Path, worker: BriefWorker | None = None) -> None:
+    """Rebuild the data brief (en, ar), in a process of its own, and publish its key
+    figures as the artifact ``migstock-brief``. A brief that cannot be built is a
+    warning: the load stands."""
     from migstock.brief import publish_brief as build_and_publish
 
     logger = get_run_logger()
     try:
-        for result in build_and_publish(db_path):
+        with timings.stage("brief"):
+            results = build_and_publish(db_path, worker=worker)
+        for result in results:
             logger.info("data brief (%s): %s", result.lang, result.html)
             if result.pdf_error:
                 logger.warning("data brief (%s): %s", result.lang, result.pdf_error)

@@ -20,10 +20,13 @@ from migstock.errors import MigstockError
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
+    from migstock.brief.worker import BriefWorker
+
 __all__ = [
     "LANGUAGES",
     "BriefResult",
     "brief_root",
+    "build_all",
     "build_brief",
     "default_out_dir",
     "publish_brief",
@@ -111,28 +114,53 @@ def key_figures_markdown(data: BriefData, results: list[BriefResult]) -> str:
     return "\n".join(lines)
 
 
-def publish_brief(
-    db_path: Path, out_root: Path | None = None, *, synthetic: bool = False
+def build_all(
+    db_path: Path,
+    out_root: Path | None = None,
+    *,
+    synthetic: bool = False,
+    browser: Browser | None = None,
 ) -> list[BriefResult]:
-    """Build the brief in every language after a load and publish its key figures as the
-    Prefect artifact ``migstock-brief`` (outside a flow run the artifact is skipped)."""
+    """The brief in every language, with one Chromium for all the PDFs: ``browser`` (opened
+    by this thread), or one started here (none without Chromium: each result then says
+    why there is no PDF)."""
     from migstock.brief.pdf import browser_session, chromium_path, outside_event_loop
 
     data = read_brief(Path(db_path), synthetic=synthetic)
     root = Path(out_root) if out_root else brief_root(db_path)
 
-    def build_all() -> list[BriefResult]:
+    def with_browser(open_browser: Browser | None) -> list[BriefResult]:
+        return [
+            build_brief(db_path, lang, root / lang, data=data, browser=open_browser)
+            for lang in LANGUAGES
+        ]
+
+    def in_every_language() -> list[BriefResult]:
         try:
             chromium_path()
-        except MigstockError:  # no browser: the pages still, each result says why no PDF
+        except MigstockError:
             return [build_brief(db_path, lang, root / lang, data=data) for lang in LANGUAGES]
-        with browser_session() as browser:
-            return [
-                build_brief(db_path, lang, root / lang, data=data, browser=browser)
-                for lang in LANGUAGES
-            ]
+        with browser_session() as own:
+            return with_browser(own)
 
-    results = outside_event_loop(build_all)
+    if browser is not None:  # used in the thread that opened it
+        return with_browser(browser)
+    return outside_event_loop(in_every_language)
+
+
+def publish_brief(
+    db_path: Path,
+    out_root: Path | None = None,
+    *,
+    synthetic: bool = False,
+    worker: BriefWorker | None = None,
+) -> list[BriefResult]:
+    """Build the brief in every language after a load, in a process of its own (``worker``,
+    started earlier to warm up, or a new one), and publish its key figures as the Prefect
+    artifact ``migstock-brief`` (outside a flow run the artifact is skipped)."""
+    from migstock.brief.worker import BriefWorker
+
+    results = (worker or BriefWorker()).build(db_path, out_root, synthetic=synthetic)
     try:
         from prefect.artifacts import create_markdown_artifact
         from prefect.context import get_run_context
@@ -142,7 +170,7 @@ def publish_brief(
         return results
     create_markdown_artifact(
         key="migstock-brief",
-        markdown=key_figures_markdown(data, results),
+        markdown=key_figures_markdown(results[0].data, results),
         description="Key figures of the Arab region data brief",
     )
     return results

@@ -1,0 +1,79 @@
+"""The data brief in a process of its own, warmed up while the run validates.
+
+The brief needs Altair, vl-convert's JavaScript engine and a headless Chromium:
+about a second and a half to import and start, and some 150 MB. A :class:`BriefWorker`
+started before validation does that on the other core while Great Expectations
+works; after the load it only has to read the store, draw and print. Its memory
+never enters the run's main process.
+"""
+
+from __future__ import annotations
+
+import atexit
+from contextlib import ExitStack
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from migstock import worker_process
+
+if TYPE_CHECKING:
+    from migstock.brief import BriefResult
+
+#: the worker process's open Chromium (None without one), and what closes it
+_browser: object | None = None
+_session = ExitStack()
+
+
+def _warm_up() -> None:
+    """In the worker: import the brief, start vl-convert's engine and Chromium."""
+    global _browser
+    from migstock.brief import charts
+    from migstock.brief.pdf import browser_session, chromium_path
+    from migstock.errors import MigstockError
+
+    charts.warm_up()
+    try:
+        chromium_path()
+    except MigstockError:  # no Chromium: the pages still, without PDFs (build_all says why)
+        return
+    try:
+        _browser = _session.enter_context(browser_session())
+    except Exception:  # the build tries again and reports the error
+        _session.close()
+    atexit.register(_session.close)
+
+
+def _build(db_path: Path, out_root: Path | None, synthetic: bool) -> list[BriefResult]:
+    from migstock.brief import build_all
+
+    try:
+        return build_all(db_path, out_root, synthetic=synthetic, browser=_browser)  # type: ignore[arg-type]
+    finally:
+        _session.close()
+
+
+class BriefWorker:
+    """One process that builds one brief; start it early, :meth:`build` after the load."""
+
+    def __init__(self) -> None:
+        self._pool = worker_process.start(_warm_up)
+
+    def build(
+        self, db_path: Path, out_root: Path | None = None, *, synthetic: bool = False
+    ) -> list[BriefResult]:
+        """The brief of ``db_path`` in every language (see :func:`migstock.brief.build_all`);
+        raises what the build raised. The process then exits."""
+        try:
+            return self._pool.submit(_build, Path(db_path), out_root, synthetic).result()
+        finally:
+            self.close()
+
+    def __enter__(self) -> BriefWorker:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Let the process exit (closing its Chromium), without waiting for it."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
