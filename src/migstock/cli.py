@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 timings.mark("command line imported")
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+_exit_code = 0
 console = Console()
 err = Console(stderr=True)
 
@@ -187,6 +188,8 @@ def _run_flow(verbose: bool = False, **parameters: object) -> None:
             summary = run_summary(state)
             if summary is not None:
                 _print_summary(summary, verbose)
+            timings.mark("summary printed")
+        timings.mark("Prefect server stopped")
     except MigstockError as error:
         err.print(f"[bold red]error:[/] {error}", soft_wrap=True)
         raise typer.Exit(2) from None
@@ -426,3 +429,21 @@ def pd_isna(value: object) -> bool:
 
 if __name__ == "__main__":  # pragma: no cover
     app()
+
+
+def main() -> None:
+    """The ``migstock`` command: :data:`app`, then an exit that skips Python's teardown
+    (see :func:`migstock.worker_process.end_without_teardown`)."""
+    global _exit_code
+    from migstock.worker_process import end_without_teardown
+
+    end_without_teardown(lambda: _exit_code)
+    try:
+        app()
+    except SystemExit as done:
+        code = done.code  # None: success; a message (printed by Python): 1
+        _exit_code = code if isinstance(code, int) else (0 if code is None else 1)
+        raise
+    except BaseException:  # the traceback is printed as usual, then exit 1
+        _exit_code = 1
+        raise

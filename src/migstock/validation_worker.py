@@ -15,11 +15,11 @@ run one after another reuse it.
 from __future__ import annotations
 
 import atexit
-import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from migstock import worker_process
 from migstock.errors import MigstockError
 
 _pool: ProcessPoolExecutor | None = None
@@ -56,12 +56,7 @@ def start() -> ProcessPoolExecutor:
     """Start the worker now (it imports Great Expectations at once); idempotent."""
     global _pool
     if _pool is None:
-        _pool = ProcessPoolExecutor(
-            max_workers=1,
-            mp_context=multiprocessing.get_context("spawn"),  # no Prefect state copied
-            initializer=_warm_up,
-        )
-        _pool.submit(int)  # a first task makes the pool start its process
+        _pool = worker_process.start(_warm_up)
         atexit.register(stop)
     return _pool
 

@@ -1,0 +1,51 @@
+"""The run's helper processes: the brief's worker and the quick exit they share."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from migstock.brief.worker import BriefWorker
+from migstock.errors import MigstockError
+
+
+def test_a_quick_exit_keeps_the_exit_code_the_output_and_the_other_exit_handlers(
+    tmp_path: Path,
+) -> None:
+    marker = tmp_path / "handler-ran"
+    script = (
+        "import atexit, pathlib\n"
+        "from migstock.worker_process import end_without_teardown\n"
+        "end_without_teardown(lambda: 3)\n"
+        f"atexit.register(pathlib.Path({str(marker)!r}).write_text, 'yes')\n"
+        "print('printed before the end', end='')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 3
+    assert done.stdout == "printed before the end"
+    assert marker.read_text() == "yes"  # registered later, so it ran before the quick exit
+
+
+def test_the_command_keeps_its_exit_codes() -> None:
+    command = Path(sys.executable).with_name("migstock")
+    assert subprocess.run([command, "--help"], capture_output=True, check=False).returncode == 0
+    unknown = subprocess.run([command, "no-such-command"], capture_output=True, text=True)
+    assert unknown.returncode == 2 and "No such command" in unknown.stderr
+
+
+def test_the_brief_worker_builds_both_languages(real_store: Path, tmp_path: Path) -> None:
+    results = BriefWorker().build(real_store, tmp_path)
+    assert [result.lang for result in results] == ["en", "ar"]
+    for result in results:
+        assert result.html == tmp_path / result.lang / "index.html"
+        assert result.pdf is not None and result.pdf.read_bytes().startswith(b"%PDF")
+
+
+def test_a_brief_that_fails_in_the_worker_raises_here(tmp_path: Path) -> None:
+    with pytest.raises(MigstockError, match="no database"):
+        BriefWorker().build(tmp_path / "none.duckdb", tmp_path)
