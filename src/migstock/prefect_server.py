@@ -23,6 +23,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 
+from migstock import timings
 from migstock.errors import MigstockError
 
 STARTUP_TIMEOUT_S = float(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", 120))
@@ -88,6 +89,7 @@ class TemporaryServer:
                 with urllib.request.urlopen(f"{self.api_url}/health", timeout=2) as response:
                     if response.status == 200:
                         self.ready_after_s = time.monotonic() - self.started
+                        timings.mark("Prefect server ready")
                         return
             except (urllib.error.URLError, OSError):
                 pass
@@ -144,7 +146,12 @@ class ApiChoice:
 
     @contextlib.contextmanager
     def use(self) -> Iterator[None]:
-        from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+        from prefect.settings import (
+            PREFECT_API_URL,
+            PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+            get_current_settings,
+            temporary_settings,
+        )
 
         if self.server is None or get_current_settings().api.url:
             if self.server is not None:  # a profile or test harness names an API: use that
@@ -153,7 +160,11 @@ class ApiChoice:
             return
         self.server.wait_ready()
         try:
-            with temporary_settings({PREFECT_API_URL: self.server.api_url}):
+            # no heartbeats: they tell a lasting server that a run crashed, and this one
+            # ends with the run (stopping their thread also cost up to a second)
+            with temporary_settings(
+                {PREFECT_API_URL: self.server.api_url, PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}
+            ):
                 yield
         finally:  # it shuts down while the run prints its summary
             self.server.terminate()
