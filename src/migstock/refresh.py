@@ -328,7 +328,8 @@ def _report(
                     "validation history", "stale", f"{reports.history_db} not updated: {error}"
                 )
             )
-        summary.docs_index = validator.build_docs() if validator else None
+        with timings.stage("Data Docs"):
+            summary.docs_index = validator.build_docs() if validator else None
         summary.summary_html = reports.write_summary(
             summary.reports,
             summary.outcomes,

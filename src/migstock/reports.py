@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from migstock.validate import ValidationReport
@@ -39,6 +40,28 @@ CREATE TABLE IF NOT EXISTS validation_results (
     severity VARCHAR NOT NULL, success BOOLEAN NOT NULL, unexpected_count BIGINT,
     sample_json VARCHAR);
 """
+_RUN_COLUMNS = [
+    "run_id",
+    "revision",
+    "started_at",
+    "status",
+    "raw_files",
+    "blocking_failures",
+    "warnings",
+    "results_path",
+]
+_RESULT_COLUMNS = [
+    "run_id",
+    "revision",
+    "suite",
+    "expectation",
+    "column_name",
+    "row_condition",
+    "severity",
+    "success",
+    "unexpected_count",
+    "sample_json",
+]
 
 
 def new_run_id() -> str:
@@ -81,42 +104,56 @@ class RunReports:
         return path
 
     def record_history(self, reports: list[ValidationReport], raw_files: dict[int, str]) -> None:
-        """Append this run's results to ``history.duckdb``."""
+        """Append this run's results to ``history.duckdb`` (one insert per table: row by
+        row, DuckDB took over half a second for a run's few hundred results)."""
+        runs = pd.DataFrame(
+            [
+                (
+                    self.run_id,
+                    report.revision,
+                    self.started_at,
+                    "passed" if report.passed else "blocked",
+                    raw_files.get(report.revision),
+                    len(report.blocking_failures),
+                    len(report.warnings),
+                    str(report.results_path) if report.results_path else None,
+                )
+                for report in reports
+            ],
+            columns=_RUN_COLUMNS,
+        )
+        results = pd.DataFrame(
+            [
+                (
+                    self.run_id,
+                    report.revision,
+                    r.suite,
+                    r.expectation,
+                    r.column,
+                    r.condition,
+                    r.severity,
+                    r.success,
+                    r.unexpected_count,
+                    json.dumps(r.sample, default=str),
+                )
+                for report in reports
+                for r in report.results
+            ],
+            columns=_RESULT_COLUMNS,
+        ).astype({"unexpected_count": "Int64"})
         self.validation_dir.mkdir(parents=True, exist_ok=True)
         with duckdb.connect(str(self.history_db)) as con:
             con.execute(_HISTORY_SCHEMA)
-            for report in reports:
-                con.execute(
-                    "INSERT OR REPLACE INTO validation_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        self.run_id,
-                        report.revision,
-                        self.started_at,
-                        "passed" if report.passed else "blocked",
-                        raw_files.get(report.revision),
-                        len(report.blocking_failures),
-                        len(report.warnings),
-                        str(report.results_path) if report.results_path else None,
-                    ],
-                )
-                con.executemany(
-                    "INSERT INTO validation_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        [
-                            self.run_id,
-                            report.revision,
-                            r.suite,
-                            r.expectation,
-                            r.column,
-                            r.condition,
-                            r.severity,
-                            r.success,
-                            r.unexpected_count,
-                            json.dumps(r.sample, default=str),
-                        ]
-                        for r in report.results
-                    ],
-                )
+            con.register("new_runs", runs)
+            con.register("new_results", results)
+            con.execute(
+                f"INSERT OR REPLACE INTO validation_runs ({', '.join(_RUN_COLUMNS)}) "
+                f"SELECT {', '.join(_RUN_COLUMNS)} FROM new_runs"
+            )
+            con.execute(
+                f"INSERT INTO validation_results ({', '.join(_RESULT_COLUMNS)}) "
+                f"SELECT {', '.join(_RESULT_COLUMNS)} FROM new_results"
+            )
 
     def write_summary(
         self,
