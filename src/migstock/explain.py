@@ -357,18 +357,27 @@ def _cells(
             left[key] = pd.to_numeric(left[key]).astype("Int64")
             right = right.assign(**{key: pd.to_numeric(right[key]).astype("Int64")})
     merged = left.merge(right, on=on, how="inner")
-    out: dict[int, str] = {}
-    for position, group in merged.groupby("_position"):
-        out[int(position)] = _where_text(group)
-    return out
+    # position -> file -> sheet -> rows, in the order the rows come (plain dicts: a
+    # groupby per failing row took most of a second for a few hundred rows)
+    places: dict[int, dict[str, dict[str, set[int]]]] = {}
+    for position, file_name, sheet, row in zip(
+        merged["_position"],
+        merged["file_name"],
+        merged["source_sheet"],
+        merged["source_row"],
+        strict=True,
+    ):
+        sheets = places.setdefault(int(position), {}).setdefault(file_name, {})
+        sheets.setdefault(sheet, set()).add(int(row))
+    return {position: _where_text(files) for position, files in places.items()}
 
 
-def _where_text(group: pd.DataFrame) -> str:
+def _where_text(files: dict[str, dict[str, set[int]]]) -> str:
     parts = []
-    for file_name, by_file in group.groupby("file_name", sort=False):
+    for file_name, sheets in files.items():
         cells = []
-        for sheet, by_sheet in by_file.groupby("source_sheet", sort=False):
-            rows = sorted({int(r) for r in by_sheet["source_row"]})
+        for sheet, row_set in sheets.items():
+            rows = sorted(row_set)
             label = "row" if len(rows) == 1 else "rows"
             cells.append(f"sheet '{sheet}', {label} {', '.join(map(str, rows[:6]))}")
         parts.append(f"{file_name}, {'; '.join(cells[:6])}")
