@@ -164,6 +164,8 @@ def refresh(
     brief_needed = load and bool(chosen)
     with BriefWorker() if brief_needed else contextlib.nullcontext() as brief_worker:
         validator, loads = _validate_all(chosen, reports, summary, db_path, load)
+        # Data Docs render in the validation process while this one loads and reports
+        docs = validator.in_background("build_docs") if validator else None
         if loads:
             numbers = ", ".join(str(item.revision) for item in loads)
             progress.stage(f"loading {numbers} into {db_path}")
@@ -179,7 +181,7 @@ def refresh(
         loaded = any(o.status is Status.LOADED for o in summary.outcomes)
         brief = publish_brief.submit(db_path, brief_worker) if loaded and brief_worker else None
         with timings.stage("reports"):
-            _report(reports, summary, validator, chosen)
+            _report(reports, summary, validator, chosen, docs)
         if validator is not None:
             validator.close()
         if brief is not None:
@@ -287,13 +289,15 @@ def _prepare_all(raws: list[RawFile], acquired: acquire.Acquisition) -> list[pip
 def _report(
     reports: RunReports,
     summary: pipeline.RunSummary,
-    validator: Validator | RemoteValidator | None,
+    validator: RemoteValidator | None,
     prepared: list[pipeline.PreparedFile],
+    docs: Callable[[], Path | None] | None,
 ) -> None:
     """Validation history, steward summary and Prefect artifacts of the run.
 
     The failed checks are put in words once (``migstock.explain``); the CLI, the
-    summary and the artifacts print those same words.
+    summary and the artifacts print those same words. ``docs`` waits for the Data
+    Docs the validation process is building and returns their index page.
     """
     served = served_revisions(summary.db_path)
     if summary.reports:
@@ -328,8 +332,8 @@ def _report(
                     "validation history", "stale", f"{reports.history_db} not updated: {error}"
                 )
             )
-        with timings.stage("Data Docs"):
-            summary.docs_index = validator.build_docs() if validator else None
+        with timings.stage("Data Docs (waited for)"):
+            summary.docs_index = docs() if docs else None
         summary.summary_html = reports.write_summary(
             summary.reports,
             summary.outcomes,

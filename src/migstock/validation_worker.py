@@ -15,7 +15,8 @@ run one after another reuse it.
 from __future__ import annotations
 
 import atexit
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
@@ -70,8 +71,12 @@ def stop(wait: bool = True) -> None:
 
 
 def _run(function: Any, *args: Any) -> Any:
+    return _result(start().submit(function, *args))
+
+
+def _result(future: Future[Any]) -> Any:
     try:
-        return start().submit(function, *args).result()
+        return future.result()
     except BrokenProcessPool as error:
         stop()
         raise MigstockError(
@@ -104,6 +109,13 @@ class RemoteValidator:
                 value = method
             self._attributes[name] = value
         return self._attributes[name]
+
+    def in_background(self, name: str, *args: Any, **kwargs: Any) -> Callable[[], Any]:
+        """Start method ``name`` in the worker and return at once; call what this returns
+        to wait for its result. (The worker does one thing at a time: calls made
+        meanwhile wait their turn.)"""
+        future = start().submit(_call, self._key, name, args, kwargs)
+        return lambda: _result(future)
 
     def close(self) -> None:
         """Let the worker forget this validator (the worker itself stays for the next)."""
