@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from migstock.brief import build_all
 from migstock.brief.worker import BriefWorker
 from migstock.errors import MigstockError
 
@@ -49,3 +50,15 @@ def test_the_brief_worker_builds_both_languages(real_store: Path, tmp_path: Path
 def test_a_brief_that_fails_in_the_worker_raises_here(tmp_path: Path) -> None:
     with pytest.raises(MigstockError, match="no database"):
         BriefWorker().build(tmp_path / "none.duckdb", tmp_path)
+
+
+def test_without_chromium_the_pages_are_written_and_each_says_why_there_is_no_pdf(
+    real_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MIGSTOCK_CHROMIUM", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no browser on it
+    results = build_all(real_store, tmp_path / "brief")
+    assert [result.lang for result in results] == ["en", "ar"]
+    for result in results:
+        assert result.html.exists() and result.pdf is None
+        assert result.pdf_error is not None and "no Chromium found" in result.pdf_error

@@ -8,6 +8,7 @@ as a Prefect artifact.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +21,7 @@ from migstock.errors import MigstockError
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
+    from migstock.brief.pdf import PdfPrinter
     from migstock.brief.worker import BriefWorker
 
 __all__ = [
@@ -81,14 +83,26 @@ def build_brief(
     html = render.write_page(page, out)
     pdf_path, pdf_error = None, None
     if pdf:
-        try:
-            banner = page.t("synthetic.banner") if data.synthetic else None
-            pdf_path = write_pdf(html, out / "brief.pdf", browser, banner)
-        except MigstockError as error:
-            pdf_error = str(error)
-        except Exception as error:
-            pdf_error = f"PDF not written: {type(error).__name__}: {error}"
+        banner = _banner(lang, data)
+        pdf_path, pdf_error = _pdf_outcome(
+            lambda: write_pdf(html, out / "brief.pdf", browser, banner)
+        )
     return BriefResult(lang, html, pdf_path, pdf_error, data)
+
+
+def _banner(lang: Lang, data: BriefData) -> str | None:
+    """What the top margin of every PDF page says: "synthetic data" for the demo."""
+    return Translator(lang)("synthetic.banner") if data.synthetic else None
+
+
+def _pdf_outcome(print_pdf: Callable[[], Path]) -> tuple[Path | None, str | None]:
+    """(the PDF, None), or (None, why it was not written): the page stands without it."""
+    try:
+        return print_pdf(), None
+    except MigstockError as error:
+        return None, str(error)
+    except Exception as error:
+        return None, f"PDF not written: {type(error).__name__}: {error}"
 
 
 def key_figures_markdown(data: BriefData, results: list[BriefResult]) -> str:
@@ -119,33 +133,29 @@ def build_all(
     out_root: Path | None = None,
     *,
     synthetic: bool = False,
-    browser: Browser | None = None,
+    printer: PdfPrinter | None = None,
 ) -> list[BriefResult]:
-    """The brief in every language, with one Chromium for all the PDFs: ``browser`` (opened
-    by this thread), or one started here (none without Chromium: each result then says
-    why there is no PDF)."""
-    from migstock.brief.pdf import browser_session, chromium_path, outside_event_loop
+    """The brief in every language. Each page goes to ``printer`` (or one started here)
+    as soon as it is written, and the next page is built while Chromium prints; without
+    Chromium each result says why there is no PDF."""
+    from migstock.brief.pdf import PdfPrinter
 
     data = read_brief(Path(db_path), synthetic=synthetic)
     root = Path(out_root) if out_root else brief_root(db_path)
-
-    def with_browser(open_browser: Browser | None) -> list[BriefResult]:
-        return [
-            build_brief(db_path, lang, root / lang, data=data, browser=open_browser)
-            for lang in LANGUAGES
-        ]
-
-    def in_every_language() -> list[BriefResult]:
-        try:
-            chromium_path()
-        except MigstockError:
-            return [build_brief(db_path, lang, root / lang, data=data) for lang in LANGUAGES]
-        with browser_session() as own:
-            return with_browser(own)
-
-    if browser is not None:  # used in the thread that opened it
-        return with_browser(browser)
-    return outside_event_loop(in_every_language)
+    own = printer is None
+    printer = printer or PdfPrinter()
+    try:
+        printing = []
+        for lang in LANGUAGES:
+            result = build_brief(db_path, lang, root / lang, data=data, pdf=False)
+            pdf = printer.submit(result.html, result.html.parent / "brief.pdf", _banner(lang, data))
+            printing.append((result, pdf))
+        for result, pdf in printing:
+            result.pdf, result.pdf_error = _pdf_outcome(pdf.result)
+    finally:
+        if own:
+            printer.close()
+    return [result for result, _ in printing]
 
 
 def publish_brief(

@@ -9,8 +9,6 @@ never enters the run's main process.
 
 from __future__ import annotations
 
-import atexit
-from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,38 +16,31 @@ from migstock import worker_process
 
 if TYPE_CHECKING:
     from migstock.brief import BriefResult
+    from migstock.brief.pdf import PdfPrinter
 
-#: the worker process's open Chromium (None without one), and what closes it
-_browser: object | None = None
-_session = ExitStack()
+#: the worker process's PDF printer (its own thread and Chromium)
+_printer: PdfPrinter | None = None
 
 
 def _warm_up() -> None:
     """In the worker: import the brief, start vl-convert's engine and Chromium."""
-    global _browser
+    global _printer
     from migstock.brief import charts
-    from migstock.brief.pdf import browser_session, chromium_path
-    from migstock.errors import MigstockError
+    from migstock.brief.pdf import PdfPrinter
 
+    _printer = PdfPrinter()
+    _printer.start()  # Chromium starts in the printer's thread while the charts warm up
     charts.warm_up()
-    try:
-        chromium_path()
-    except MigstockError:  # no Chromium: the pages still, without PDFs (build_all says why)
-        return
-    try:
-        _browser = _session.enter_context(browser_session())
-    except Exception:  # the build tries again and reports the error
-        _session.close()
-    atexit.register(_session.close)
 
 
 def _build(db_path: Path, out_root: Path | None, synthetic: bool) -> list[BriefResult]:
     from migstock.brief import build_all
 
     try:
-        return build_all(db_path, out_root, synthetic=synthetic, browser=_browser)  # type: ignore[arg-type]
+        return build_all(db_path, out_root, synthetic=synthetic, printer=_printer)
     finally:
-        _session.close()
+        if _printer is not None:
+            _printer.close()
 
 
 class BriefWorker:
