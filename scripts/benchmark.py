@@ -293,6 +293,12 @@ def e2e_section(raw_dir: Path) -> None:
         brief = first["seconds"].get("brief")
         if brief is not None:
             print(f"  (the data brief took {brief:.2f} s in its own process, beside the reports)")
+        docs = first["seconds"].get("Data Docs (waited for)")
+        if docs is not None:
+            print(
+                f"  (Data Docs render in the validation process during the load; the reports "
+                f"waited {docs:.2f} s for them)"
+            )
         print(f"  everything except waiting for Prefect's start: {first['wall'] - waited:.2f} s")
         warm = _migstock_run(raw_dir, work, "warm", store="curated-2")
         print(

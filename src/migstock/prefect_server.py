@@ -48,6 +48,9 @@ class TemporaryServer:
             "PREFECT__SERVER_FINAL": "1",
         }
         environment.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+        # migstock uses no blocks; registering Prefect's block types in a new database
+        # cost about a second (a lasting `prefect server start` registers them itself)
+        environment.setdefault("PREFECT_API_BLOCKS_REGISTER_ON_START", "false")
         self.process = subprocess.Popen(
             [
                 sys.executable,
