@@ -239,6 +239,9 @@ class Validator:
         from great_expectations.core.run_identifier import RunIdentifier
 
         frame = _numpy_numbers(frame.reset_index(drop=True))
+        # pandas deep-copies attrs into every frame and series derived from a frame,
+        # and GX derives hundreds (reconciliation_frame() keeps its counts there)
+        frame.attrs = {}
         definition = self._definition_of(suite_name)
         # run_time given: GX would otherwise try to parse run_name as a date
         run_id = RunIdentifier(run_name=gx_run_name(run_name), run_time=datetime.now(UTC))
