@@ -72,11 +72,11 @@ def _bilateral_2015(real_files) -> PreparedFile:
     return real_files[2015][0]
 
 
-def test_a_large_frame_validated_quickly_first_reports_the_same(
+def test_a_suite_validated_in_detail_at_once_reports_the_same(
     validator, real_files, monkeypatch
 ) -> None:
-    """Frames over DETAILED_ROWS run the quick result format first, and again in detail
-    only when something failed; smaller ones run in detail at once: same results, same
+    """A suite runs the quick result format first, and again in detail only when
+    something failed; DETAILED_FIRST_SUITES run in detail at once: same results, same
     failing rows (and the value sample of a warning that passes with ``mostly``)."""
     item = _totals_2020(real_files)
     broken = item.rows.copy()
@@ -91,7 +91,7 @@ def test_a_large_frame_validated_quickly_first_reports_the_same(
         return [(result, result.rows) for result in outcome]
 
     clean, failing = results(item.rows), results(broken)
-    monkeypatch.setattr("migstock.validate.DETAILED_ROWS", 0)
+    monkeypatch.setattr("migstock.validate.DETAILED_FIRST_SUITES", ("destination_totals",))
     assert results(item.rows) == clean
     assert results(broken) == failing
     # the suite passed: a warning that passes with ``mostly`` shows values (nulls)
