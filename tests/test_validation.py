@@ -116,6 +116,25 @@ def test_the_frame_gx_sees_selects_each_row_condition_once() -> None:
     assert type(frame[["a"]]) is pd.DataFrame
 
 
+def test_gx_runs_leave_older_objects_to_the_collector_afterwards() -> None:
+    import gc
+
+    from migstock.validate import _collecting_new_objects_only
+
+    assert gc.get_freeze_count() == 0
+    with _collecting_new_objects_only():
+        assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0
+    gc.freeze()  # a process that froze objects itself keeps them frozen
+    try:
+        frozen = gc.get_freeze_count()
+        with _collecting_new_objects_only():
+            pass
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
+
+
 def test_negative_value_fails_the_range_check(validator, real_files) -> None:
     item = _totals_2020(real_files)
     rows = item.rows.copy()
