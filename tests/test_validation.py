@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from migstock.catalog import revision
 from migstock.cli import app
-from migstock.pipeline import PreparedFile, prepare_file, validate_revision
+from migstock.pipeline import PreparedFile, known_location_codes, prepare_file, validate_revision
 from migstock.provenance import local_file
 from migstock.read import read_workbook
 from migstock.samples import write_grids
@@ -70,6 +70,69 @@ def _totals_2020(real_files) -> PreparedFile:
 
 def _bilateral_2015(real_files) -> PreparedFile:
     return real_files[2015][0]
+
+
+def test_a_suite_validated_in_detail_at_once_reports_the_same(
+    validator, real_files, monkeypatch
+) -> None:
+    """A suite runs the quick result format first, and again in detail only when
+    something failed; DETAILED_FIRST_SUITES run in detail at once: same results, same
+    failing rows (and the value sample of a warning that passes with ``mostly``)."""
+    item = _totals_2020(real_files)
+    broken = item.rows.copy()
+    broken.loc[broken.index[5], "migrants"] = -42
+    parameters = {
+        "revision_years": list(revision(2020).years),
+        "location_codes": known_location_codes([item]),
+    }
+
+    def results(frame: pd.DataFrame) -> list[tuple[object, list[object]]]:
+        outcome = validator.run_suite("destination_totals", frame, parameters)
+        return [(result, result.rows) for result in outcome]
+
+    clean, failing = results(item.rows), results(broken)
+    monkeypatch.setattr("migstock.validate.DETAILED_FIRST_SUITES", ("destination_totals",))
+    assert results(item.rows) == clean
+    assert results(broken) == failing
+    # the suite passed: a warning that passes with ``mostly`` shows values (nulls)
+    assert all(result.success for result, _ in clean)
+    assert any(rows and all(row is None for row in rows) for _, rows in clean)
+    # it failed: the failing rows, in full
+    assert any(rows and all(isinstance(row, dict) for row in rows) for _, rows in failing)
+    assert not all(result.success for result, _ in failing)
+
+
+def test_the_frame_gx_sees_selects_each_row_condition_once() -> None:
+    from migstock.validate import _SelectedOnce
+
+    frame = _SelectedOnce(pd.DataFrame({"a": [1, 2, 3]}))
+    first = frame.query("a > 1")
+    first.loc[first.index[0], "a"] = 99  # what GX does with a selection stays there
+    assert frame.query("a > 1")["a"].tolist() == [2, 3]
+    assert list(frame._selections) == [("a > 1", None, None)]
+    limit = 2  # noqa: F841 (the query reads it as @limit: the caller's, never kept)
+    assert frame.query("a > @limit")["a"].tolist() == [3]
+    assert len(frame._selections) == 1
+    assert type(frame[["a"]]) is pd.DataFrame
+
+
+def test_gx_runs_leave_older_objects_to_the_collector_afterwards() -> None:
+    import gc
+
+    from migstock.validate import _collecting_new_objects_only
+
+    assert gc.get_freeze_count() == 0
+    with _collecting_new_objects_only():
+        assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0
+    gc.freeze()  # a process that froze objects itself keeps them frozen
+    try:
+        frozen = gc.get_freeze_count()
+        with _collecting_new_objects_only():
+            pass
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
 
 
 def test_negative_value_fails_the_range_check(validator, real_files) -> None:
