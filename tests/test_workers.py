@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -62,3 +63,20 @@ def test_without_chromium_the_pages_are_written_and_each_says_why_there_is_no_pd
     for result in results:
         assert result.html.exists() and result.pdf is None
         assert result.pdf_error is not None and "no Chromium found" in result.pdf_error
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2,
+    reason="needs Linux CPU affinity and two CPUs (CI has both)",
+)
+def test_the_temporary_prefect_server_is_kept_on_one_cpu() -> None:
+    from migstock.prefect_server import _keep_on_one_cpu
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        _keep_on_one_cpu(child.pid)
+        assert os.sched_getaffinity(child.pid) == {max(os.sched_getaffinity(0))}
+    finally:
+        child.kill()
+        child.wait()
+    _keep_on_one_cpu(child.pid)  # a process that has exited is no error
