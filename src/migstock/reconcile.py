@@ -61,10 +61,20 @@ def _finish(check: str, frame: pd.DataFrame) -> pd.DataFrame:
     return frame[COLUMNS]
 
 
+def _query(sql: str, **frames: pd.DataFrame) -> pd.DataFrame:
+    """``sql`` over ``frames`` (by name), in a connection of its own: DuckDB's default
+    connection is one per process and refuses a second thread's call while busy (the
+    head start validates in a thread, see :mod:`migstock.head_start`)."""
+    with duckdb.connect() as con:
+        for name, frame in frames.items():
+            con.register(name, frame)
+        return con.sql(sql).df()
+
+
 def male_plus_female(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Per cell: expected = the total, actual = male + female (both must be present)."""
     group = ", ".join(keys)
-    out = duckdb.sql(
+    out = _query(
         f"""
         SELECT {group},
                max(migrants) FILTER (WHERE sex = 'total') AS expected,
@@ -73,8 +83,9 @@ def male_plus_female(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         FROM rows
         GROUP BY {group}
         HAVING expected IS NOT NULL AND actual IS NOT NULL
-        """
-    ).df()
+        """,
+        rows=rows,
+    )
     return _finish("male_plus_female", out)
 
 
@@ -82,7 +93,7 @@ def by_destination(bilateral: pd.DataFrame) -> pd.DataFrame:
     """Per destination, year and sex: the Total column, the sum of the origins, and
     how many rows have a value (one pass over the bilateral rows)."""
     parts = ", ".join(f"'{kind}'" for kind in PARTS)
-    return duckdb.sql(
+    return _query(
         f"""
         SELECT year, destination_code, sex::VARCHAR AS sex,
                max(migrants) FILTER (WHERE origin_kind = 'total') AS total,
@@ -90,8 +101,9 @@ def by_destination(bilateral: pd.DataFrame) -> pd.DataFrame:
                count(migrants) AS with_values
         FROM bilateral
         GROUP BY ALL
-        """
-    ).df()
+        """,
+        bilateral=bilateral,
+    )
 
 
 def origins_sum_to_total(destinations: pd.DataFrame) -> pd.DataFrame:
