@@ -170,7 +170,9 @@ def publish_brief(
     artifact ``migstock-brief`` (outside a flow run the artifact is skipped)."""
     from migstock.brief.worker import BriefWorker
 
-    results = (worker or BriefWorker()).build(db_path, out_root, synthetic=synthetic)
+    results, key_figures = (worker or BriefWorker()).build_with_key_figures(
+        db_path, out_root, synthetic=synthetic
+    )
     try:
         from prefect.artifacts import create_markdown_artifact
         from prefect.context import get_run_context
@@ -180,7 +182,7 @@ def publish_brief(
         return results
     create_markdown_artifact(
         key="migstock-brief",
-        markdown=key_figures_markdown(results[0].data, results),
+        markdown=key_figures,
         description="Key figures of the Arab region data brief",
     )
     return results

@@ -33,11 +33,12 @@ def _warm_up() -> None:
     charts.warm_up()
 
 
-def _build(db_path: Path, out_root: Path | None, synthetic: bool) -> list[BriefResult]:
-    from migstock.brief import build_all
+def _build(db_path: Path, out_root: Path | None, synthetic: bool) -> tuple[list[BriefResult], str]:
+    from migstock.brief import build_all, key_figures_markdown
 
     try:
-        return build_all(db_path, out_root, synthetic=synthetic, printer=_printer)
+        results = build_all(db_path, out_root, synthetic=synthetic, printer=_printer)
+        return results, key_figures_markdown(results[0].data, results)
     finally:
         if _printer is not None:
             _printer.close()
@@ -54,6 +55,13 @@ class BriefWorker:
     ) -> list[BriefResult]:
         """The brief of ``db_path`` in every language (see :func:`migstock.brief.build_all`);
         raises what the build raised. The process then exits."""
+        return self.build_with_key_figures(db_path, out_root, synthetic=synthetic)[0]
+
+    def build_with_key_figures(
+        self, db_path: Path, out_root: Path | None = None, *, synthetic: bool = False
+    ) -> tuple[list[BriefResult], str]:
+        """:meth:`build`, and the brief's key figures as Markdown (drawn up here, the
+        charting libraries they need stay out of the caller's memory: some 40 MB)."""
         try:
             return self._pool.submit(_build, Path(db_path), out_root, synthetic).result()
         finally:
