@@ -80,3 +80,15 @@ def test_the_temporary_prefect_server_is_kept_on_one_cpu() -> None:
         child.kill()
         child.wait()
     _keep_on_one_cpu(child.pid)  # a process that has exited is no error
+
+
+@pytest.mark.skipif(not hasattr(os, "nice"), reason="needs os.nice (CI has it)")
+def test_helper_processes_yield_the_cpu() -> None:
+    from migstock import worker_process
+
+    pool = worker_process.start(int)
+    try:
+        niceness = pool.submit(os.nice, 0).result()
+    finally:
+        pool.shutdown()
+    assert niceness == min(19, os.nice(0) + worker_process.NICENESS)
