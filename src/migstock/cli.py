@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -16,6 +16,8 @@ from migstock.catalog import apply_url_overrides, load_url_overrides
 from migstock.errors import MigstockError
 
 if TYPE_CHECKING:
+    from migstock.acquire import Scope
+    from migstock.head_start import HeadStart
     from migstock.outcomes import RunSummary
 
 timings.mark("command line imported")
@@ -126,6 +128,7 @@ def run(
         )
         return
     _run_flow(
+        scope,
         raw_dir=raw_dir,
         db_path=db_path,
         parquet_dir=parquet,
@@ -155,7 +158,17 @@ def validate(
     ] = False,
 ) -> None:
     """Re-run validation on the raw workbooks and write the reports, without loading."""
+    from migstock import acquire
+
+    scope = acquire.Scope.of(
+        raw_dir or settings.landing_dir(),
+        raw_dir_given=raw_dir is not None,
+        offline=True,
+        revisions=revision,
+        force=True,
+    )
     _run_flow(
+        scope,
         verbose=verbose,
         raw_dir=raw_dir,
         db_path=db or settings.db_path(),
@@ -166,8 +179,12 @@ def validate(
     )
 
 
-def _run_flow(verbose: bool = False, **parameters: object) -> None:
-    """Run the refresh flow, print its summary, exit non-zero when something failed."""
+def _run_flow(scope: Scope, verbose: bool = False, **parameters: Any) -> None:
+    """Run the refresh flow, print its summary, exit non-zero when something failed.
+
+    ``scope``: what the flow's parameters ask for, for the work begun while Prefect's
+    server starts (see :mod:`migstock.head_start`).
+    """
     _quiet_prefect(verbose)
     from migstock import prefect_server, validation_worker
 
@@ -178,9 +195,13 @@ def _run_flow(verbose: bool = False, **parameters: object) -> None:
             with timings.stage("import Prefect and pandas"):
                 from migstock.refresh import refresh, run_summary  # slow: only when running
 
+            head_start = _begin_head_start(scope, parameters)
             timings.mark("flow called")
-            with api.use(), progress.reporting(console):
-                state = refresh(**parameters, return_state=True)
+            try:
+                with api.use(), progress.reporting(console):
+                    state = refresh(**parameters, return_state=True)
+            finally:
+                head_start.close()
             timings.mark("flow returned")
             if api.server is not None and api.server.ready_after_s is not None:
                 timings.add("Prefect server boot (in parallel)", api.server.ready_after_s)
@@ -202,6 +223,26 @@ def _run_flow(verbose: bool = False, **parameters: object) -> None:
         raise typer.Exit(3)
     if summary.failed:
         raise typer.Exit(1)
+
+
+def _begin_head_start(scope: Scope, parameters: dict[str, Any]) -> HeadStart:
+    """Parse and validate while Prefect's server starts. The files are final (and so are
+    the revisions worth validating) when the command line already chose them, or when
+    the run never downloads; otherwise downloads may still add files: only parse."""
+    from migstock import head_start
+
+    acquired = parameters.get("acquired")
+    to_prepare = acquired.to_prepare if acquired is not None else None
+    final = to_prepare is not None or scope.raw_dir_given or scope.offline
+    return head_start.begin(
+        head_start.HeadStart(
+            Path(parameters["db_path"]),
+            scope,
+            to_prepare,
+            validate=final,
+            brief=parameters.get("load", True),
+        )
+    )
 
 
 def _finish(summary: RunSummary, verbose: bool = False) -> None:

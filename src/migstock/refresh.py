@@ -26,6 +26,7 @@ from migstock.brief.worker import BriefWorker
 from migstock.catalog import CATALOG, Revision, SourceFile, apply_url_overrides, revision
 from migstock.errors import FetchError, MigstockError, StoreError
 from migstock.explain import SourceRows, explain
+from migstock.head_start import HeadStart, claim
 from migstock.outcomes import Outcome, Status
 from migstock.provenance import RawFile
 from migstock.reports import (
@@ -41,11 +42,14 @@ from migstock.validation_worker import RemoteValidator
 
 
 @task(name="prepare-file", cache_policy=NO_CACHE)
-def prepare_file(raw: RawFile) -> pipeline.PreparedFile | pipeline.Outcome:
+def prepare_file(
+    raw: RawFile, head_start: HeadStart | None = None
+) -> pipeline.PreparedFile | pipeline.Outcome:
     """The prepared file, or its rejection: a bad file is returned as an outcome, not
-    raised, so that Prefect does not log a traceback for an expected problem."""
+    raised, so that Prefect does not log a traceback for an expected problem. (A head
+    start may have parsed it already.)"""
     try:
-        return pipeline.prepare_file(raw)
+        return head_start.prepared(raw) if head_start else pipeline.prepare_file(raw)
     except MigstockError as error:  # the subject names the file: the message need not repeat it
         message = str(error).removeprefix(f"{raw.path.name}: ")
         return pipeline.Outcome(raw.path.name, "rejected", message)
@@ -75,9 +79,15 @@ def validate_revision(
     files: list[pipeline.PreparedFile],
     db_path: Path,
     run_name: str,
+    head_start: HeadStart | None = None,
 ) -> ValidationReport | StoreError:
-    """The report, or the store error (returned: raised, Prefect would log a traceback)."""
+    """The report, or the store error (returned: raised, Prefect would log a traceback).
+    A head start may have validated exactly these files already."""
     try:
+        if head_start is not None:
+            ahead = head_start.validation(validator, number, files, db_path, run_name)
+            if ahead is not None:
+                return ahead
         return pipeline.validate_revision(validator, revision(number), files, db_path, run_name)
     except StoreError as error:
         return error
@@ -148,22 +158,27 @@ def refresh(
         required=required,
         force=force,
     )
-    reports = RunReports(settings.validation_dir(db_path))
+    # what the command line began while Prefect's server started (None in a deployment)
+    head_start = claim(db_path)
+    reports = head_start.reports if head_start else RunReports(settings.validation_dir(db_path))
     summary = pipeline.RunSummary(db_path=db_path, parquet_dir=parquet_dir, run_id=reports.run_id)
     fetcher = download.with_options(retries=download_retries)
     catalog = apply_url_overrides(url_overrides or {}, CATALOG)
     if acquired is None:
-        acquired, prepared = _acquire(scope, catalog, db_path, fetcher)
+        acquired, prepared = _acquire(scope, catalog, db_path, fetcher, head_start)
     else:
-        prepared = _prepare_all(acquired.to_prepare, acquired)
+        prepared = _prepare_all(acquired.to_prepare, acquired, head_start)
     chosen = [p for p in prepared if scope.wants(p.revision)]
     acquire.conclude(acquired, scope, prepared_any=bool(chosen))
     summary.outcomes.extend(acquired.outcomes)
 
     # the brief's process warms up (imports, Chromium) while the run validates
     brief_needed = load and bool(chosen)
-    with BriefWorker() if brief_needed else contextlib.nullcontext() as brief_worker:
-        validator, loads = _validate_all(chosen, reports, summary, db_path, load)
+    started_brief = head_start.brief_worker if head_start else None
+    with (
+        (started_brief or BriefWorker()) if brief_needed else contextlib.nullcontext()
+    ) as brief_worker:
+        validator, loads = _validate_all(chosen, reports, summary, db_path, load, head_start)
         # Data Docs render in the validation process while this one loads and reports
         docs = validator.in_background("build_docs") if validator else None
         if loads:
@@ -200,6 +215,7 @@ def _validate_all(
     summary: pipeline.RunSummary,
     db_path: Path,
     load: bool,
+    head_start: HeadStart | None,
 ) -> tuple[RemoteValidator | None, list[RevisionLoad]]:
     """Validate each revision's files; record what passed, failed or was rejected in
     ``summary``; return the validator (None if nothing was validated) and the loads
@@ -209,9 +225,15 @@ def _validate_all(
     for number, files in pipeline.group_by_revision(chosen).items():
         progress.stage(f"validating revision {number}")
         with timings.stage("Great Expectations context"):
-            validator = validator or RemoteValidator(docs_dir=reports.docs_dir)
+            validator = (
+                validator
+                or (head_start and head_start.validator())
+                or RemoteValidator(docs_dir=reports.docs_dir)
+            )
         with timings.stage("validate"):
-            report = validate_revision(validator, number, files, db_path, reports.run_id)
+            report = validate_revision(
+                validator, number, files, db_path, reports.run_id, head_start
+            )
         if isinstance(report, StoreError):
             raise report
         results_path = reports.save_results(report)
@@ -254,28 +276,34 @@ def _validate_all(
 
 
 def _acquire(
-    scope: acquire.Scope, catalog: tuple[Revision, ...], db_path: Path, fetcher: Task
+    scope: acquire.Scope,
+    catalog: tuple[Revision, ...],
+    db_path: Path,
+    fetcher: Task,
+    head_start: HeadStart | None,
 ) -> tuple[acquire.Acquisition, list[pipeline.PreparedFile]]:
     """Local files first (new ones parsed, which tells what they are), then the catalog
     files they do not cover: downloaded, re-checked, or not provided."""
     progress.stage(f"reading {scope.source_dir}")
     local = acquire.scan_local(scope, acquire.loaded_files(db_path))
     acquired = acquire.from_local(scope, local)
-    prepared = _prepare_all(acquired.to_prepare, acquired)
+    prepared = _prepare_all(acquired.to_prepare, acquired, head_start)
     steps = acquire.plan_catalog(scope, catalog, acquired.present, local)
     fetched = acquire.carry_out(acquired, scope, steps, fetcher)
     acquired.to_prepare.extend(fetched)
-    prepared += _prepare_all(fetched, acquired)
+    prepared += _prepare_all(fetched, acquired, head_start)
     return acquired, prepared
 
 
-def _prepare_all(raws: list[RawFile], acquired: acquire.Acquisition) -> list[pipeline.PreparedFile]:
+def _prepare_all(
+    raws: list[RawFile], acquired: acquire.Acquisition, head_start: HeadStart | None
+) -> list[pipeline.PreparedFile]:
     """Parse each file; a bad one is a "rejected" outcome, the others go on."""
     prepared = []
     for raw in raws:
         progress.stage(f"parsing {raw.path.name}")
         with timings.stage("read + parse"):
-            item = prepare_file(raw)
+            item = prepare_file(raw, head_start)
         if isinstance(item, pipeline.Outcome):  # rejected, in one line
             acquired.outcomes.append(item)
             continue

@@ -1,0 +1,146 @@
+"""The head start: what it parses and validates while Prefect starts is exactly what the
+flow's tasks would compute, and it is taken only for the very same inputs."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from migstock import head_start, pipeline
+from migstock.acquire import Scope
+from migstock.catalog import revision
+from migstock.errors import InputError
+from migstock.head_start import HeadStart
+from migstock.provenance import RawFile, local_file
+from migstock.samples import write_demo_workbooks
+from migstock.validate import ValidationReport
+
+
+@pytest.fixture(scope="module")
+def demo_raw(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    raw = tmp_path_factory.mktemp("head-start") / "raw"
+    write_demo_workbooks(raw)
+    return raw
+
+
+def _raws(folder: Path) -> list[RawFile]:
+    return [local_file(path, "local") for path in sorted(folder.glob("*.xls*"))]
+
+
+def _started(folder: Path, db: Path, **options: bool) -> HeadStart:
+    scope = Scope(folder, raw_dir_given=True)
+    return HeadStart(db, scope, None, brief=False, **options)
+
+
+def _results(report: ValidationReport) -> list[dict]:
+    return [result.as_dict() for result in report.results]
+
+
+def test_the_flow_gets_what_it_would_have_computed(demo_raw: Path, tmp_path: Path) -> None:
+    db = tmp_path / "curated" / "migstock.duckdb"
+    started = _started(demo_raw, db)
+    try:
+        prepared = []
+        for raw in _raws(demo_raw):
+            item = started.prepared(raw)
+            again = pipeline.prepare_file(raw)
+            pd.testing.assert_frame_equal(item.rows, again.rows)
+            assert (item.revision, item.dataset, item.notes) == (
+                again.revision,
+                again.dataset,
+                again.notes,
+            )
+            assert started.prepared(raw) is item  # parsed once
+            prepared.append(item)
+        validator = started.validator()
+        assert validator is not None
+        groups = pipeline.group_by_revision(prepared)
+        assert len(groups) == 6  # every revision of the catalog, validated ahead
+        for number, files in groups.items():
+            run = started.reports.run_id
+            ahead = started.validation(validator, number, files, db, run)
+            assert ahead is not None, number
+            now = pipeline.validate_revision(validator, revision(number), files, db, run)
+            assert _results(ahead) == _results(now)
+            assert ahead.passed and ahead.checked == now.checked
+            # taken once: asking again means validating again
+            assert started.validation(validator, number, files, db, run) is None
+    finally:
+        started.close()
+
+
+def test_a_report_is_taken_only_for_the_same_inputs(demo_raw: Path, tmp_path: Path) -> None:
+    db = tmp_path / "curated" / "migstock.duckdb"
+    started = _started(demo_raw, db)
+    try:
+        prepared = [started.prepared(raw) for raw in _raws(demo_raw)]
+        groups = pipeline.group_by_revision(prepared)
+        validator = started.validator()
+        run = started.reports.run_id
+        _bilateral, totals_2015 = groups[2015]
+        assert started.validation(validator, 2015, [totals_2015], db, run) is None  # fewer files
+        assert started.validation(validator, 2017, groups[2017], db, "another run") is None
+        assert started.validation(object(), 2019, groups[2019], db, run) is None  # other GX
+        copy = pipeline.PreparedFile(**vars(groups[2020][0]))
+        other_objects = [copy, *groups[2020][1:]]
+        assert started.validation(validator, 2020, other_objects, db, run) is None
+        db.parent.mkdir(parents=True, exist_ok=True)
+        db.write_bytes(b"")  # a store published meanwhile: its rows were not cross-checked
+        assert started.validation(validator, 2024, groups[2024], db, run) is None
+        assert started.validation(validator, 2013, groups[2013], db, run) is None
+    finally:
+        started.close()
+
+
+def test_a_file_changed_after_the_head_start_is_parsed_again(
+    demo_raw: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "raw"
+    shutil.copytree(demo_raw, folder)
+    started = _started(folder, tmp_path / "migstock.duckdb", validate=False)
+    try:
+        first, second = sorted(folder.glob("*.xlsx"))[:2]
+        started.prepared(local_file(first, "local"))  # the head start has parsed them all
+        shutil.copyfile(second, first)  # then a file is replaced
+        replaced = local_file(first, "local")
+        item = started.prepared(replaced)
+        assert item.raw.sha256 == replaced.sha256
+        pd.testing.assert_frame_equal(item.rows, pipeline.prepare_file(replaced).rows)
+        assert started.validator() is None  # asked not to validate
+    finally:
+        started.close()
+
+
+def test_a_bad_file_fails_as_it_would_have_in_the_task(tmp_path: Path) -> None:
+    folder = tmp_path / "raw"
+    folder.mkdir()
+    page = folder / "undesa_pd_2020_ims_stock_by_sex_and_destination.xlsx"
+    page.write_text("<html><body>Service unavailable</body></html>", encoding="utf-8")
+    started = _started(folder, tmp_path / "migstock.duckdb")
+    try:
+        raw = local_file(page, "local")
+        with pytest.raises(InputError) as ahead:
+            started.prepared(raw)
+        with pytest.raises(InputError) as now:
+            pipeline.prepare_file(raw)
+        assert str(ahead.value) == str(now.value)
+        assert page.name in str(ahead.value)
+        assert started.validator() is None  # nothing valid to validate
+    finally:
+        started.close()
+
+
+def test_a_flow_claims_the_head_start_of_its_own_store_once(tmp_path: Path) -> None:
+    folder = tmp_path / "raw"
+    folder.mkdir()
+    db = tmp_path / "migstock.duckdb"
+    started = head_start.begin(_started(folder, db))
+    assert head_start.claim(tmp_path / "other.duckdb") is None  # another store: dropped
+    assert head_start.claim(db) is None
+    started = head_start.begin(_started(folder, db))
+    assert head_start.claim(db) is started
+    assert head_start.claim(db) is None
+    started.close()
