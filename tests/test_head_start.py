@@ -4,6 +4,8 @@ flow's tasks would compute, and it is taken only for the very same inputs."""
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -12,11 +14,12 @@ import pytest
 from migstock import head_start, pipeline
 from migstock.acquire import Scope
 from migstock.catalog import revision
-from migstock.errors import InputError
+from migstock.errors import InputError, MigstockError
 from migstock.head_start import HeadStart
 from migstock.provenance import RawFile, local_file
 from migstock.samples import write_demo_workbooks
 from migstock.validate import ValidationReport
+from migstock.validation_worker import RemoteValidator
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +75,19 @@ def test_the_flow_gets_what_it_would_have_computed(demo_raw: Path, tmp_path: Pat
         started.close()
 
 
-def test_a_report_is_taken_only_for_the_same_inputs(demo_raw: Path, tmp_path: Path) -> None:
+@pytest.fixture
+def forgotten(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The revisions whose results a validator was told to leave out of Data Docs."""
+    revisions: list[int] = []
+    monkeypatch.setattr(
+        RemoteValidator, "forget", lambda self, number: revisions.append(number), raising=False
+    )
+    return revisions
+
+
+def test_a_report_is_taken_only_for_the_same_inputs(
+    demo_raw: Path, tmp_path: Path, forgotten: list[int]
+) -> None:
     db = tmp_path / "curated" / "migstock.duckdb"
     started = _started(demo_raw, db)
     try:
@@ -91,6 +106,27 @@ def test_a_report_is_taken_only_for_the_same_inputs(demo_raw: Path, tmp_path: Pa
         db.write_bytes(b"")  # a store published meanwhile: its rows were not cross-checked
         assert started.validation(validator, 2024, groups[2024], db, run) is None
         assert started.validation(validator, 2013, groups[2013], db, run) is None
+        # each report not taken is left out of the Data Docs; 2019 was asked for by
+        # another validator: it stays until the flow is done with validating
+        assert sorted(forgotten) == [2013, 2015, 2017, 2020, 2024]
+        started.discard_untaken()
+        assert sorted(forgotten) == [2013, 2015, 2017, 2019, 2020, 2024]
+    finally:
+        started.close()
+
+
+def test_revisions_validated_ahead_and_not_asked_for_leave_the_data_docs(
+    demo_raw: Path, tmp_path: Path, forgotten: list[int]
+) -> None:
+    db = tmp_path / "curated" / "migstock.duckdb"
+    started = _started(demo_raw, db)
+    try:
+        prepared = [started.prepared(raw) for raw in _raws(demo_raw)]
+        files = pipeline.group_by_revision(prepared)[2019]
+        validator = started.validator()
+        assert started.validation(validator, 2019, files, db, started.reports.run_id)
+        started.discard_untaken()
+        assert sorted(forgotten) == [2013, 2015, 2017, 2020, 2024]
     finally:
         started.close()
 
@@ -144,3 +180,30 @@ def test_a_flow_claims_the_head_start_of_its_own_store_once(tmp_path: Path) -> N
     assert head_start.claim(db) is started
     assert head_start.claim(db) is None
     started.close()
+
+
+def test_a_run_that_ends_early_does_not_wait_for_work_begun_ahead() -> None:
+    script = (
+        "import time\n"
+        "from migstock.head_start import _Background\n"
+        "background = _Background()\n"
+        "running = background.submit(time.sleep, 60)\n"
+        "queued = background.submit(time.sleep, 60)\n"
+        "background.stop()\n"
+        "assert queued.cancelled()\n"
+        "print('exiting')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert (done.returncode, done.stdout) == (0, "exiting\n"), done.stderr
+
+
+def test_a_validator_never_outlives_its_process() -> None:
+    from migstock import validation_worker
+
+    validator = RemoteValidator()
+    validation_worker.stop()
+    with pytest.raises(MigstockError, match="validation process has already been stopped"):
+        validator.build_docs()
+    assert validation_worker._pool is None  # no new process was started for it

@@ -280,3 +280,21 @@ def test_a_column_of_the_wrong_type_fails_the_type_check(validator, real_files) 
     assert ("destination_totals", "expect_column_values_to_be_in_type_list", "year") in _failed(
         report
     )
+
+
+def test_data_docs_show_the_last_result_of_a_revision_or_none_once_forgotten(
+    real_files, tmp_path: Path
+) -> None:
+    docs = tmp_path / "data_docs"
+    validator = Validator(docs_dir=docs)
+    item = _totals_2020(real_files)
+    first = validate_revision(validator, revision(2020), [item], None, "r")
+    suites = {r.suite for r in first.results if r.suite != "parse"}
+    validate_revision(validator, revision(2020), [item], None, "r")  # validated again
+    assert validator.build_docs() == docs / "index.html"
+    pages = sorted((docs / "validations").rglob("*.html"))
+    assert len(pages) == len(suites)  # the second result of each suite, not both
+    validate_revision(validator, revision(2020), [item], None, "r")
+    validator.forget(2020)  # e.g. validated ahead, then not used
+    assert validator.build_docs() is None
+    assert sorted((docs / "validations").rglob("*.html")) == pages

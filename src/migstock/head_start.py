@@ -7,22 +7,26 @@ the server, uses that time: it parses the files the run is going to parse (in a
 thread of this process) and validates each revision (in the validation process),
 and starts the data brief's process.
 
-The flow stays what it is. Its tasks ask the head start for a result before
-computing it (:func:`claim`), and take it only when it was computed from exactly
-their inputs: the same file (path and sha256), the same files of a revision, the
-same store version and the same run. Anything else is computed by the task as
-usual. An error is the task's error: it is raised where the task would raise it.
-A served deployment (a lasting server) has no head start.
+The flow stays what it is. It claims the head start (:func:`claim`); its tasks ask
+it for a result before computing one, and take it only when it was computed from
+exactly their inputs: the same file (path and sha256), the same files of a
+revision, the same store version and the same run. Anything else is computed by
+the task as usual, and a revision validated ahead but not taken is left out of the
+run's Data Docs. An error is the task's error: it is raised where the task would
+raise it. A served deployment (a lasting server) has no head start.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 from migstock import settings, timings
 from migstock.acquire import Action, Scope, loaded_files, scan_local
@@ -34,6 +38,7 @@ from migstock.reports import RunReports
 from migstock.validate import ValidationReport
 from migstock.validation_worker import RemoteValidator
 
+T = TypeVar("T")
 _current: HeadStart | None = None
 _lock = threading.Lock()
 
@@ -45,6 +50,48 @@ class _Validation:
     files: tuple[PreparedFile, ...]
     store: str | None
     report: Future[ValidationReport]
+
+
+class _Background:
+    """One daemon thread that runs jobs in order. Unlike a ThreadPoolExecutor's, the
+    process never waits for it at exit: a run that ends early (an error, Ctrl-C) does
+    not first finish a parse or a validation nobody will use."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Future[Any], Callable[..., Any], tuple]] = (
+            queue.SimpleQueue()
+        )
+        self._stopped = threading.Event()
+        threading.Thread(target=self._work, name="head-start", daemon=True).start()
+
+    def submit(self, function: Callable[..., T], *args: Any) -> Future[T]:
+        future: Future[T] = Future()
+        if self._stopped.is_set():
+            future.cancel()
+        else:
+            self._jobs.put((future, function, args))
+        return future
+
+    def _work(self) -> None:
+        while True:
+            future, function, args = self._jobs.get()
+            if self._stopped.is_set():
+                future.cancel()
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                result = function(*args)
+            except BaseException as error:  # handed to whoever waits, as a task would
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+
+    def stop(self) -> None:
+        """Cancel the jobs not started (the one running, if any, runs to its end)."""
+        self._stopped.set()
+        with contextlib.suppress(queue.Empty):
+            while True:
+                self._jobs.get_nowait()[0].cancel()
 
 
 def store_version(db_path: Path) -> str | None:
@@ -72,7 +119,7 @@ class HeadStart:
         self.brief_worker = BriefWorker() if brief else None
         self._validator: RemoteValidator | None = None
         self._validated: dict[int, _Validation] = {}
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="head-start")
+        self._thread = _Background()
         self._parsing = self._thread.submit(self._start_parsing, scope, to_prepare, validate)
         self._planned: Future[None] | None = None
 
@@ -120,7 +167,7 @@ class HeadStart:
 
     def validator(self) -> RemoteValidator | None:
         """The validator the head start validated with (None if it validated nothing):
-        the flow uses it too, so that one Data Docs build shows every result."""
+        the flow uses it too, so that one Data Docs build shows the results it took."""
         self._parses()  # queues the validations, if any
         if self._planned is None or self._planned.exception() is not None:
             return None
@@ -139,20 +186,38 @@ class HeadStart:
         if validator is None or validator is not self.validator():
             return None
         ahead = self._validated.pop(number, None)
+        if ahead is None:
+            return None
         if (
-            ahead is None
-            or run_name != self.reports.run_id
+            run_name != self.reports.run_id
             or Path(db_path) != self.db_path
             or len(ahead.files) != len(files)
             or any(mine is not theirs for mine, theirs in zip(ahead.files, files, strict=True))
             or ahead.store != store_version(self.db_path)
         ):
+            self._discard(number, ahead)
             return None
         return ahead.report.result()
 
+    def discard_untaken(self) -> None:
+        """Leave the revisions validated ahead that the flow did not take out of the Data
+        Docs (call it after the flow's validations, before the Data Docs build)."""
+        if self._planned is None or self._planned.exception() is not None:
+            return
+        for number in list(self._validated):
+            self._discard(number, self._validated.pop(number))
+
+    def _discard(self, number: int, ahead: _Validation) -> None:
+        """Wait for an unused validation to end, then drop its results from Data Docs."""
+        with contextlib.suppress(BaseException):
+            ahead.report.exception()  # the validation process does one thing at a time
+        if self._validator is not None:
+            self._validator.forget(number)
+
     def close(self) -> None:
-        """Drop what has not started; let the brief's process go unless the flow took it."""
-        self._thread.shutdown(wait=False, cancel_futures=True)
+        """Cancel the work not started, and let the brief's process exit (after the flow:
+        it used the process, or did not need it)."""
+        self._thread.stop()
         if self.brief_worker is not None:
             self.brief_worker.close()
 

@@ -173,7 +173,8 @@ def validate_revision(
     Every result names the workbook (dataset) it judges: a blocking failure
     rejects that file, and the revision's other workbook can still load.
     """
-    report = ValidationReport(revision.revision)
+    number = revision.revision
+    report = ValidationReport(number)
     parameters = {
         "revision_years": list(revision.years),
         "location_codes": known_location_codes(files),
@@ -183,22 +184,24 @@ def validate_revision(
         frames[dataset] = combined_rows(files, dataset)
         if frames[dataset] is not None:
             report.results.extend(
-                validator.run_suite(dataset, frames[dataset], parameters, run_name, dataset)
+                validator.run_suite(dataset, frames[dataset], parameters, run_name, dataset, number)
             )
     refugees = next((f.refugees for f in files if f.refugees is not None), None)
     if refugees is not None:
         report.results.extend(
-            validator.run_suite("refugees", refugees, parameters, run_name, "destination_totals")
+            validator.run_suite(
+                "refugees", refugees, parameters, run_name, "destination_totals", number
+            )
         )
     for item in files:
         report.results.extend(completeness_warning(item.dataset, note) for note in item.notes)
         if item.data_basis is not None and len(item.data_basis):
             basis = validator.run_suite(
-                "data_basis", item.data_basis, parameters, run_name, item.dataset
+                "data_basis", item.data_basis, parameters, run_name, item.dataset, number
             )
             report.results.extend(basis)
     report.data_basis = _basis_counts(files)
-    loaded_totals, other_revisions = store_context(db_path, revision.revision)
+    loaded_totals, other_revisions = store_context(db_path, number)
     checks = reconciliation_frame(
         frames["bilateral"],
         frames["destination_totals"],
@@ -211,7 +214,7 @@ def validate_revision(
         if frames[dataset] is not None:
             mine = checks[checks["dataset"] == dataset].reset_index(drop=True)
             report.results.extend(
-                validator.run_suite("reconciliation", mine, {}, run_name, dataset)
+                validator.run_suite("reconciliation", mine, {}, run_name, dataset, number)
             )
     return report
 

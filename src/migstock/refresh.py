@@ -179,6 +179,8 @@ def refresh(
         (started_brief or BriefWorker()) if brief_needed else contextlib.nullcontext()
     ) as brief_worker:
         validator, loads = _validate_all(chosen, reports, summary, db_path, load, head_start)
+        if head_start is not None:
+            head_start.discard_untaken()
         # Data Docs render in the validation process while this one loads and reports
         docs = validator.in_background("build_docs") if validator else None
         if loads:

@@ -199,7 +199,9 @@ class Validator:
             )
         self._source = self.context.data_sources.add_pandas("migstock")
         self._definitions: dict[str, Any] = {}
-        self._rendered: list[Any] = []  # GX ids of the results to render into Data Docs
+        #: GX ids of the results to render into Data Docs: the last of each suite,
+        #: workbook and revision (results of callers that name no revision: all)
+        self._rendered: dict[Any, Any] = {}
 
     def _definition_of(self, suite_name: str) -> Any:
         """The GX validation definition of a suite (its frame as the batch), added
@@ -223,9 +225,11 @@ class Validator:
         parameters: dict[str, Any] | None = None,
         run_name: str | None = None,
         dataset: str | None = None,
+        revision: int | None = None,
     ) -> list[CheckResult]:
         """Validate ``frame`` with one suite; return one result per expectation, each
-        naming ``dataset``, the workbook it judges.
+        naming ``dataset``, the workbook it judges. With ``revision`` (the rows'), a later
+        result of the same suite, workbook and revision replaces this one in Data Docs.
 
         The quick result format (BASIC) comes first, and the detailed one (with the
         index of the unexpected rows, to show the failing rows) only when something
@@ -264,7 +268,8 @@ class Validator:
             validation = validate(detailed)
             if not validation.success and not detailed:
                 validation = validate(detailed=True)
-        self._rendered.append(_result_key(suite_name, run_id, validation.batch_id))
+        key = _result_key(suite_name, run_id, validation.batch_id)
+        self._rendered[key if revision is None else (suite_name, dataset, revision)] = key
         # failing rows are listed when the suite failed; when it passed (a warning
         # with ``mostly`` may still have unexpected values), the sample of values,
         # as the quick run gives: the results do not depend on which run came first
@@ -272,6 +277,12 @@ class Validator:
             _check_result(suite_name, item, frame, dataset, rows=not validation.success)
             for item in validation.results
         ]
+
+    def forget(self, revision: int) -> None:
+        """Leave the results of ``revision`` validated so far out of the Data Docs (a
+        result computed ahead that the run did not use, see :mod:`migstock.head_start`)."""
+        for key in [k for k in self._rendered if isinstance(k, tuple) and k[2] == revision]:
+            del self._rendered[key]
 
     def build_docs(self) -> Path | None:
         """Render this run's results into the Data Docs site, readable offline;
@@ -289,7 +300,7 @@ class Validator:
         suites = [ExpectationSuiteIdentifier(name) for name in SUITES]
         with _collecting_new_objects_only():
             self.context.build_data_docs(
-                site_names=[DOCS_SITE], resource_identifiers=[*suites, *self._rendered]
+                site_names=[DOCS_SITE], resource_identifiers=[*suites, *self._rendered.values()]
             )
         self._rendered.clear()
         make_offline(self.docs_dir)

@@ -70,10 +70,6 @@ def stop(wait: bool = True) -> None:
         _pool = None
 
 
-def _run(function: Any, *args: Any) -> Any:
-    return _result(start().submit(function, *args))
-
-
 def _result(future: Future[Any]) -> Any:
     try:
         return future.result()
@@ -85,25 +81,39 @@ def _result(future: Future[Any]) -> Any:
 
 
 class RemoteValidator:
-    """A ``Validator(**kwargs)`` living in the worker process, used like a local one."""
+    """A ``Validator(**kwargs)`` living in the worker process, used like a local one.
+
+    It stays with the worker it was made in: once that worker is stopped, a call
+    raises instead of starting another one (which would not know this validator).
+    """
 
     _next_key = 0
 
     def __init__(self, **kwargs: Any) -> None:
         RemoteValidator._next_key += 1
         self._key = RemoteValidator._next_key
-        _run(_create, self._key, kwargs)
+        self._pool = start()
+        self._run(_create, self._key, kwargs)
         self._attributes: dict[str, Any] = {}
+
+    def _submit(self, function: Any, *args: Any) -> Future[Any]:
+        try:
+            return self._pool.submit(function, *args)
+        except RuntimeError:  # "cannot schedule new futures after shutdown"
+            raise MigstockError("the validation process has already been stopped") from None
+
+    def _run(self, function: Any, *args: Any) -> Any:
+        return _result(self._submit(function, *args))
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
         if name not in self._attributes:
-            is_method, value = _run(_attribute, self._key, name)
+            is_method, value = self._run(_attribute, self._key, name)
             if is_method:
 
                 def method(*args: Any, **kwargs: Any) -> Any:
-                    return _run(_call, self._key, name, args, kwargs)
+                    return self._run(_call, self._key, name, args, kwargs)
 
                 method.__name__ = name
                 value = method
@@ -114,10 +124,10 @@ class RemoteValidator:
         """Start method ``name`` in the worker and return at once; call what this returns
         to wait for its result. (The worker does one thing at a time: calls made
         meanwhile wait their turn.)"""
-        future = start().submit(_call, self._key, name, args, kwargs)
+        future = self._submit(_call, self._key, name, args, kwargs)
         return lambda: _result(future)
 
     def close(self) -> None:
         """Let the worker forget this validator (the worker itself stays for the next)."""
-        if _pool is not None:
-            _run(_drop, self._key)
+        if self._pool is _pool:
+            self._run(_drop, self._key)
