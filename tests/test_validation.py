@@ -130,7 +130,9 @@ def test_gx_runs_leave_older_objects_to_the_collector_afterwards() -> None:
         frozen = gc.get_freeze_count()
         with _collecting_new_objects_only():
             pass
-        assert gc.get_freeze_count() == frozen
+        # still frozen, and nothing more (another thread of the test process may free a
+        # frozen object meanwhile: the count can only go down by that)
+        assert 0.99 * frozen < gc.get_freeze_count() <= frozen
     finally:
         gc.unfreeze()
 
