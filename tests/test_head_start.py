@@ -3,9 +3,11 @@ flow's tasks would compute, and it is taken only for the very same inputs."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -34,8 +36,17 @@ def _raws(folder: Path) -> list[RawFile]:
 
 
 def _started(folder: Path, db: Path, **options: bool) -> HeadStart:
-    scope = Scope(folder, raw_dir_given=True)
-    return HeadStart(db, scope, None, brief=False, **options)
+    return HeadStart(db, Scope(folder, raw_dir_given=True), None, brief=False, **options)
+
+
+@contextlib.contextmanager
+def _head_start(folder: Path, db: Path, **options: bool) -> Iterator[HeadStart]:
+    """A head start on ``folder`` (``--raw-dir``), closed at the end."""
+    started = _started(folder, db, **options)
+    try:
+        yield started
+    finally:
+        started.close()
 
 
 def _results(report: ValidationReport) -> list[dict]:
@@ -44,8 +55,7 @@ def _results(report: ValidationReport) -> list[dict]:
 
 def test_the_flow_gets_what_it_would_have_computed(demo_raw: Path, tmp_path: Path) -> None:
     db = tmp_path / "curated" / "migstock.duckdb"
-    started = _started(demo_raw, db)
-    try:
+    with _head_start(demo_raw, db) as started:
         prepared = []
         for raw in _raws(demo_raw):
             item = started.prepared(raw)
@@ -71,8 +81,6 @@ def test_the_flow_gets_what_it_would_have_computed(demo_raw: Path, tmp_path: Pat
             assert ahead.passed and ahead.checked == now.checked
             # taken once: asking again means validating again
             assert started.validation(validator, number, files, db, run) is None
-    finally:
-        started.close()
 
 
 @pytest.fixture
@@ -89,8 +97,7 @@ def test_a_report_is_taken_only_for_the_same_inputs(
     demo_raw: Path, tmp_path: Path, forgotten: list[int]
 ) -> None:
     db = tmp_path / "curated" / "migstock.duckdb"
-    started = _started(demo_raw, db)
-    try:
+    with _head_start(demo_raw, db) as started:
         prepared = [started.prepared(raw) for raw in _raws(demo_raw)]
         groups = pipeline.group_by_revision(prepared)
         validator = started.validator()
@@ -111,24 +118,19 @@ def test_a_report_is_taken_only_for_the_same_inputs(
         assert sorted(forgotten) == [2013, 2015, 2017, 2020, 2024]
         started.discard_untaken()
         assert sorted(forgotten) == [2013, 2015, 2017, 2019, 2020, 2024]
-    finally:
-        started.close()
 
 
 def test_revisions_validated_ahead_and_not_asked_for_leave_the_data_docs(
     demo_raw: Path, tmp_path: Path, forgotten: list[int]
 ) -> None:
     db = tmp_path / "curated" / "migstock.duckdb"
-    started = _started(demo_raw, db)
-    try:
+    with _head_start(demo_raw, db) as started:
         prepared = [started.prepared(raw) for raw in _raws(demo_raw)]
         files = pipeline.group_by_revision(prepared)[2019]
         validator = started.validator()
         assert started.validation(validator, 2019, files, db, started.reports.run_id)
         started.discard_untaken()
         assert sorted(forgotten) == [2013, 2015, 2017, 2020, 2024]
-    finally:
-        started.close()
 
 
 def test_a_file_changed_after_the_head_start_is_parsed_again(
@@ -136,8 +138,7 @@ def test_a_file_changed_after_the_head_start_is_parsed_again(
 ) -> None:
     folder = tmp_path / "raw"
     shutil.copytree(demo_raw, folder)
-    started = _started(folder, tmp_path / "migstock.duckdb", validate=False)
-    try:
+    with _head_start(folder, tmp_path / "migstock.duckdb", validate=False) as started:
         first, second = sorted(folder.glob("*.xlsx"))[:2]
         started.prepared(local_file(first, "local"))  # the head start has parsed them all
         shutil.copyfile(second, first)  # then a file is replaced
@@ -146,8 +147,6 @@ def test_a_file_changed_after_the_head_start_is_parsed_again(
         assert item.raw.sha256 == replaced.sha256
         pd.testing.assert_frame_equal(item.rows, pipeline.prepare_file(replaced).rows)
         assert started.validator() is None  # asked not to validate
-    finally:
-        started.close()
 
 
 def test_a_bad_file_fails_as_it_would_have_in_the_task(tmp_path: Path) -> None:
@@ -155,8 +154,7 @@ def test_a_bad_file_fails_as_it_would_have_in_the_task(tmp_path: Path) -> None:
     folder.mkdir()
     page = folder / "undesa_pd_2020_ims_stock_by_sex_and_destination.xlsx"
     page.write_text("<html><body>Service unavailable</body></html>", encoding="utf-8")
-    started = _started(folder, tmp_path / "migstock.duckdb")
-    try:
+    with _head_start(folder, tmp_path / "migstock.duckdb") as started:
         raw = local_file(page, "local")
         with pytest.raises(InputError) as ahead:
             started.prepared(raw)
@@ -165,8 +163,6 @@ def test_a_bad_file_fails_as_it_would_have_in_the_task(tmp_path: Path) -> None:
         assert str(ahead.value) == str(now.value)
         assert page.name in str(ahead.value)
         assert started.validator() is None  # nothing valid to validate
-    finally:
-        started.close()
 
 
 def test_a_flow_claims_the_head_start_of_its_own_store_once(tmp_path: Path) -> None:

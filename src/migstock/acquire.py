@@ -36,7 +36,7 @@ from urllib.parse import urlparse
 
 import duckdb
 
-from migstock import progress
+from migstock import progress, settings
 from migstock.catalog import Revision, SourceFile
 from migstock.errors import FetchError
 from migstock.outcomes import Outcome, Status
@@ -95,6 +95,27 @@ class Scope:
         wanted = frozenset(revisions) if revisions else None
         return cls(
             Path(source_dir), raw_dir_given, offline, wanted, frozenset(required or ()), force
+        )
+
+    @classmethod
+    def of_run(
+        cls,
+        raw_dir: Path | None,
+        *,
+        offline: bool = False,
+        revisions: Iterable[int] | None = None,
+        required: Iterable[int] | None = None,
+        force: bool = False,
+    ) -> Scope:
+        """What a run's options ask for: exactly the files of ``raw_dir`` when given,
+        else the landing zone (``data/raw``)."""
+        return cls.of(
+            Path(raw_dir) if raw_dir is not None else settings.landing_dir(),
+            raw_dir_given=raw_dir is not None,
+            offline=offline,
+            revisions=revisions,
+            required=required,
+            force=force,
         )
 
     @property

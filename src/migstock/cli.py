@@ -105,9 +105,8 @@ def run(
     timings.write_at_exit()
     db_path = db or settings.db_path()
     parquet = parquet_dir or settings.parquet_dir(db_path)
-    scope = acquire.Scope.of(
-        raw_dir or settings.landing_dir(),
-        raw_dir_given=raw_dir is not None,
+    scope = acquire.Scope.of_run(
+        raw_dir,
         offline=offline,
         revisions=revision,
         required=require,
@@ -160,15 +159,8 @@ def validate(
     """Re-run validation on the raw workbooks and write the reports, without loading."""
     from migstock import acquire
 
-    scope = acquire.Scope.of(
-        raw_dir or settings.landing_dir(),
-        raw_dir_given=raw_dir is not None,
-        offline=True,
-        revisions=revision,
-        force=True,
-    )
     _run_flow(
-        scope,
+        acquire.Scope.of_run(raw_dir, offline=True, revisions=revision, force=True),
         verbose=verbose,
         raw_dir=raw_dir,
         db_path=db or settings.db_path(),

@@ -58,7 +58,7 @@ class _Background:
     not first finish a parse or a validation nobody will use."""
 
     def __init__(self) -> None:
-        self._jobs: queue.SimpleQueue[tuple[Future[Any], Callable[..., Any], tuple]] = (
+        self._jobs: queue.SimpleQueue[tuple[Future[Any], Callable[..., Any], tuple] | None] = (
             queue.SimpleQueue()
         )
         self._stopped = threading.Event()
@@ -73,8 +73,8 @@ class _Background:
         return future
 
     def _work(self) -> None:
-        while True:
-            future, function, args = self._jobs.get()
+        while (job := self._jobs.get()) is not None:
+            future, function, args = job
             if self._stopped.is_set():
                 future.cancel()
             if not future.set_running_or_notify_cancel():
@@ -90,8 +90,9 @@ class _Background:
         """Cancel the jobs not started (the one running, if any, runs to its end)."""
         self._stopped.set()
         with contextlib.suppress(queue.Empty):
-            while True:
-                self._jobs.get_nowait()[0].cancel()
+            while (job := self._jobs.get_nowait()) is not None:
+                job[0].cancel()
+        self._jobs.put(None)  # the thread ends
 
 
 def store_version(db_path: Path) -> str | None:

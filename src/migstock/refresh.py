@@ -150,9 +150,8 @@ def refresh(
     timings.mark("flow body started")
     db_path = Path(db_path or settings.db_path())
     parquet_dir = Path(parquet_dir or settings.parquet_dir(db_path))
-    scope = acquire.Scope.of(
-        Path(raw_dir) if raw_dir else settings.landing_dir(),
-        raw_dir_given=raw_dir is not None,
+    scope = acquire.Scope.of_run(
+        raw_dir,
         offline=offline,
         revisions=revisions,
         required=required,
