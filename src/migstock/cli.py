@@ -190,7 +190,7 @@ def _run_flow(scope: Scope, verbose: bool = False, **parameters: Any) -> None:
             head_start = _begin_head_start(scope, parameters)
             timings.mark("flow called")
             try:
-                with api.use(), progress.reporting(console):
+                with progress.reporting(console), api.use():
                     state = refresh(**parameters, return_state=True)
             finally:
                 head_start.close()

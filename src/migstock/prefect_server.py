@@ -23,7 +23,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 
-from migstock import timings
+from migstock import progress, timings
 from migstock.errors import MigstockError
 
 STARTUP_TIMEOUT_S = float(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", 120))
@@ -180,6 +180,8 @@ class ApiChoice:
                 self.server.stop()
             yield
             return
+        if self.server.ready_after_s is None:  # the run parses and validates meanwhile
+            progress.stage("starting Prefect's temporary server")
         self.server.wait_ready()
         try:
             # no heartbeats: they tell a lasting server that a run crashed, and this one

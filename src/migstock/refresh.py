@@ -196,6 +196,7 @@ def refresh(
         # the data brief after every successful load, built beside the reports
         loaded = any(o.status is Status.LOADED for o in summary.outcomes)
         brief = publish_brief.submit(db_path, brief_worker) if loaded and brief_worker else None
+        progress.stage("writing the reports" + (" and the data brief" if brief else ""))
         with timings.stage("reports"):
             _report(reports, summary, validator, chosen, docs)
         if validator is not None:
