@@ -36,20 +36,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from migstock.acquire.provenance import local_file
 from migstock.catalog import revision
-from migstock.harmonize import harmonize_bilateral
+from migstock.demo.samples import write_long_rows, write_year_rows
 from migstock.parse import parse_workbook
+from migstock.parse.harmonize import harmonize_bilateral
+from migstock.parse.read import read_workbook
 from migstock.pipeline import PreparedFile, prepare_file, validate_revision
-from migstock.provenance import local_file
-from migstock.read import read_workbook
-from migstock.samples import write_long_rows, write_year_rows
-from migstock.validate import Validator
+from migstock.validate.gx import Validator
 
 YEARS_2024 = [1990, 1995, 2000, 2005, 2010, 2015, 2020, 2024]
 
 
 def _m49_codes() -> list[int]:
-    from migstock.harmonize import m49_reference
+    from migstock.parse.harmonize import m49_reference
 
     return m49_reference()["code"].tolist()
 
@@ -81,7 +81,7 @@ def make_2024_repeats(path: Path, rng: np.random.Generator) -> list[str]:
 
 
 def make_2019(path: Path, rng: np.random.Generator) -> list[str]:
-    from migstock.harmonize import m49_reference
+    from migstock.parse.harmonize import m49_reference
 
     reference = m49_reference()
     destinations = reference["name"].tolist()[:283]

@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 
 from migstock.store import create_empty
-from migstock.store_docs import data_dictionary
+from migstock.store.docs import data_dictionary
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "data-dictionary.md"
 

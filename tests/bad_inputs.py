@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from migstock.read import read_workbook
-from migstock.samples import write_grids
+from migstock.demo.samples import write_grids
+from migstock.parse.read import read_workbook
 from tests.workbooks import rewrite_parts
 
 T20 = "undesa_pd_2020_ims_stock_by_sex_and_destination.xlsx"

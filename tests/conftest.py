@@ -90,7 +90,7 @@ def prefect_server():
 @pytest.fixture(scope="session")
 def validator():
     """One Great Expectations context for all tests that validate (its import is slow)."""
-    from migstock.validate import Validator
+    from migstock.validate.gx import Validator
 
     return Validator()
 
@@ -133,8 +133,8 @@ def real_store(
 ) -> Path:
     """A store built (without Prefect) from the official workbooks plus the 2019 and
     2024 bilateral layouts holding the real export values."""
+    from migstock.acquire.provenance import local_file
     from migstock.pipeline import find_local_files, group_by_revision, prepare_file, revision_load
-    from migstock.provenance import local_file
     from migstock.store import load_revisions
 
     paths = [*find_local_files(official_dir), bilateral_2019_path, bilateral_2024_path]

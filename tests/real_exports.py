@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from migstock.demo.samples import write_long_rows, write_year_rows
 from migstock.parse.cells import clean_name
-from migstock.read import read_workbook
-from migstock.samples import write_long_rows, write_year_rows
+from migstock.parse.read import read_workbook
 
 YEARS_2024 = [1990, 1995, 2000, 2005, 2010, 2015, 2020, 2024]
 SEX_SUFFIX_2024 = {"total": "total", "male": "males", "female": "females"}

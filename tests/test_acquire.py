@@ -14,12 +14,12 @@ from werkzeug import Request, Response
 
 from migstock import acquire
 from migstock.acquire import Action, Scope
+from migstock.acquire.fetch import Fetched
+from migstock.acquire.provenance import RawFile, local_file, sha256_of, write_sidecar
 from migstock.catalog import CATALOG, SourceFile, apply_url_overrides, revision
 from migstock.errors import FetchError
-from migstock.fetch import Fetched
-from migstock.outcomes import Outcome, RunSummary, Status
-from migstock.provenance import RawFile, local_file, sha256_of, write_sidecar
-from migstock.read import SPREADSHEET_SUFFIXES
+from migstock.parse.read import SPREADSHEET_SUFFIXES
+from migstock.report.outcomes import Outcome, RunSummary, Status
 
 TOTALS_2020 = "undesa_pd_2020_ims_stock_by_sex_and_destination.xlsx"
 TOTALS_2019 = "UN_MigrantStockTotal_2019.xlsx"

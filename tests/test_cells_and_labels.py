@@ -10,13 +10,13 @@ import pandas as pd
 import pytest
 
 from migstock.errors import InputError
-from migstock.harmonize import harmonize_totals
 from migstock.parse import parse_workbook
 from migstock.parse.cells import SheetRef, to_numbers
+from migstock.parse.harmonize import harmonize_totals
 from migstock.parse.labels import is_label, normalize_label
+from migstock.parse.read import Workbook, read_workbook
 from migstock.parse.sheets import classify_sheet
-from migstock.read import Workbook, read_workbook
-from migstock.validate import _plain
+from migstock.validate.gx import _plain
 
 REF = SheetRef(Path("book.xlsx"), "Table 1")
 

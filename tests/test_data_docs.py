@@ -8,10 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from migstock.data_docs import external_resources
-from migstock.reconcile import COLUMNS
-from migstock.reports import new_run_id
-from migstock.validate import SUITES
+from migstock.report import new_run_id
+from migstock.report.data_docs import external_resources
+from migstock.validate.gx import SUITES
+from migstock.validate.reconcile import COLUMNS
 from tests.browser import visit
 
 # suffixes GX once read as timezone offsets (+24:00 and more crashed the pages), and others
@@ -47,7 +47,7 @@ FAILING = pd.DataFrame(
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[logging.LogRecord]]:
     """Two runs (two GX contexts) writing into one Data Docs folder."""
-    from migstock.validate import Validator
+    from migstock.validate.gx import Validator
 
     docs = tmp_path_factory.mktemp("validation") / "data_docs"
     errors: list[logging.LogRecord] = []

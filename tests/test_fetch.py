@@ -15,10 +15,10 @@ import requests
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from migstock.acquire.fetch import download, session
+from migstock.acquire.provenance import read_sidecar, sidecar_path
 from migstock.catalog import SourceFile
 from migstock.errors import FetchError
-from migstock.fetch import download, session
-from migstock.provenance import read_sidecar, sidecar_path
 
 NAME = "undesa_pd_2020_ims_stock_by_sex_and_destination.xlsx"
 

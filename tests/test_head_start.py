@@ -15,12 +15,12 @@ import pytest
 
 from migstock import head_start, pipeline
 from migstock.acquire import Scope
+from migstock.acquire.provenance import RawFile, local_file
 from migstock.catalog import revision
+from migstock.demo.samples import write_demo_workbooks
 from migstock.errors import InputError, MigstockError
 from migstock.head_start import HeadStart
-from migstock.provenance import RawFile, local_file
-from migstock.samples import write_demo_workbooks
-from migstock.validate import ValidationReport
+from migstock.validate.gx import ValidationReport
 from migstock.validation_worker import RemoteValidator
 
 

@@ -17,13 +17,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from migstock.harmonize import harmonize_bilateral, harmonize_totals
+from migstock.demo.samples import write_grids
 from migstock.parse import parse_workbook
 from migstock.parse.cells import SheetRef
+from migstock.parse.harmonize import harmonize_bilateral, harmonize_totals
 from migstock.parse.labels import find_label
+from migstock.parse.read import Workbook, read_workbook
 from migstock.parse.sheets import SheetInfo, classify_sheet
-from migstock.read import Workbook, read_workbook
-from migstock.samples import write_grids
 
 Grids = dict[str, pd.DataFrame]
 BILATERAL_KEY = ["year", "destination_code", "origin_code", "origin_kind", "sex"]

@@ -7,7 +7,7 @@ import duckdb
 import pytest
 
 from migstock.parse import parse_workbook
-from migstock.read import read_workbook
+from migstock.parse.read import read_workbook
 
 #: revision == year: (World total, Saudi Arabia total/male/female, Arab-22 total/male/female)
 KNOWN = {

@@ -6,11 +6,11 @@ import pandas as pd
 import pytest
 
 from migstock.catalog import revision
+from migstock.demo.samples import write_long_rows, write_wide_origins
 from migstock.errors import InputError
-from migstock.harmonize import harmonize_bilateral
 from migstock.parse import parse_workbook
-from migstock.read import read_workbook
-from migstock.samples import write_long_rows, write_wide_origins
+from migstock.parse.harmonize import harmonize_bilateral
+from migstock.parse.read import read_workbook
 
 DESTINATIONS = [("WORLD", 900), ("Saudi Arabia", 682), ("Egypt", 818), ("France*", 250)]
 ORIGINS = ["Total", "Other North", "Other South", "Egypt", "India", "France"]

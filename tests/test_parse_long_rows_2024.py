@@ -6,9 +6,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from migstock.harmonize import harmonize_bilateral
 from migstock.parse import parse_workbook
-from migstock.read import read_workbook
+from migstock.parse.harmonize import harmonize_bilateral
+from migstock.parse.read import read_workbook
 from tests.real_exports import SEX_SUFFIX_2024, YEARS_2024
 
 YEARS = YEARS_2024

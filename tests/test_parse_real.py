@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 
 from migstock.errors import InputError
-from migstock.harmonize import harmonize_bilateral, harmonize_totals
 from migstock.parse import parse_workbook
-from migstock.read import read_workbook
+from migstock.parse.harmonize import harmonize_bilateral, harmonize_totals
+from migstock.parse.read import read_workbook
 from migstock.regions import ARAB_COUNTRIES
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import xlwt
 
-from migstock.harmonize import harmonize_bilateral
 from migstock.parse import parse_workbook
-from migstock.read import CSV_SHEET, read_workbook
+from migstock.parse.harmonize import harmonize_bilateral
+from migstock.parse.read import CSV_SHEET, read_workbook
 
 _SPACED_NUMBER = re.compile(r"^\s*\d{1,3}( \d{3})*\s*$")
 

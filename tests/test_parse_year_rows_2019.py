@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from migstock.harmonize import harmonize_bilateral
 from migstock.parse import parse_workbook
-from migstock.read import read_workbook
+from migstock.parse.harmonize import harmonize_bilateral
+from migstock.parse.read import read_workbook
 from migstock.regions import ARAB_COUNTRIES
 
 

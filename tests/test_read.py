@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from migstock.errors import InputError
-from migstock.read import CSV_SHEET, read_workbook
+from migstock.parse.read import CSV_SHEET, read_workbook
 
 
 def test_html_page_saved_as_xlsx_is_named_as_such(tmp_path: Path) -> None:
@@ -51,7 +51,7 @@ def test_the_scan_patterns_order_rows_and_columns_exactly() -> None:
     import random
     import re
 
-    from migstock.read import _greater_letters, _greater_number, _letters
+    from migstock.parse.read import _greater_letters, _greater_number, _letters
 
     rng = random.Random(13)
     for _ in range(3000):

@@ -14,9 +14,9 @@ from prefect.flows import load_flow_from_entrypoint
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from migstock.read import read_workbook
+from migstock.demo.samples import write_grids
+from migstock.parse.read import read_workbook
 from migstock.refresh import refresh, run_summary, scheduled_deployment
-from migstock.samples import write_grids
 from migstock.settings import DEFAULT_CRON
 
 REPO = Path(__file__).resolve().parents[1]

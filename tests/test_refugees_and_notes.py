@@ -10,14 +10,14 @@ import duckdb
 import pandas as pd
 import pytest
 
+from migstock.acquire.provenance import local_file
 from migstock.catalog import revision
 from migstock.errors import InputError
 from migstock.parse import parse_workbook
 from migstock.parse.cells import SheetRef
+from migstock.parse.read import Workbook, read_workbook
 from migstock.parse.sheets import classify_sheet
 from migstock.pipeline import PreparedFile, prepare_file, validate_revision
-from migstock.provenance import local_file
-from migstock.read import Workbook, read_workbook
 
 COOKBOOK = Path(__file__).resolve().parents[1] / "docs" / "cookbook.md"
 TOTALS_2020 = "undesa_pd_2020_ims_stock_by_sex_and_destination.xlsx"
@@ -242,7 +242,7 @@ def test_a_lost_refugee_table_is_an_error(official_dir: Path) -> None:
 def test_the_steward_summary_counts_imputed_and_refugee_estimates(
     validator, totals_2020, tmp_path: Path
 ) -> None:
-    from migstock.reports import RunReports, markdown_summary
+    from migstock.report import RunReports, markdown_summary
 
     report = validate_revision(validator, revision(2020), [totals_2020])
     countries = totals_2020.data_basis[totals_2020.data_basis.destination_code < 900]

@@ -22,6 +22,7 @@ import duckdb
 import pytest
 
 from migstock.acquire import loaded_files
+from migstock.acquire.provenance import local_file
 from migstock.catalog import revision
 from migstock.errors import MigstockError
 from migstock.pipeline import (
@@ -34,7 +35,6 @@ from migstock.pipeline import (
     unusable_local_files,
     validate_revision,
 )
-from migstock.provenance import local_file
 from migstock.store import load_revisions
 from tests.bad_inputs import BESIDE, CASES, LOADED, T20, Case, edited, rename
 

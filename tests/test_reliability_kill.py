@@ -22,9 +22,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from migstock.acquire.provenance import local_file
 from migstock.errors import StoreError
 from migstock.pipeline import prepare_file, revision_load
-from migstock.provenance import local_file
 from migstock.store import (
     RevisionLoad,
     current_pointer,

@@ -15,9 +15,9 @@ import xlsxwriter
 from typer.testing import CliRunner
 
 from migstock.cli import app
-from migstock.explain import SourceRows, explain
-from migstock.read import read_workbook
-from migstock.validate import CheckResult, ValidationReport
+from migstock.parse.read import read_workbook
+from migstock.report.explain import SourceRows, explain
+from migstock.validate.gx import CheckResult, ValidationReport
 from tests.browser import visit
 
 TOTALS_2020 = "undesa_pd_2020_ims_stock_by_sex_and_destination.xlsx"

@@ -11,9 +11,9 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
+from migstock.acquire.provenance import local_file
 from migstock.cli import app
 from migstock.pipeline import prepare_file, revision_load
-from migstock.provenance import local_file
 from migstock.store import load_revisions
 
 

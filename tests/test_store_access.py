@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from migstock.cli import app
 from migstock.store import create_empty
-from migstock.store_docs import data_dictionary, missing_descriptions
+from migstock.store.docs import data_dictionary, missing_descriptions
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -11,13 +11,13 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from migstock.acquire.provenance import local_file
 from migstock.catalog import revision
 from migstock.cli import app
+from migstock.demo.samples import write_grids
+from migstock.parse.read import read_workbook
 from migstock.pipeline import PreparedFile, known_location_codes, prepare_file, validate_revision
-from migstock.provenance import local_file
-from migstock.read import read_workbook
-from migstock.samples import write_grids
-from migstock.validate import ValidationReport, Validator
+from migstock.validate.gx import ValidationReport, Validator
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +91,7 @@ def test_a_suite_validated_in_detail_at_once_reports_the_same(
         return [(result, result.rows) for result in outcome]
 
     clean, failing = results(item.rows), results(broken)
-    monkeypatch.setattr("migstock.validate.DETAILED_FIRST_SUITES", ("destination_totals",))
+    monkeypatch.setattr("migstock.validate.gx.DETAILED_FIRST_SUITES", ("destination_totals",))
     assert results(item.rows) == clean
     assert results(broken) == failing
     # the suite passed: a warning that passes with ``mostly`` shows values (nulls)
@@ -103,7 +103,7 @@ def test_a_suite_validated_in_detail_at_once_reports_the_same(
 
 
 def test_the_frame_gx_sees_selects_each_row_condition_once() -> None:
-    from migstock.validate import _SelectedOnce
+    from migstock.validate.gx import _SelectedOnce
 
     frame = _SelectedOnce(pd.DataFrame({"a": [1, 2, 3]}))
     first = frame.query("a > 1")
@@ -119,7 +119,7 @@ def test_the_frame_gx_sees_selects_each_row_condition_once() -> None:
 def test_gx_runs_leave_older_objects_to_the_collector_afterwards() -> None:
     import gc
 
-    from migstock.validate import _collecting_new_objects_only
+    from migstock.validate.gx import _collecting_new_objects_only
 
     assert gc.get_freeze_count() == 0
     with _collecting_new_objects_only():
@@ -245,8 +245,8 @@ def test_a_blocked_revision_leaves_the_store_byte_for_byte_unchanged(
 
 def test_run_names_that_look_like_dates_are_kept(validator) -> None:
     """GX parses a run name as a date when no run time is given; '-9999' made it crash."""
-    from migstock.reconcile import COLUMNS
-    from migstock.validate import default_expectations_dir, load_suite_document
+    from migstock.validate.gx import default_expectations_dir, load_suite_document
+    from migstock.validate.reconcile import COLUMNS
 
     row = {
         "dataset": "destination_totals",

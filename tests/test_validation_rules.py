@@ -14,15 +14,15 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from migstock.acquire.provenance import local_file
 from migstock.catalog import revision
+from migstock.demo.samples import write_grids
 from migstock.parse.blocks import year_columns
 from migstock.parse.cells import SheetRef, year_of
 from migstock.parse.labels import find_label
+from migstock.parse.read import read_workbook
 from migstock.parse.sheets import classify_sheet
 from migstock.pipeline import prepare_file, validate_revision
-from migstock.provenance import local_file
-from migstock.read import read_workbook
-from migstock.samples import write_grids
 
 JORDAN = 400
 LDC = 941  # "Least developed countries"

@@ -71,8 +71,8 @@ def test_the_wheel_ships_the_package_data(installed: Path) -> None:
     comparison = filecmp.dircmp(REPO / "expectations", suites)
     assert comparison.left_list == comparison.right_list  # the same suites ...
     assert not comparison.diff_files  # ... with the same content
-    assert (package / "sql" / "schema.sql").is_file()
-    assert (package / "templates" / "steward_summary.html.j2").is_file()
+    assert (package / "store" / "sql" / "schema.sql").is_file()
+    assert (package / "report" / "templates" / "steward_summary.html.j2").is_file()
     assert (package / "reference" / "m49_countries.csv").is_file()
 
 
@@ -91,7 +91,7 @@ def test_demo_validate_and_run_from_the_wheel_in_another_directory(
         [
             sys.executable,
             "-c",
-            "import migstock, migstock.validate as v; "
+            "import migstock, migstock.validate.gx as v; "
             "print(migstock.__file__); print(v.default_expectations_dir())",
         ],
         cwd=elsewhere,

@@ -1,5 +1,5 @@
 """Helpers that write test workbooks: parts of an .xlsx rewritten (grids go back to a
-workbook with :func:`migstock.samples.write_grids`)."""
+workbook with :func:`migstock.demo.samples.write_grids`)."""
 
 from __future__ import annotations
 

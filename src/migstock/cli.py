@@ -18,7 +18,7 @@ from migstock.errors import MigstockError
 if TYPE_CHECKING:
     from migstock.acquire import Scope
     from migstock.head_start import HeadStart
-    from migstock.outcomes import RunSummary
+    from migstock.report.outcomes import RunSummary
 
 timings.mark("command line imported")
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
@@ -100,7 +100,7 @@ def run(
     there, in about a second.
     """
     from migstock import acquire
-    from migstock.outcomes import RunSummary
+    from migstock.report.outcomes import RunSummary
 
     timings.write_at_exit()
     db_path = db or settings.db_path()
@@ -294,7 +294,7 @@ def demo(
     ),
 ) -> None:
     """Generate SYNTHETIC workbooks of every layout and run the whole flow on them, offline."""
-    from migstock.samples import write_demo_workbooks
+    from migstock.demo.samples import write_demo_workbooks
 
     raw = directory / "raw"
     written = write_demo_workbooks(raw)
@@ -404,7 +404,7 @@ def sql(
     output_format: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
 ) -> None:
     """Query the curated store (read-only) and print the result."""
-    from migstock import access
+    from migstock.store import access
 
     if output_format not in ("table", "csv", "json"):
         raise typer.BadParameter("--format must be table, csv or json")
@@ -435,7 +435,7 @@ def export(
     db: Annotated[Path | None, typer.Option(help="DuckDB file.")] = None,
 ) -> None:
     """Export a table or view for colleagues who work in spreadsheets."""
-    from migstock import access
+    from migstock.store import access
 
     if output_format not in ("csv", "parquet", "xlsx"):
         raise typer.BadParameter("--format must be csv, parquet or xlsx")

@@ -30,12 +30,12 @@ from typing import Any, TypeVar
 
 from migstock import settings, timings
 from migstock.acquire import Action, Scope, loaded_files, scan_local
+from migstock.acquire.provenance import RawFile
 from migstock.brief.worker import BriefWorker
 from migstock.catalog import revision
 from migstock.pipeline import PreparedFile, group_by_revision, prepare_file, validate_revision
-from migstock.provenance import RawFile
-from migstock.reports import RunReports
-from migstock.validate import ValidationReport
+from migstock.report import RunReports
+from migstock.validate.gx import ValidationReport
 from migstock.validation_worker import RemoteValidator
 
 T = TypeVar("T")

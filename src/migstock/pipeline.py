@@ -1,7 +1,7 @@
 """The stages of a run as plain functions over plain data (no Prefect here).
 
 Which files a run needs is decided in :mod:`migstock.acquire`; the outcome
-vocabulary lives in :mod:`migstock.outcomes` (re-exported here).
+vocabulary lives in :mod:`migstock.report.outcomes` (re-exported here).
 
 ``migstock.refresh`` (the flow) calls these as Prefect tasks; tests call them directly.
 """
@@ -16,9 +16,11 @@ import pandas as pd
 
 from migstock.acquire import find_local_files as find_local_files  # re-exported
 from migstock.acquire import unusable_local_files as unusable_local_files
+from migstock.acquire.provenance import RawFile
 from migstock.catalog import DATASETS, Dataset, Revision
 from migstock.errors import InputError, MigstockError
-from migstock.harmonize import (
+from migstock.parse import parse_workbook
+from migstock.parse.harmonize import (
     data_basis,
     harmonize_bilateral,
     harmonize_refugees,
@@ -29,17 +31,15 @@ from migstock.harmonize import (
     name_aliases,
     name_key,
 )
-from migstock.names import NameTooLong
-from migstock.outcomes import Outcome as Outcome  # re-exported
-from migstock.outcomes import RunSummary as RunSummary
-from migstock.outcomes import Status as Status
-from migstock.parse import parse_workbook
-from migstock.provenance import RawFile
-from migstock.read import read_workbook
-from migstock.reconcile import reconciliation_frame
+from migstock.parse.names import NameTooLong
+from migstock.parse.read import read_workbook
 from migstock.regions import FIRST_AGGREGATE_CODE, WORLD
+from migstock.report.outcomes import Outcome as Outcome  # re-exported
+from migstock.report.outcomes import RunSummary as RunSummary
+from migstock.report.outcomes import Status as Status
 from migstock.store import RevisionLoad, connect_read_only
-from migstock.validate import ValidationReport, Validator, completeness_warning
+from migstock.validate.gx import ValidationReport, Validator, completeness_warning
+from migstock.validate.reconcile import reconciliation_frame
 
 
 @dataclass

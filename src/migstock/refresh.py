@@ -21,23 +21,24 @@ from prefect.cache_policies import NO_CACHE
 from prefect.deployments.runner import RunnerDeployment
 from prefect.states import Completed, Failed, State
 
-from migstock import acquire, fetch, pipeline, progress, settings, timings
+from migstock import acquire, pipeline, progress, settings, timings
+from migstock.acquire import fetch
+from migstock.acquire.provenance import RawFile
 from migstock.brief.worker import BriefWorker
 from migstock.catalog import CATALOG, Revision, SourceFile, apply_url_overrides, revision
 from migstock.errors import FetchError, MigstockError, StoreError
-from migstock.explain import SourceRows, explain
 from migstock.head_start import HeadStart, claim
-from migstock.outcomes import Outcome, Status
-from migstock.provenance import RawFile
-from migstock.reports import (
+from migstock.report import (
     RunReports,
     blocked_message,
     findings_table,
     markdown_summary,
     served_revisions,
 )
+from migstock.report.explain import SourceRows, explain
+from migstock.report.outcomes import Outcome, Status
 from migstock.store import RevisionLoad, clean_up, load_revisions
-from migstock.validate import ValidationReport, Validator
+from migstock.validate.gx import ValidationReport, Validator
 from migstock.validation_worker import RemoteValidator
 
 
@@ -325,7 +326,7 @@ def _report(
 ) -> None:
     """Validation history, steward summary and Prefect artifacts of the run.
 
-    The failed checks are put in words once (``migstock.explain``); the CLI, the
+    The failed checks are put in words once (``migstock.report.explain``); the CLI, the
     summary and the artifacts print those same words. ``docs`` waits for the Data
     Docs the validation process is building and returns their index page.
     """

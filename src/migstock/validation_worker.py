@@ -1,4 +1,4 @@
-"""Great Expectations in a process of its own, behind the :class:`~migstock.validate.Validator` API.
+"""Great Expectations in a process of its own, behind the ``Validator`` API.
 
 Importing Great Expectations takes seconds and about 140 MB, and a first validation
 another 45 MB. In a worker process that starts with the run, the import happens
@@ -29,13 +29,13 @@ _validators: dict[int, Any] = {}
 
 
 def _warm_up() -> None:
-    from migstock.validate import preload
+    from migstock.validate.gx import preload
 
     preload()
 
 
 def _create(key: int, kwargs: dict[str, Any]) -> None:
-    from migstock.validate import Validator
+    from migstock.validate.gx import Validator
 
     _validators[key] = Validator(**kwargs)
 

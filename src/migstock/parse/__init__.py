@@ -19,10 +19,10 @@ from migstock.parse.cells import SEXES, SheetRef
 from migstock.parse.destination_totals import align_to_codes, parse_destination_totals
 from migstock.parse.long_rows import parse_long_rows
 from migstock.parse.notes import parse_notes
+from migstock.parse.read import Workbook
 from migstock.parse.refugees import parse_refugees
 from migstock.parse.sheets import SheetInfo, classify_sheet
 from migstock.parse.wide_origins import parse_wide_origins
-from migstock.read import Workbook
 
 _TOTALS_KEY = ["year", "destination_code", "sex"]
 

@@ -13,7 +13,7 @@ import pandas as pd
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from migstock.errors import InputError
-from migstock.names import normalise_name
+from migstock.parse.names import normalise_name
 
 _FOOTNOTE = re.compile(r"\s*(\*+|\([a-z]{1,2}\)|\s[a-z]\))$")
 _SEPARATOR = re.compile(r"[ ,\u00a0\u2007\u2009\u202f]")

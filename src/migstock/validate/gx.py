@@ -102,7 +102,7 @@ class ValidationReport:
     #: countries in the revision, how many are imputed (I), how many include refugees (R)
     data_basis: dict[str, int] = field(default_factory=dict)
     results_path: Path | None = None
-    #: the failed expectations in words (``migstock.explain``), filled in for the reports
+    #: the failed expectations in words (``migstock.report.explain``), filled in for the reports
     findings: list[Any] = field(default_factory=list)
 
     @property
@@ -293,7 +293,7 @@ class Validator:
             ExpectationSuiteIdentifier,
         )
 
-        from migstock.data_docs import make_offline
+        from migstock.report.data_docs import make_offline
 
         for name in SUITES:  # the index lists (and keeps) the suites it knows
             self._definition_of(name)

@@ -10,7 +10,7 @@ Plain functions over plain data (no Prefect, pandas or Great Expectations here):
   *fetch* (missing, downloads allowed), *recheck* (downloaded earlier: one
   conditional request) or *not provided* (no downloads in this run).
 - :func:`carry_out` performs the fetch and recheck steps through a fetcher (plain
-  :func:`migstock.fetch.download`, or the flow's Prefect task with retries) and
+  :func:`migstock.acquire.fetch.download`, or the flow's Prefect task with retries) and
   tries each host at most once per run.
 - :func:`precheck` is all of that for the command line: when it finds nothing new
   the run ends there, in about a second, before Prefect or Great Expectations are
@@ -37,17 +37,17 @@ from urllib.parse import urlparse
 import duckdb
 
 from migstock import progress, settings
+from migstock.acquire.provenance import RawFile, local_file
 from migstock.catalog import Revision, SourceFile
 from migstock.errors import FetchError
-from migstock.outcomes import Outcome, Status
-from migstock.provenance import RawFile, local_file
+from migstock.report.outcomes import Outcome, Status
 
 if TYPE_CHECKING:
-    from migstock.fetch import Fetched
+    from migstock.acquire.fetch import Fetched
 
 log = logging.getLogger(__name__)
 
-#: what a landing zone may hold (``migstock.read`` reads exactly these; a test checks)
+#: what a landing zone may hold (``migstock.parse.read`` reads exactly these; a test checks)
 LOCAL_SUFFIXES = (".xlsx", ".xls", ".csv")
 
 #: ``fetcher(source, landing_dir)``: download into the landing zone, raise FetchError
@@ -385,7 +385,7 @@ def conclude(acquisition: Acquisition, scope: Scope, prepared_any: bool) -> None
 
 def plain_download(source: SourceFile, landing_dir: Path) -> Fetched:
     """``fetch.download`` with the progress bar (fetch, and requests, imported only now)."""
-    from migstock import fetch
+    from migstock.acquire import fetch
 
     return fetch.download(source, landing_dir, progress=progress.download_progress)
 

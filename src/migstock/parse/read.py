@@ -401,7 +401,7 @@ import pickle, resource, sys
 from pathlib import Path
 resource.setrlimit(resource.RLIMIT_AS, ({CHILD_MEMORY_BYTES}, {CHILD_MEMORY_BYTES}))
 from migstock.errors import InputError
-from migstock.read import _read_sheets
+from migstock.parse.read import _read_sheets
 try:
     sheets = _read_sheets(Path(sys.argv[1]), sys.argv[2])
 except InputError as error:

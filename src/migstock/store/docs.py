@@ -16,7 +16,7 @@ import duckdb
 
 @cache
 def load_docs() -> dict[str, Any]:
-    text = resources.files("migstock.sql").joinpath("docs.toml").read_text(encoding="utf-8")
+    text = resources.files("migstock.store.sql").joinpath("docs.toml").read_text(encoding="utf-8")
     return tomllib.loads(text)
 
 

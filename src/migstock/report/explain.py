@@ -8,7 +8,7 @@ countries come first; the others are also counted by place. The CLI, the
 steward summary and the Prefect artifacts all print these same words; the
 Great Expectations ids stay in the result JSON.
 
-Reconciliation rows (``migstock.reconcile``) carry no sheet or row: they are
+Reconciliation rows (``migstock.validate.reconcile``) carry no sheet or row: they are
 joined back to the tidy rows they were computed from.
 """
 
@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from migstock.regions import ARAB_COUNTRIES
-from migstock.validate import COMPLETENESS, CheckResult, ValidationReport
+from migstock.validate.gx import COMPLETENESS, CheckResult, ValidationReport
 
 SEX_WORDS = {"total": "both sexes", "male": "males", "female": "females"}
 #: how many places the grouped count names before "and N more"

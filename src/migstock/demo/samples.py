@@ -495,7 +495,7 @@ def write_demo_workbooks(directory: Path) -> list[Path]:
 
 
 def write_grids(sheets: dict[str, object], path: Path) -> Path:
-    """Write grids (as :func:`migstock.read.read_workbook` returns them) back into a
+    """Write grids (as :func:`migstock.parse.read.read_workbook` returns them) back into a
     workbook, cell for cell: numbers stay numbers, blanks stay blank.
 
     ``.xlsx`` through xlsxwriter, ``.xls`` through xlwt (a development dependency:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from migstock.validate import ValidationReport
+    from migstock.validate.gx import ValidationReport
 
 
 class Status(StrEnum):

@@ -21,9 +21,9 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from urllib3.util.retry import Retry
 
+from migstock.acquire.provenance import RawFile, local_file, read_sidecar, sha256_of, write_sidecar
 from migstock.catalog import SourceFile
 from migstock.errors import FetchError, InputError
-from migstock.provenance import RawFile, local_file, read_sidecar, sha256_of, write_sidecar
 
 USER_AGENT = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -142,7 +142,7 @@ def _stream_to(
     progress: Progress | None,
 ) -> None:
     """Stream the body to a temporary file, check it, then rename it over ``target``."""
-    from migstock.read import check_zip, sniff_format  # pandas: only once a body arrives
+    from migstock.parse.read import check_zip, sniff_format  # pandas: only once a body arrives
 
     declared = response.headers.get("Content-Length")
     expected = int(declared) if declared and declared.isdigit() else None

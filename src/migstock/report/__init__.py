@@ -5,12 +5,12 @@ Under ``<curated>/validation/``:
   (a blocked revision's file is named in the error message);
 - ``runs/<run id>/summary.html``: the steward summary of the run;
 - ``data_docs/index.html``: the Great Expectations Data Docs site, every run kept,
-  readable offline (``migstock.data_docs``); ``gx_results/`` holds what it is built from;
+  readable offline (``migstock.report.data_docs``); ``gx_results/`` holds what it is built from;
 - ``history.duckdb``: tables ``validation_runs`` and ``validation_results`` of
   every run, including the rejected revisions (the curated store itself only
   changes when data is loaded).
 
-The failed checks are worded by ``migstock.explain``; this module lays those words
+The failed checks are worded by ``migstock.report.explain``; this module lays those words
 out for the summary page and the Prefect artifacts.
 """
 
@@ -27,7 +27,7 @@ import duckdb
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from migstock.validate import ValidationReport
+from migstock.validate.gx import ValidationReport
 
 _HISTORY_SCHEMA = """
 CREATE TABLE IF NOT EXISTS validation_runs (
@@ -165,7 +165,7 @@ class RunReports:
     ) -> Path:
         """Render the one-page steward summary of the run (``report.findings`` in words)."""
         environment = Environment(
-            loader=PackageLoader("migstock", "templates"), autoescape=select_autoescape()
+            loader=PackageLoader("migstock.report", "templates"), autoescape=select_autoescape()
         )
         environment.filters["number"] = lambda value: f"{value:,}"
         environment.globals["counts"] = counts_text

@@ -37,8 +37,8 @@ from filelock import FileLock, Timeout
 from migstock import timings
 from migstock.catalog import LICENCE, revision
 from migstock.errors import StoreError
-from migstock.harmonize import build_locations
-from migstock.store_docs import apply_comments
+from migstock.parse.harmonize import build_locations
+from migstock.store.docs import apply_comments
 
 SCHEMA_VERSION = 1
 PARTITIONED_TABLES = ("bilateral_stock", "destination_totals", "refugees")
@@ -79,7 +79,7 @@ class RevisionLoad:
 
 
 def _sql(name: str) -> str:
-    return resources.files("migstock.sql").joinpath(name).read_text(encoding="utf-8")
+    return resources.files("migstock.store.sql").joinpath(name).read_text(encoding="utf-8")
 
 
 @contextlib.contextmanager
