@@ -41,8 +41,9 @@ from migstock.catalog import revision
 from migstock.demo.samples import write_long_rows, write_year_rows
 from migstock.parse import parse_workbook
 from migstock.parse.harmonize import harmonize_bilateral
+from migstock.parse.prepare import PreparedFile, prepare_file
 from migstock.parse.read import read_workbook
-from migstock.pipeline import PreparedFile, prepare_file, validate_revision
+from migstock.validate import validate_revision
 from migstock.validate.gx import Validator
 
 YEARS_2024 = [1990, 1995, 2000, 2005, 2010, 2015, 2020, 2024]

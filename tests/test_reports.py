@@ -174,7 +174,7 @@ def _write_grid(sheets: dict[str, pd.DataFrame], path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def blocked_run(tmp_path_factory: pytest.TempPathFactory, official_dir: Path, prefect_server):
+def blocked_run(tmp_path_factory: pytest.TempPathFactory, official_dir: Path):
     """A store with the real 2020 totals, then a run whose copy says Saudi Arabia's
     1990 total is 50,000 higher than males + females."""
     root = tmp_path_factory.mktemp("blocked")
@@ -182,10 +182,10 @@ def blocked_run(tmp_path_factory: pytest.TempPathFactory, official_dir: Path, pr
     good.mkdir(), bad.mkdir()
     shutil.copy(official_dir / TOTALS_2020, good / TOTALS_2020)
     db = root / "curated" / "migstock.duckdb"
-    from migstock.refresh import refresh
+    from migstock import pipeline
+    from migstock.acquire import Scope
 
-    # the first run outside CliRunner: Prefect's log handlers would keep its closed stream
-    assert refresh(raw_dir=good, db_path=db, return_state=True).is_completed()
+    assert not pipeline.run(Scope.of_run(good), db).failed
     book = read_workbook(official_dir / TOTALS_2020)
     grid = book.sheets["Table 1"]
     saudi = grid.index[grid[3] == 682][0]
@@ -272,7 +272,7 @@ def test_the_artifacts_are_tables_with_names_and_the_summary_path(blocked_run) -
 def test_a_failed_run_is_a_failed_state_with_a_one_line_message(
     tmp_path: Path, prefect_server
 ) -> None:
-    from migstock.refresh import RefreshFailed, refresh
+    from migstock.flow import RefreshFailed, refresh
 
     raw = tmp_path / "raw"
     raw.mkdir()

@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from migstock.acquire.provenance import local_file
 from migstock.cli import app
-from migstock.pipeline import prepare_file, revision_load
+from migstock.parse.prepare import prepare_file
+from migstock.pipeline import revision_load
 from migstock.store import load_revisions
 
 

@@ -8,7 +8,8 @@ import pytest
 
 from migstock.acquire.provenance import local_file
 from migstock.errors import StoreError
-from migstock.pipeline import prepare_file, revision_load
+from migstock.parse.prepare import prepare_file
+from migstock.pipeline import revision_load
 from migstock.store import RevisionLoad, load_lock, load_revisions
 
 

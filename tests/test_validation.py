@@ -15,8 +15,9 @@ from migstock.acquire.provenance import local_file
 from migstock.catalog import revision
 from migstock.cli import app
 from migstock.demo.samples import write_grids
+from migstock.parse.prepare import PreparedFile, prepare_file
 from migstock.parse.read import read_workbook
-from migstock.pipeline import PreparedFile, known_location_codes, prepare_file, validate_revision
+from migstock.validate import known_location_codes, validate_revision
 from migstock.validate.gx import ValidationReport, Validator
 
 
@@ -202,7 +203,6 @@ def test_unknown_code_fails_the_location_check(validator, real_files) -> None:
     assert {row["destination_code"] for row in failed[0].sample} == {683}
 
 
-@pytest.mark.usefixtures("prefect_server")
 def test_a_blocked_revision_leaves_the_store_byte_for_byte_unchanged(
     real_store: Path, official_dir: Path, tmp_path: Path
 ) -> None:

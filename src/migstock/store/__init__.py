@@ -29,16 +29,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 from filelock import FileLock, Timeout
 
-from migstock import timings
 from migstock.catalog import LICENCE, revision
 from migstock.errors import StoreError
-from migstock.parse.harmonize import build_locations
 from migstock.store.docs import apply_comments
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SCHEMA_VERSION = 1
 PARTITIONED_TABLES = ("bilateral_stock", "destination_totals", "refugees")
@@ -128,8 +129,7 @@ def load_revisions(db_path: Path, parquet_dir: Path, loads: list[RevisionLoad]) 
             _publish_step("copied")
             with duckdb.connect(str(new_db), config=LOAD_CONFIG) as con:
                 _apply(con, loads)
-                with timings.stage("Parquet"):
-                    export_parquet(con, version / "parquet")
+                export_parquet(con, version / "parquet")
             _fsync(new_db)
         except BaseException as error:
             shutil.rmtree(version, ignore_errors=True)
@@ -264,6 +264,11 @@ def create_empty(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _apply(con: duckdb.DuckDBPyConnection, loads: list[RevisionLoad]) -> None:
+    # pandas and the M49 reference only here: a run with nothing to load never needs them
+    import pandas as pd
+
+    from migstock.parse.harmonize import build_locations
+
     ensure_schema(con)
     now = datetime.now(UTC)
     con.execute("BEGIN TRANSACTION")
