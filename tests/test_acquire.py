@@ -201,12 +201,6 @@ def test_recheck_outcomes(tmp_path: Path) -> None:
     acquire.carry_out(acquisition, Scope.of(raw, required=[2020]), [step], failing)
     assert _subjects(acquisition.outcomes) == {"2020 destination_totals": Status.STALE}
 
-    # recheck=False: the command line made the request already in this run
-    acquisition = acquire.Acquisition()
-    never = FakeFetcher({})
-    assert acquire.carry_out(acquisition, scope, [step], never, recheck=False) == []
-    assert never.calls == []
-
 
 def test_conclusions(tmp_path: Path) -> None:
     scope = Scope.of(tmp_path, raw_dir_given=True)

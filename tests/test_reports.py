@@ -174,9 +174,10 @@ def _write_grid(sheets: dict[str, pd.DataFrame], path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def blocked_run(tmp_path_factory: pytest.TempPathFactory, official_dir: Path):
-    """A store with the real 2020 totals, then a run whose copy says Saudi Arabia's
-    1990 total is 50,000 higher than males + females."""
+def blocked_run(tmp_path_factory: pytest.TempPathFactory, official_dir: Path, prefect_server: str):
+    """A store with the real 2020 totals, then a run (through the Prefect door, for its
+    artifacts) whose copy says Saudi Arabia's 1990 total is 50,000 higher than males +
+    females."""
     root = tmp_path_factory.mktemp("blocked")
     good, bad = root / "good", root / "bad"
     good.mkdir(), bad.mkdir()
@@ -191,7 +192,11 @@ def blocked_run(tmp_path_factory: pytest.TempPathFactory, official_dir: Path):
     saudi = grid.index[grid[3] == 682][0]
     grid.iat[saudi, 5] = grid.iat[saudi, 5] + 50_000  # 1990, both sexes
     _write_grid(book.sheets, bad / TOTALS_2020)
-    result = CliRunner().invoke(app, ["run", "--raw-dir", str(bad), "--db", str(db)])
+    result = CliRunner().invoke(
+        app,
+        ["run", "--raw-dir", str(bad), "--db", str(db)],
+        env={"PREFECT_API_URL": prefect_server},
+    )
     return db, result
 
 
