@@ -370,19 +370,49 @@ def _print_summary(summary: RunSummary, verbose: bool = False) -> None:
 
 @app.command()
 def sql(
-    query: Annotated[str, typer.Argument(help="SQL to run on a read-only connection.")],
+    query: Annotated[
+        str | None, typer.Argument(help="SQL to run on a read-only connection (or use --file).")
+    ] = None,
+    file: Annotated[
+        str | None,
+        typer.Option("--file", "-f", help="Read the SQL from this file ('-': standard input)."),
+    ] = None,
     db: Annotated[Path | None, typer.Option(help="DuckDB file.")] = None,
     output_format: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    timeout: Annotated[
+        float, typer.Option(help="Stop the query after this many seconds.", min=0.001)
+    ] = 60.0,
+    memory: Annotated[
+        str, typer.Option(help="Memory DuckDB may use for the query, e.g. 2GB or 500MB.")
+    ] = "2GB",
 ) -> None:
-    """Query the curated store (read-only) and print the result."""
+    """Query the curated store (read-only) and print the result. Ctrl-C stops a query."""
     from migstock.store import access
 
     if output_format not in ("table", "csv", "json"):
         raise typer.BadParameter("--format must be table, csv or json")
+    if (query is None) == (file is None):
+        raise typer.BadParameter("give the SQL either as an argument or with --file, not both")
+    if file is not None:
+        try:
+            query = (
+                typer.get_text_stream("stdin").read()
+                if file == "-"
+                else Path(file).read_text(encoding="utf-8")
+            )
+        except (OSError, UnicodeDecodeError) as error:
+            err.print(
+                f"[bold red]error:[/] cannot read --file {escape(file)}: {error}", soft_wrap=True
+            )
+            raise typer.Exit(2) from None
+    limits = access.Limits(timeout_s=timeout, memory=memory)
     try:
-        frame = access.query(db or settings.db_path(), query)
+        frame = access.query(db or settings.db_path(), query or "", limits)
+    except access.QueryInterrupted as error:
+        err.print(f"[bold red]stopped:[/] {error}", soft_wrap=True)
+        raise typer.Exit(130) from None
     except MigstockError as error:
-        err.print(f"[bold red]error:[/] {error}", soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
         raise typer.Exit(2) from None
     if frame.empty:
         err.print("[yellow]warning:[/] the query returned no rows", soft_wrap=True)
