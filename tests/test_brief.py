@@ -22,6 +22,8 @@ from migstock.catalog import CATALOG
 from migstock.cli import app
 from migstock.regions import ARAB_COUNTRIES
 
+pytestmark = pytest.mark.browser
+
 REPO = Path(__file__).resolve().parents[1]
 SCREENSHOTS = REPO / "data" / "brief" / "screenshots"
 ARABIC_INDIC = str.maketrans("٠١٢٣٤٥٦٧٨٩", "0123456789")

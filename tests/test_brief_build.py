@@ -12,6 +12,8 @@ import pytest
 from migstock.brief import build_all
 from migstock.errors import MigstockError
 
+pytestmark = pytest.mark.browser
+
 
 def test_the_command_keeps_its_exit_codes() -> None:
     command = Path(sys.executable).with_name("migstock")

@@ -219,6 +219,7 @@ def test_the_cli_says_in_words_what_failed_and_what_is_still_served(blocked_run)
         assert noise not in result.output
 
 
+@pytest.mark.browser
 def test_the_summary_uses_the_same_words_with_arab_rows_first(blocked_run, tmp_path) -> None:
     db, _ = blocked_run
     summary = max((db.parent / "validation" / "runs").glob("*/summary.html"))  # the blocked run
