@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -137,10 +138,23 @@ def validate(
 def _run(verbose: bool = False, **parameters: Any) -> None:
     """Run the pipeline (in this process, or as the Prefect flow when PREFECT_API_URL is
     set), print its summary, exit non-zero when something failed."""
-    if os.environ.get("PREFECT_API_URL"):
-        summary = _run_as_flow(verbose, parameters)
-    else:
-        summary = _run_in_process(parameters)
+    from migstock import stops
+    from migstock.store import published_version
+
+    db_path = Path(parameters["db_path"])
+    before = published_version(db_path)
+    try:
+        with stops.stoppable():
+            if os.environ.get("PREFECT_API_URL"):
+                summary = _run_as_flow(verbose, parameters)
+            else:
+                summary = _run_in_process(parameters)
+    except (KeyboardInterrupt, stops.Stopped) as stop:
+        stop = stop if isinstance(stop, stops.Stopped) else stops.Stopped(signal.SIGINT)
+        err.print(escape(stops.stopped_line(stop, db_path, before)), soft_wrap=True)
+        raise typer.Exit(stops.EXIT_CODES[stop.signum]) from None
+    except OSError as error:  # the disk is full, a folder read-only, a permission missing
+        _fail(MigstockError(stops.disk_line(error, db_path.parent)))
     _print_summary(summary, verbose)
     if summary.failed:
         raise typer.Exit(1)

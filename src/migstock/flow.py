@@ -28,6 +28,7 @@ from migstock.outcomes import RunSummary, Status
 from migstock.parse.prepare import prepare_or_reject
 from migstock.report import findings_table, markdown_summary, served_revisions
 from migstock.report.publish import failure_message
+from migstock.store import load_revisions
 from migstock.validate import validate_revision
 
 T = TypeVar("T")
@@ -57,7 +58,7 @@ def prefect_stages(download_retries: int = 0) -> pipeline.Stages:
         ),
         prepare=_task(prepare_or_reject, "prepare-file"),
         validate=_task(validate_revision, "validate-revision"),
-        load=_task(pipeline.load_store, "load-store"),
+        load=_task(load_revisions, "load-store"),
         brief=_task(pipeline.publish_brief, "publish-brief"),
     )
 

@@ -2,8 +2,10 @@
 
 :func:`run` calls each stage as a plain function and returns a
 :class:`~migstock.outcomes.RunSummary`. Expected problems (a bad workbook, a failed
-download, a failed blocking check, a store that cannot be written) become outcomes of
-the file or revision they concern; the other files still load.
+download, a failed blocking check) become outcomes of the file or revision they concern;
+the other files still load. A store that cannot be written (another process holds it,
+the disk is full or read-only) raises :class:`~migstock.errors.StoreError` or the disk's
+``OSError``: the run ends there, and the published version stays as it was.
 
 The Prefect flow (:mod:`migstock.flow`) runs this same function, with the stage
 functions of :class:`Stages` wrapped as Prefect tasks: it adds retries, states and
@@ -41,16 +43,6 @@ from migstock.validate.gx import ValidationReport, Validator
 Validate = Callable[[Validator, Revision, list[PreparedFile], Path, str], ValidationReport]
 
 
-def load_store(db_path: Path, parquet_dir: Path, loads: list[RevisionLoad]) -> str | None:
-    """Publish the loads; a store that cannot be written is returned as its one-line
-    message (the published version stays as it was)."""
-    try:
-        load_revisions(db_path, parquet_dir, loads)
-    except MigstockError as error:
-        return str(error)
-    return None
-
-
 def publish_brief(db_path: Path) -> list[BriefResult] | str:
     """The data brief in every language, after a load; a brief that cannot be built is
     returned as its one-line reason: the load stands."""
@@ -68,7 +60,7 @@ class Stages:
     download: acquire.Fetcher = acquire.plain_download
     prepare: Callable[[RawFile], PreparedFile | Outcome] = prepare_or_reject
     validate: Validate = validate_revision
-    load: Callable[[Path, Path, list[RevisionLoad]], str | None] = load_store
+    load: Callable[[Path, Path, list[RevisionLoad]], None] = load_revisions
     brief: Callable[[Path], list[BriefResult] | str] = publish_brief
 
 
@@ -132,11 +124,9 @@ def _validate_load_and_report(
     if loads:
         numbers = ", ".join(str(item.revision) for item in loads)
         progress.stage(f"loading {numbers} into {summary.db_path}")
-        problem = stages.load(summary.db_path, summary.parquet_dir, loads)
-        if problem is not None:
-            for outcome in summary.outcomes:
-                if outcome.status is Status.LOADED:
-                    outcome.status, outcome.message = Status.REJECTED, problem
+        # a store that cannot be written (locked, disk full, read-only) ends the run: the
+        # caller says so in one line, and the published version stays as it was
+        stages.load(summary.db_path, summary.parquet_dir, loads)
     else:
         clean_up(summary.db_path, summary.parquet_dir)
     progress.stage("writing the reports")

@@ -138,14 +138,16 @@ def load_revisions(db_path: Path, parquet_dir: Path, loads: list[RevisionLoad]) 
                 _apply(con, loads)
                 export_parquet(con, version / "parquet")
             seal(version)
+            _publish_step("built")
+            _switch(db_path, parquet_dir, version)
         except BaseException as error:
-            _remove(version)
+            if published_version(db_path) != version.name:  # stopped before the switch
+                _remove(version)
             if isinstance(error, duckdb.Error):
                 # "from None": a chained duckdb error keeps connection objects alive to exit
-                raise StoreError(f"could not write the store {db_path}: {error}") from None
+                first_line = str(error).splitlines()[0]
+                raise StoreError(f"could not write the store {db_path}: {first_line}") from None
             raise
-        _publish_step("built")
-        _switch(db_path, parquet_dir, version)
         _publish_step("published")
         remove_leftovers(db_path, parquet_dir)
 
@@ -158,6 +160,14 @@ def versions_dir(db_path: Path) -> Path:
 def current_pointer(db_path: Path) -> Path:
     """The symlink naming the published version: the one thing a publish switches."""
     return db_path.with_name(db_path.name + ".current")
+
+
+def published_version(db_path: Path) -> str | None:
+    """The name of the version folder the pointer names now (None: nothing published)."""
+    try:
+        return Path(os.readlink(current_pointer(db_path))).name
+    except OSError:
+        return None
 
 
 _VERSION_TIME = "%Y%m%dT%H%M%S%f"

@@ -166,7 +166,9 @@ class Validator:
         """``docs_dir``: render Data Docs there; ``results_dir``: keep GX's result
         files there (default: beside ``docs_dir``), so the site keeps every run."""
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-        logging.getLogger("great_expectations").setLevel(logging.WARNING)
+        # GX logs what it recovers from (e.g. a Data Docs page it could not write) with a
+        # traceback; the run reports its own problems in one line each
+        logging.getLogger("great_expectations").setLevel(logging.CRITICAL)
         import great_expectations as gx  # imported here: seconds of start-up, once per run
 
         self._gx = gx

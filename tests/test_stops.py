@@ -1,0 +1,237 @@
+"""A run stopped by a signal, killed, or refused by the disk: one line, the right exit code,
+nothing half-published, nothing left running.
+
+Each run is a real ``migstock run`` process. Signals are sent at precise stages by a small
+driver that runs the command line with a hook: the pipeline's stage announcements and the
+store's publish steps make the process signal itself at the stage named.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from migstock.store import published_version, versions_dir
+
+pytestmark = pytest.mark.slow
+
+WORKBOOK = "UN_MigrantStockTotal_2017.xlsx"
+MIGSTOCK = str(Path(sys.executable).with_name("migstock"))
+
+DRIVER = """
+import os, signal, sys
+from migstock import cli, progress, store
+
+stage, signum = sys.argv[1], getattr(signal, sys.argv[2])
+
+def hit(step):
+    if step == stage:
+        os.kill(os.getpid(), signum)
+
+store.publish_hook = hit
+announce = progress.stage
+
+def stage_hook(text):
+    announce(text)
+    if text.startswith(stage):
+        os.kill(os.getpid(), signum)
+
+progress.stage = stage_hook
+sys.argv = ["migstock", "run", "--force", *sys.argv[3:]]
+cli.main()
+"""
+
+
+def _environment(tmp_path: Path) -> dict[str, str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    environment.update(COLUMNS="200", PREFECT_HOME=str(tmp_path / "prefect-home"))
+    return environment
+
+
+@pytest.fixture
+def loaded(official_dir: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """A raw folder with one workbook, and a store that has loaded it once."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    shutil.copy(official_dir / WORKBOOK, raw / WORKBOOK)
+    db = tmp_path / "curated" / "migstock.duckdb"
+    first = subprocess.run(
+        [MIGSTOCK, "run", "--raw-dir", str(raw), "--db", str(db)],
+        env=_environment(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert first.returncode == 0, first.stdout + first.stderr
+    return raw, db
+
+
+@pytest.mark.parametrize(
+    ("stage", "name", "published"),
+    [
+        ("parsing", "SIGINT", False),
+        ("validating revision", "SIGTERM", False),
+        ("loading", "SIGINT", False),
+        ("copied", "SIGTERM", False),
+        ("built", "SIGINT", False),
+        ("switched", "SIGTERM", True),
+        ("writing the reports", "SIGINT", True),
+        ("writing the data brief", "SIGTERM", True),
+    ],
+)
+def test_a_signal_at_any_stage_stops_the_run_in_one_line(
+    loaded: tuple[Path, Path], tmp_path: Path, stage: str, name: str, published: bool
+) -> None:
+    raw, db = loaded
+    before = published_version(db)
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-c", DRIVER, stage, name, "--raw-dir", str(raw), "--db", str(db)],
+        env=_environment(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == {"SIGINT": 130, "SIGTERM": 143}[name], result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith(f"stopped by {name} "), result.stderr
+    after = published_version(db)
+    versions = sorted(p.name for p in versions_dir(db).iterdir())
+    if published:
+        assert after != before and "was published before the stop" in lines[0]
+        assert after in versions
+    else:
+        assert after == before and f"still serves version {before}" in lines[0]
+        assert versions == [before]  # the unfinished version folder is gone
+    assert time.monotonic() - started < 120
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every process below ``pid`` now (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_a_killed_run_leaves_no_process_behind(loaded: tuple[Path, Path], tmp_path: Path) -> None:
+    """SIGKILL while Chromium prints the brief: the Playwright driver and Chromium end too."""
+    raw, db = loaded
+    run = subprocess.Popen(
+        [MIGSTOCK, "run", "--force", "--raw-dir", str(raw), "--db", str(db)],
+        env=_environment(tmp_path),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 240
+    family: set[int] = set()
+    while time.monotonic() < deadline and run.poll() is None:
+        family = _descendants(run.pid)
+        if len(family) >= 2:  # the driver and the browser it started
+            break
+        time.sleep(0.05)
+    assert len(family) >= 2, "the run ended before Chromium started"
+    run.kill()
+    run.wait()
+    time.sleep(5)
+    assert [pid for pid in family if _alive(pid)] == []
+
+
+@pytest.fixture
+def as_root() -> None:
+    if os.geteuid() != 0:
+        pytest.fail(
+            "these tests mount a read-only bind mount and a small tmpfs: run them as root "
+            "(CI does), or deselect them with -m 'not slow'"
+        )
+
+
+@contextmanager
+def _mounted(target: Path, *options: str) -> Iterator[Path]:
+    """``mount OPTIONS target`` for the block; unmounted after."""
+    target.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["mount", *options, str(target)], check=True)
+    try:
+        yield target
+    finally:
+        subprocess.run(["umount", "-l", str(target)], check=False)
+
+
+def _run(raw: Path, db: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    command = [MIGSTOCK, "run", "--force"]
+    return subprocess.run(
+        [*command, "--raw-dir", str(raw), "--db", str(db)],
+        env=_environment(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def _one_error_line(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    return lines[0]
+
+
+@pytest.mark.usefixtures("as_root")
+def test_a_read_only_store_folder_gets_one_line_and_stays_as_it_was(
+    loaded: tuple[Path, Path], tmp_path: Path
+) -> None:
+    raw, db = loaded
+    before = published_version(db)
+    with _mounted(db.parent, "--bind", str(db.parent)):
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(db.parent)], check=True)
+        line = _one_error_line(_run(raw, db, tmp_path))
+    assert str(db.parent) in line and "read-only" in line
+    assert published_version(db) == before
+    assert sorted(p.name for p in versions_dir(db).iterdir()) == [before]
+
+
+@pytest.mark.usefixtures("as_root")
+def test_a_full_disk_gets_one_line_and_leaves_no_unfinished_version(
+    official_dir: Path, tmp_path: Path
+) -> None:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    shutil.copy(official_dir / WORKBOOK, raw / WORKBOOK)
+    with _mounted(tmp_path / "small", "-t", "tmpfs", "-o", "size=48m", "tmpfs") as disk:
+        db = disk / "curated" / "migstock.duckdb"
+        first = _run(raw, db, tmp_path)
+        assert first.returncode == 0, first.stdout + first.stderr
+        before = published_version(db)
+        free = shutil.disk_usage(disk).free
+        (disk / "filler").write_bytes(b"\0" * max(free - 200_000, 0))  # a nearly full disk
+        line = _one_error_line(_run(raw, db, tmp_path))
+        assert "the disk is full" in line or "No space left" in line, line
+        assert published_version(db) == before
+        assert sorted(p.name for p in versions_dir(db).iterdir()) == [before]
