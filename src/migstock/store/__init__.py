@@ -130,6 +130,9 @@ def load_revisions(db_path: Path, parquet_dir: Path, loads: list[RevisionLoad]) 
                 _apply(con, loads)
                 with timings.stage("Parquet"):
                     export_parquet(con, version / "parquet")
+                from migstock.exchange import publish_exchange  # SDMX, data package
+
+                publish_exchange(con, version)
             _fsync(new_db)
         except BaseException as error:
             shutil.rmtree(version, ignore_errors=True)
