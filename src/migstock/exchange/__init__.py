@@ -7,7 +7,7 @@ the ``.current`` pointer, so readers see the exchange files together with the da
         datapackage.json                    Frictionless data package (Table Schemas)
         csv/<table>.csv                     every table as CSV
         sdmx/structure.xml                  SDMX-ML 2.1 structure (all revisions)
-        sdmx/<table>.csv                    SDMX-CSV 1.0 of each fact table (all revisions)
+        sdmx/<table>_<revision>.csv         SDMX-CSV 1.0: one file per dataflow version
 
 SDMX-ML data is written on demand (``migstock export NAME --format sdmx-ml``).
 """
@@ -41,7 +41,8 @@ def publish_exchange(con: duckdb.DuckDBPyConnection, version_dir: Path) -> Path:
     """
     folder = exchange_dir(version_dir)
     for table in DATAFLOWS:
-        write_sdmx_csv(con, table, folder / "sdmx" / f"{table}.csv")
+        for revision in sdmx.revisions_of(con, table):
+            write_sdmx_csv(con, table, folder / "sdmx" / f"{table}_{revision}.csv", revision)
     write_structure(con, folder / "sdmx" / "structure.xml")
     write_datapackage(con, folder)
     return folder
