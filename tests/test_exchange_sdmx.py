@@ -53,30 +53,33 @@ def _observations(data: Path, structure_file: Path) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def _observations_by_duckdb(data: Path) -> pd.DataFrame:
-    with duckdb.connect() as con:
-        frame = con.execute(
-            "SELECT * EXCLUDE (DATAFLOW, OBS_VALUE), OBS_VALUE::DOUBLE AS OBS_VALUE, "
-            "regexp_extract(DATAFLOW, '\\((.*)\\)', 1) AS VERSION "
-            "FROM read_csv(?, all_varchar = true)",
-            [str(data)],
-        ).df()
-    text = [column for column in frame.columns if column != "OBS_VALUE"]
-    frame[text] = frame[text].astype("string").fillna("")
-    return frame
+_COLUMNS = (
+    "FREQ, INDICATOR, REF_AREA, COUNTERPART_AREA, SEX, TIME_PERIOD, OBS_VALUE, UNIT_MEASURE, "
+    "OBS_STATUS, CONF_STATUS, DATA_TYPE, REVISION, SOURCE_SHA256, VERSION"
+)
 
 
-def _published_observations(published: Path, table: str) -> tuple[pd.DataFrame, list[str]]:
-    """All SDMX-CSV files of ``table``; which were read by pysdmx."""
-    frames, by_pysdmx = [], []
-    for data in sorted((published / "sdmx").glob(f"{table}_*.csv")):
+def _published_observations(
+    con: duckdb.DuckDBPyConnection, published: Path, table: str
+) -> list[str]:
+    """Table ``obs``: all SDMX-CSV files of ``table``, read by pysdmx up to
+    :data:`PYSDMX_MAX_ROWS` observations, else by DuckDB; returns the files pysdmx read."""
+    parts, by_pysdmx = [], []
+    for number, data in enumerate(sorted((published / "sdmx").glob(f"{table}_*.csv"))):
         rows = sum(1 for _ in data.open("rb")) - 1
         if rows <= PYSDMX_MAX_ROWS:
-            frames.append(_observations(data, published / "sdmx" / "structure.xml"))
+            con.register(f"part{number}", _observations(data, published / "sdmx" / "structure.xml"))
+            parts.append(f"SELECT {_COLUMNS} FROM part{number}")
             by_pysdmx.append(data.name)
         else:
-            frames.append(_observations_by_duckdb(data))
-    return pd.concat(frames, ignore_index=True), by_pysdmx
+            escaped = str(data).replace("'", "''")
+            parts.append(
+                f"SELECT {_COLUMNS} FROM (SELECT * REPLACE (OBS_VALUE::DOUBLE AS OBS_VALUE), "
+                "regexp_extract(DATAFLOW, '\\((.*)\\)', 1) AS VERSION "
+                f"FROM read_csv('{escaped}', all_varchar = true))"
+            )
+    con.execute("CREATE OR REPLACE TEMP TABLE obs AS " + " UNION ALL ".join(parts))
+    return by_pysdmx
 
 
 _SEX = "CASE SEX WHEN '_T' THEN 'total' WHEN 'M' THEN 'male' WHEN 'F' THEN 'female' END"
@@ -124,34 +127,35 @@ STORE_ROWS = {
 }
 
 
-def _check_table(store: Path, table: str, obs: pd.DataFrame, where: str = "") -> None:
-    """The observations, back in store rows, equal the store's rows: none missing, none
-    extra, none changed; and every observation made it into a row."""
-    stored = STORE_ROWS[table] + where
-    with duckdb.connect(str(store), read_only=True) as con:
+def _check_table(
+    con: duckdb.DuckDBPyConnection, table: str, obs: pd.DataFrame | None = None, where: str = ""
+) -> None:
+    """The observations (``obs``, else the table ``obs``), back in store rows, equal the
+    store's rows: none missing, none extra, none changed; every observation is used."""
+    if obs is not None:
         con.register("obs", obs)
-        con.execute(f"CREATE TEMP TABLE back AS {BACK_TO_STORE[table]}")
-        missing = con.execute(f"SELECT count(*) FROM ({stored} EXCEPT ALL FROM back)").fetchone()
-        extra = con.execute(f"SELECT count(*) FROM (FROM back EXCEPT ALL {stored})").fetchone()
-        rows = con.execute(f"SELECT count(*) FROM ({stored})").fetchone()
-        back = con.execute("SELECT count(*) FROM back").fetchone()
+    stored = STORE_ROWS[table] + where
+    con.execute(f"CREATE OR REPLACE TEMP TABLE back AS {BACK_TO_STORE[table]}")
+    missing = con.execute(f"SELECT count(*) FROM ({stored} EXCEPT ALL FROM back)").fetchone()
+    extra = con.execute(f"SELECT count(*) FROM (FROM back EXCEPT ALL {stored})").fetchone()
     assert (missing, extra) == ((0,), (0,)), f"store rows missing: {missing}, extra: {extra}"
+    rows = con.execute(f"SELECT count(*) FROM ({stored})").fetchone()
+    assert rows == con.execute("SELECT count(*) FROM back").fetchone()
     per_row = {"bilateral_stock": 1, "destination_totals": 3, "refugees": 2}[table]
-    assert rows == back
-    assert len(obs) == rows[0] * per_row
+    assert con.execute("SELECT count(*) FROM obs").fetchone() == (rows[0] * per_row,)
 
 
 def test_the_published_version_holds_the_exchange_files(real_store: Path, published: Path):
     assert published.parent.name == f"{real_store.name}.versions"
     assert (published / "datapackage.json").is_file()
     assert (published / "parquet").is_dir(), "the package sits beside the Parquet tables"
-    names = sorted(path.name for path in (published / "sdmx").iterdir())
-    assert names == [
-        "bilateral_stock.csv",
-        "destination_totals.csv",
-        "refugees.csv",
-        "structure.xml",
-    ]
+    with duckdb.connect(str(real_store), read_only=True) as con:
+        expected = ["structure.xml"] + [
+            f"{table}_{revision}.csv"
+            for table in ("bilateral_stock", "destination_totals", "refugees")
+            for (revision,) in con.execute(f"SELECT DISTINCT revision FROM {table}").fetchall()
+        ]
+    assert sorted(path.name for path in (published / "sdmx").iterdir()) == sorted(expected)
 
 
 def test_the_structure_has_one_version_per_revision(real_store: Path, structure) -> None:
@@ -201,21 +205,34 @@ def test_the_structure_has_one_version_per_revision(real_store: Path, structure)
 def test_sdmx_csv_read_back_equals_the_store_and_uses_only_listed_codes(
     real_store: Path, published: Path, structure, table: str
 ) -> None:
-    obs, by_pysdmx = _published_observations(published, table)
-    assert by_pysdmx, "at least one file of each table is read back by pysdmx"
-    _check_table(real_store, table, obs)
-    dsds = {dsd.version: dsd for dsd in structure.get_data_structure_definitions()}
-    for version, rows in obs.groupby("VERSION"):
-        assert rows["REVISION"].eq(version.split(".")[-1]).all()
-        for component in dsds[version].components:
-            if component.local_codes is None:
-                continue
-            listed = {code.id for code in component.local_codes.items}
-            used = set(rows[component.id]) - {""}
-            assert used <= listed, f"{component.id} {version}: {sorted(used - listed)[:5]}"
-    empty = obs["OBS_VALUE"].isna()
-    flagged = (obs["OBS_STATUS"] == "M") | (obs["CONF_STATUS"] == "C")
-    assert (empty == flagged).all(), "an empty value is always missing (M) or suppressed (C)"
+    with duckdb.connect(str(real_store), read_only=True) as con:
+        by_pysdmx = _published_observations(con, published, table)
+        assert by_pysdmx, "files of every table are read back by pysdmx"
+        _check_table(con, table)
+        dsds = {dsd.version: dsd for dsd in structure.get_data_structure_definitions()}
+        for version, dsd in dsds.items():
+            for component in dsd.components:
+                if component.local_codes is None:
+                    continue
+                listed = {code.id for code in component.local_codes.items}
+                used = {
+                    code
+                    for (code,) in con.execute(
+                        f"SELECT DISTINCT {component.id} FROM obs WHERE VERSION = ? "
+                        f"AND {component.id} <> ''",
+                        [version],
+                    ).fetchall()
+                }
+                assert used <= listed, f"{component.id} {version}: {sorted(used - listed)[:5]}"
+        wrong_revision = con.execute(
+            "SELECT count(*) FROM obs WHERE VERSION <> '1.0.' || REVISION"
+        ).fetchone()
+        assert wrong_revision == (0,)
+        unflagged = con.execute(
+            "SELECT count(*) FROM obs WHERE (OBS_VALUE IS NULL OR isnan(OBS_VALUE)) "
+            "<> (OBS_STATUS = 'M' OR CONF_STATUS = 'C')"
+        ).fetchone()
+        assert unflagged == (0,), "an empty value is always missing (M) or suppressed (C)"
 
 
 def test_our_sdmx_csv_is_what_pysdmx_writes(published: Path, tmp_path: Path) -> None:
@@ -230,7 +247,7 @@ def test_our_sdmx_csv_is_what_pysdmx_writes(published: Path, tmp_path: Path) -> 
     }
     assert list(read["ours"].columns) == list(read["theirs"].columns)
     for frame in read.values():  # pysdmx writes the doubles it read: "12.0", "NaN"
-        frame["OBS_VALUE"] = pd.to_numeric(frame["OBS_VALUE"].replace("", "NaN"))
+        frame["OBS_VALUE"] = frame["OBS_VALUE"].replace("", "nan").astype("float64")
     key = list(read["ours"].columns)
     pd.testing.assert_frame_equal(
         read["ours"].sort_values(key, ignore_index=True),
@@ -253,7 +270,8 @@ def test_sdmx_ml_of_one_revision_read_back_equals_the_store(
     assert result.exit_code == 0, result.output
     obs = _observations(output, published / "sdmx" / "structure.xml")
     assert set(obs["VERSION"]) == {f"1.0.{revision}"}
-    _check_table(real_store, table, obs, where=f" WHERE revision = {revision}")
+    with duckdb.connect(str(real_store), read_only=True) as con:
+        _check_table(con, table, obs, where=f" WHERE revision = {revision}")
 
 
 def test_saudi_arabia_2024_in_every_format(real_store: Path, published: Path, tmp_path: Path):
