@@ -336,6 +336,8 @@ def area_codes(con: duckdb.DuckDBPyConnection, revision: int) -> list[tuple[str,
         [revision],
     ).fetchall()
     codes = [(str(code), name) for code, name in rows]
+    if WORLD not in {code for code, _ in codes}:  # the totals' "all origins", always used
+        codes.append((WORLD, "World"))
     codes += list(RESIDUAL_NAMES.items())
     codes.append((NOT_APPLICABLE, "Not applicable"))
     return codes
