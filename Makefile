@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 
-.PHONY: run test demo lint bench clean
+.PHONY: run test test-fast system-packages demo lint bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,9 +22,16 @@ demo: $(STAMP)  ## synthetic workbooks of every layout through the whole flow, o
 bench: $(STAMP)  ## parse-speed benchmark (see scripts/benchmark.py)
 	$(BIN)/python scripts/benchmark.py
 
-test: $(STAMP)  ## lint and run the test suite
+test: $(STAMP) system-packages  ## lint and run the whole test suite (what CI runs)
 	$(BIN)/ruff check src flows tests scripts
 	$(BIN)/python -m pytest
+
+test-fast: $(STAMP)  ## daily work: no Chromium, no kill trials, no wheel build (under 2 minutes)
+	$(BIN)/ruff check src flows tests scripts
+	$(BIN)/python -m pytest -m "not browser and not slow"
+
+system-packages:  ## Debian's chromium and Noto fonts for the tests (as root; else says how)
+	@scripts/system-packages.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check src flows tests scripts

@@ -22,7 +22,6 @@ own process) and the stages the run timed itself (``MIGSTOCK_TIMINGS``).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import subprocess
@@ -41,8 +40,9 @@ from migstock.catalog import revision
 from migstock.demo.samples import write_long_rows, write_year_rows
 from migstock.parse import parse_workbook
 from migstock.parse.harmonize import harmonize_bilateral
+from migstock.parse.prepare import PreparedFile, prepare_file
 from migstock.parse.read import read_workbook
-from migstock.pipeline import PreparedFile, prepare_file, validate_revision
+from migstock.validate import validate_revision
 from migstock.validate.gx import Validator
 
 YEARS_2024 = [1990, 1995, 2000, 2005, 2010, 2015, 2020, 2024]
@@ -164,175 +164,146 @@ def parse_section(repeat: int, skip_openpyxl: bool) -> None:
 
 
 GNU_TIME = Path("/usr/bin/time")
-STARTED = "Prefect start (wait for server, flow run)"
-BRIEF_WAIT = "brief (waited for after the reports)"
 
 
-def _migstock_run(raw_dir: Path, work: Path, label: str, store: str = "curated") -> dict:
-    """One ``migstock run`` as its own process, under GNU time when it is installed:
-    wall seconds, peak RSS (the largest of the run's process and the Prefect server
-    it starts: GNU time reports the maximum, not the sum), exit code, its own timings."""
-    timings_file = work / f"timings-{label}.json"
-    time_file = work / f"time-{label}.txt"
+def _migstock_run(command: Path, raw_dir: Path, work: Path, store: str) -> dict:
+    """One ``migstock run --raw-dir`` as its own process (no Prefect API configured, as a
+    new user runs it), under GNU time when installed: wall seconds, peak RSS (the largest
+    of its processes: GNU time reports the maximum, not the sum), exit code, output."""
+    time_file = work / f"time-{store}.txt"
     environment = {
         key: value for key, value in os.environ.items() if not key.startswith("PREFECT_API")
     }
-    environment.update(
-        MIGSTOCK_TIMINGS=str(timings_file),
-        PREFECT_HOME=str(work / "prefect-home"),
-        COLUMNS="120",
-    )
-    command = [
-        str(Path(sys.executable).with_name("migstock")),
-        "run",
-        "--raw-dir",
-        str(raw_dir.resolve()),
-        "--db",
-        str(work / store / "migstock.duckdb"),
-    ]
+    environment.update(PREFECT_HOME=str(work / "prefect-home"), COLUMNS="120")
+    arguments = [str(command), "run", "--raw-dir", str(raw_dir.resolve())]
+    arguments += ["--db", str(work / store / "migstock.duckdb")]
     if GNU_TIME.exists():
-        command = [str(GNU_TIME), "-f", "%M", "-o", str(time_file), *command]
-    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    load = os.getloadavg()[0]
-    started = time.time()
+        arguments = [str(GNU_TIME), "-f", "%M", "-o", str(time_file), *arguments]
+    started = time.perf_counter()
     finished = subprocess.run(
-        command, cwd=work, env=environment, capture_output=True, text=True, check=False
+        arguments, cwd=work, env=environment, capture_output=True, text=True, check=False
     )
-    wall = time.time() - started
-    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
+    wall = time.perf_counter() - started
     peak_mb = int(time_file.read_text().split()[-1]) / 1024 if time_file.exists() else None
-    recorded = json.loads(timings_file.read_text()) if timings_file.exists() else {}
     return {
         "wall": wall,
         "peak_mb": peak_mb,
         "exit": finished.returncode,
         "output": finished.stdout + finished.stderr,
-        "seconds": recorded.get("seconds", {}),
-        "marks": recorded.get("marks", {}),
-        "started": started,
-        "cpu": cpu,  # user + system seconds of the run and the processes it started
-        "load": load,  # 1-minute load average when it started (2 cores)
     }
 
 
-def _stages(run: dict) -> list[tuple[str, float]]:
-    """The run's stages in order, from its own timings (what is left over is start-up,
-    Prefect's flow bookkeeping and exit)."""
-    seconds, marks = run["seconds"], run["marks"]
-
-    def between(first: str, last: str) -> float:
-        return marks[last] - marks[first] if first in marks and last in marks else 0.0
-
-    load = seconds.get("load (with Parquet)", 0.0)
-    parquet = seconds.get("Parquet", 0.0)
-    stages = [
-        (
-            "Python and CLI start",
-            marks.get("command line imported", run["started"]) - run["started"],
-        ),
-        ("decide what changed", seconds.get("acquire (before Prefect)", 0.0)),
-        ("import Prefect client, pandas", seconds.get("import Prefect and pandas", 0.0)),
-        (
-            "GX start (import; 0: done in the worker, in parallel)",
-            seconds.get("import Great Expectations", 0.0),
-        ),
-        (STARTED, between("flow called", "flow body started")),
-        ("read + parse + harmonize", seconds.get("read + parse", 0.0)),
-        ("GX start (wait for worker, context)", seconds.get("Great Expectations context", 0.0)),
-        ("validate (incl. Data Docs)", seconds.get("validate", 0.0)),
-        ("load into DuckDB", load - parquet),
-        ("Parquet", parquet),
-        ("reports (the brief is built beside them)", seconds.get("reports", 0.0)),
-        ("data brief, waited for after the reports", seconds.get(BRIEF_WAIT, 0.0)),
-        ("Prefect flow end", between("flow body ended", "flow returned")),
-    ]
-    accounted = sum(value for _, value in stages)
-    stages.append(("other (tasks, exit)", run["wall"] - accounted))
-    return stages
-
-
-def e2e_section(raw_dir: Path) -> None:
-    from migstock.acquire import find_local_files
-
-    files = find_local_files(raw_dir)
-    baseline = 0.0
-    for path in files:
-        start = time.perf_counter()
-        pd.read_excel(path, sheet_name=None, engine="calamine", header=None)
-        baseline += time.perf_counter() - start
-    print(f"end to end: migstock run --raw-dir {raw_dir} ({len(files)} workbooks)")
-    print(f"  bare calamine read of all their sheets: {baseline:.2f} s (in this process)")
+def e2e_section(raw_dir: Path, baseline: Path | None, repeat: int) -> None:
+    """A first load and an unchanged re-run, for this checkout and (``--baseline``) another
+    checkout with its own ``.venv``, alternating, in this one script."""
+    commands = {"this checkout": Path(sys.executable).with_name("migstock")}
+    if baseline is not None:
+        commit = subprocess.run(
+            ["git", "-C", str(baseline), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+        commands[f"baseline {commit or baseline}"] = baseline / ".venv" / "bin" / "migstock"
+    print(f"end to end: migstock run --raw-dir {raw_dir}, best and worst of {repeat}")
+    runs: dict[str, list[tuple[dict, dict]]] = {label: [] for label in commands}
     with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        first = _migstock_run(raw_dir, work, "first")
-        summary = [
-            line.strip()
-            for line in first["output"].splitlines()
-            if any(word in line for word in ("loaded", "rejected", "error:"))
-        ]
-        peak = f"{first['peak_mb']:.0f} MB" if first["peak_mb"] else "n/a (no /usr/bin/time)"
+        for attempt in range(repeat):
+            for label, command in commands.items():
+                work = Path(tmp) / f"{len(runs[label])}-{attempt}-{label.split()[0]}"
+                work.mkdir()
+                first = _migstock_run(command, raw_dir, work, "curated")
+                again = _migstock_run(command, raw_dir, work, "curated")
+                if first["exit"] != 0:
+                    print(f"  {label}: first load exited {first['exit']}:")
+                    print("    " + first["output"][-2000:].replace("\n", "\n    "))
+                runs[label].append((first, again))
+    for label, pairs in runs.items():
+        walls = sorted(first["wall"] for first, _ in pairs)
+        peaks = [first["peak_mb"] or 0 for first, _ in pairs]
+        agains = sorted(again["wall"] for _, again in pairs)
         print(
-            f"  first load: {first['wall']:.2f} s wall, exit {first['exit']}, peak RSS {peak}, "
-            f"{first['cpu']:.1f} CPU s in all its processes (load average {first['load']:.1f})"
+            f"  {label:24} first load {walls[0]:6.2f}-{walls[-1]:6.2f} s, "
+            f"peak RSS {min(peaks):4.0f}-{max(peaks):4.0f} MB; "
+            f"unchanged re-run {agains[0]:.2f}-{agains[-1]:.2f} s"
         )
-        for line in summary[:12]:
-            print(f"    | {line[:110]}")
-        stages = _stages(first)
-        waited = dict(stages)[STARTED]
-        boot = first["seconds"].get("Prefect server boot (in parallel)")
+    if len(runs) == 2:
+        mine, base = (sorted(first["wall"] for first, _ in p) for p in runs.values())
         print(
-            f"  {'stage':54} {'seconds':>8} {'share':>6}"
-            + ("" if not baseline else f" {'x read':>7}")
+            f"  this checkout / baseline, first load: best {mine[0] / base[0]:.2f}x, "
+            f"worst {mine[-1] / base[-1]:.2f}x"
         )
-        for name, value in stages:
-            ratio = f" {value / baseline:6.2f}x" if baseline else ""
-            print(f"  {name:54} {value:8.2f} {value / first['wall']:6.0%}{ratio}")
-        if boot is not None:
-            print(f"  (the temporary Prefect server took {boot:.2f} s to boot, in parallel)")
-        ahead_parse = first["seconds"].get("head start: read + parse")
-        ahead_validate = first["seconds"].get("head start: validate")
-        if ahead_parse is not None:
-            print(
-                f"  (head start, begun while the server boots: read + parse {ahead_parse:.2f} s, "
-                f"validate {ahead_validate or 0:.2f} s; the rows above are what the flow's "
-                "tasks still waited for)"
-            )
-        brief = first["seconds"].get("brief")
-        if brief is not None:
-            print(f"  (the data brief took {brief:.2f} s in its own process, beside the reports)")
-        docs = first["seconds"].get("Data Docs (waited for)")
-        if docs is not None:
-            print(
-                f"  (Data Docs render in the validation process during the load; the reports "
-                f"waited {docs:.2f} s for them)"
-            )
-        print(f"  everything except waiting for Prefect's start: {first['wall'] - waited:.2f} s")
-        if boot is not None:
-            print(f"  wall time minus the server's boot: {first['wall'] - boot:.2f} s")
-        warm = _migstock_run(raw_dir, work, "warm", store="curated-2")
-        warm_boot = warm["seconds"].get("Prefect server boot (in parallel)", 0.0)
-        print(
-            f"  first load again into a new store, Prefect's database already created: "
-            f"{warm['wall']:.2f} s wall, peak RSS {warm['peak_mb'] or 0:.0f} MB, "
-            f"{warm['cpu']:.1f} CPU s; Prefect start {dict(_stages(warm))[STARTED]:.2f} s, "
-            f"everything else {warm['wall'] - dict(_stages(warm))[STARTED]:.2f} s; "
-            f"server boot {warm_boot:.2f} s, wall minus boot {warm['wall'] - warm_boot:.2f} s"
-        )
-        again = _migstock_run(raw_dir, work, "again")
-        peak = f"{again['peak_mb']:.0f} MB" if again["peak_mb"] else "n/a"
-        prefect = "no" if "flow called" not in again["marks"] else "yes"
-        print(
-            f"  unchanged re-run: {again['wall']:.2f} s wall, exit {again['exit']}, "
-            f"peak RSS {peak}, {again['cpu']:.1f} CPU s, Prefect started: {prefect}"
-        )
+    subprocess.run([sys.executable, __file__, "--section", "stages", "--raw-dir", str(raw_dir)])
+
+
+def stages_section(raw_dir: Path) -> None:
+    """Where a first load's time and memory go, stage by stage: the pipeline run in this
+    (fresh) process with each stage function timed (``Stages`` takes any callables)."""
+    started = time.perf_counter()
+    rows: list[tuple[str, float, float]] = []
+
+    def peak() -> float:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    def mark(name: str, since: float) -> float:
+        now = time.perf_counter()
+        rows.append((name, now - since, peak()))
+        return now
+
+    def timed(function: Callable, name: str) -> Callable:
+        def run(*args: object, **kwargs: object) -> object:
+            begin = time.perf_counter()
+            result = function(*args, **kwargs)
+            mark(name, begin)
+            return result
+
+        return run
+
+    begin = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import migstock.pipeline"], check=True)
+    mark("start Python, import the pipeline (a fresh process)", begin)
+    from migstock import pipeline
+    from migstock.acquire import Scope
+
+    now = time.perf_counter()
+    import great_expectations  # noqa: F401
+
+    mark("import Great Expectations", now)
+    plain = pipeline.Stages()
+    stages = pipeline.Stages(
+        prepare=timed(plain.prepare, "read + parse + harmonize"),
+        validate=timed(plain.validate, "validate (GX suites, reconciliation)"),
+        load=timed(plain.load, "load (DuckDB, Parquet, publish)"),
+        brief=timed(plain.brief, "data brief (2 pages, 2 PDFs)"),
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        begin = time.perf_counter()
+        summary = pipeline.run(Scope.of_run(raw_dir), Path(tmp) / "c" / "m.duckdb", stages=stages)
+        total = time.perf_counter() - begin
+    assert not summary.failed, summary.outcomes
+    merged: dict[str, list[float]] = {}
+    for name, seconds, mb in rows:
+        merged.setdefault(name, [0.0, 0.0])
+        merged[name][0] += seconds
+        merged[name][1] = max(merged[name][1], mb)
+    accounted = sum(v[0] for k, v in merged.items() if not k.startswith("import"))
+    merged["other (acquire, GX context, Data Docs, reports)"] = [total - accounted, peak()]
+    print(f"  stages of a first load in one fresh process ({time.perf_counter() - started:.2f} s):")
+    for name, (seconds, mb) in merged.items():
+        print(f"    {name:52} {seconds:6.2f} s   peak so far {mb:4.0f} MB")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-openpyxl", action="store_true")
-    parser.add_argument("--section", choices=("parse", "e2e", "all"), default="all")
+    parser.add_argument("--section", choices=("parse", "e2e", "stages", "all"), default="all")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another checkout with its own .venv (e.g. a worktree of the previous main) "
+        "to run end to end beside this one",
+    )
     shared = Path(
         os.environ.get(
             "MIGSTOCK_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -343,7 +314,9 @@ def main() -> None:
     if args.section in ("parse", "all"):
         parse_section(args.repeat, args.skip_openpyxl)
     if args.section in ("e2e", "all"):
-        e2e_section(args.raw_dir)
+        e2e_section(args.raw_dir, args.baseline, args.repeat)
+    if args.section == "stages":
+        stages_section(args.raw_dir)
 
 
 if __name__ == "__main__":

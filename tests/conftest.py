@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -65,9 +66,16 @@ def _reopen_prefect_log_streams():
                     handler.console.file = sys.stderr
 
 
+@pytest.fixture(autouse=True)
+def _in_process_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``migstock run`` runs in-process unless a test asks for the Prefect door."""
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+
+
 @pytest.fixture(scope="session")
-def prefect_server():
-    """One temporary Prefect API for the whole session (starting one costs 10-20 s)."""
+def prefect_server() -> Iterator[str]:
+    """One temporary Prefect API for the whole session (starting one costs 10-20 s);
+    flows called in-process use it. Yields its URL."""
     from prefect.settings import (
         PREFECT_API_URL,
         PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
@@ -79,12 +87,14 @@ def prefect_server():
         prefect_test_harness(server_startup_timeout=120),
         temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
     ):
-        # in the environment too: the command line then starts no server of its own
-        os.environ["PREFECT_API_URL"] = str(PREFECT_API_URL.value())
-        try:
-            yield
-        finally:
-            del os.environ["PREFECT_API_URL"]
+        yield str(PREFECT_API_URL.value())
+
+
+@pytest.fixture
+def prefect_door(prefect_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """``migstock run`` goes through the Prefect flow, on the session's server."""
+    monkeypatch.setenv("PREFECT_API_URL", prefect_server)
+    return prefect_server
 
 
 @pytest.fixture(scope="session")
@@ -133,8 +143,10 @@ def real_store(
 ) -> Path:
     """A store built (without Prefect) from the official workbooks plus the 2019 and
     2024 bilateral layouts holding the real export values."""
+    from migstock.acquire import find_local_files
     from migstock.acquire.provenance import local_file
-    from migstock.pipeline import find_local_files, group_by_revision, prepare_file, revision_load
+    from migstock.parse.prepare import group_by_revision, prepare_file
+    from migstock.pipeline import revision_load
     from migstock.store import load_revisions
 
     paths = [*find_local_files(official_dir), bilateral_2019_path, bilateral_2024_path]

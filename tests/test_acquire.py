@@ -18,8 +18,8 @@ from migstock.acquire.fetch import Fetched
 from migstock.acquire.provenance import RawFile, local_file, sha256_of, write_sidecar
 from migstock.catalog import CATALOG, SourceFile, apply_url_overrides, revision
 from migstock.errors import FetchError
+from migstock.outcomes import Outcome, RunSummary, Status
 from migstock.parse.read import SPREADSHEET_SUFFIXES
-from migstock.report.outcomes import Outcome, RunSummary, Status
 
 TOTALS_2020 = "undesa_pd_2020_ims_stock_by_sex_and_destination.xlsx"
 TOTALS_2019 = "UN_MigrantStockTotal_2019.xlsx"
@@ -201,12 +201,6 @@ def test_recheck_outcomes(tmp_path: Path) -> None:
     acquire.carry_out(acquisition, Scope.of(raw, required=[2020]), [step], failing)
     assert _subjects(acquisition.outcomes) == {"2020 destination_totals": Status.STALE}
 
-    # recheck=False: the command line made the request already in this run
-    acquisition = acquire.Acquisition()
-    never = FakeFetcher({})
-    assert acquire.carry_out(acquisition, scope, [step], never, recheck=False) == []
-    assert never.calls == []
-
 
 def test_conclusions(tmp_path: Path) -> None:
     scope = Scope.of(tmp_path, raw_dir_given=True)
@@ -223,26 +217,27 @@ def test_conclusions(tmp_path: Path) -> None:
     assert len(parsed.outcomes) == 1
 
 
-def test_precheck_needs_parsing_for_a_new_local_file(tmp_path: Path) -> None:
+def test_begin_finishes_the_run_unless_a_new_local_file_needs_parsing(tmp_path: Path) -> None:
     raw = tmp_path / "raw"
     loaded = _file(raw, "a.xlsx", b"PK a")
     db = _store(tmp_path / "curated" / "m.duckdb", {loaded: (2019, "destination_totals")})
     scope = Scope.of(raw, raw_dir_given=True)
-    done = acquire.precheck(scope, CATALOG, db)
-    assert done is not None and done.to_prepare == []
+    done = acquire.begin(scope, CATALOG, db)
+    assert acquire.finished(done, scope) and done.to_prepare == []
     assert _subjects(done.outcomes)["store"] is Status.UNCHANGED
     assert _subjects(done.outcomes)["2019 destination_totals"] is Status.UNCHANGED
     assert _subjects(done.outcomes)["2024 bilateral"] is Status.NOT_PROVIDED
     assert not RunSummary(done.outcomes).failed
 
-    _file(raw, "b.xlsx", b"PK b")  # what it is only parsing can tell
-    assert acquire.precheck(scope, CATALOG, db) is None
-    assert (
-        acquire.precheck(Scope.of(raw, raw_dir_given=True, force=True), CATALOG, tmp_path) is None
-    )
+    new = _file(raw, "b.xlsx", b"PK b")  # what it is only parsing can tell
+    pending = acquire.begin(scope, CATALOG, db)
+    assert not pending.catalog_done and [r.path for r in pending.to_prepare] == [new]
+    assert not acquire.finished(pending, scope)
+    forced = Scope.of(raw, raw_dir_given=True, force=True)
+    assert len(acquire.begin(forced, CATALOG, db).to_prepare) == 2
 
 
-def test_precheck_online_costs_one_conditional_request(
+def test_begin_online_costs_one_conditional_request(
     httpserver: HTTPServer, official_dir: Path, tmp_path: Path
 ) -> None:
     """A landing zone of earlier downloads: one conditional request each, 304, done."""
@@ -275,19 +270,17 @@ def test_precheck_online_costs_one_conditional_request(
     db = _store(tmp_path / "m.duckdb", {path: (2020, "destination_totals")})
     catalog = apply_url_overrides(urls, CATALOG)
 
-    done = acquire.precheck(Scope.of(raw, revisions=[2020]), catalog, db)
-    assert done is not None and done.to_prepare == [] and done.rechecked
+    scope = Scope.of(raw, revisions=[2020])
+    done = acquire.begin(scope, catalog, db)
+    assert acquire.finished(done, scope) and done.to_prepare == []
     assert seen == ['"e1"']
     outcomes = _subjects(done.outcomes)
     assert outcomes["2020 destination_totals"] is Status.UNCHANGED
     assert outcomes["2020 bilateral"] is Status.NOT_PROVIDED  # 404, but not required
     assert outcomes["store"] is Status.UNCHANGED
 
-    required = acquire.precheck(Scope.of(raw, revisions=[2020], required=[2020]), catalog, db)
-    assert (
-        required is not None
-        and _subjects(required.outcomes)["2020 bilateral"] is Status.UNAVAILABLE
-    )
+    required = acquire.begin(Scope.of(raw, revisions=[2020], required=[2020]), catalog, db)
+    assert _subjects(required.outcomes)["2020 bilateral"] is Status.UNAVAILABLE
 
 
 def _cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -15,12 +15,14 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from migstock.brief import build_brief, publish_brief
+from migstock.brief import build_brief
 from migstock.brief.i18n import Translator, iso2
 from migstock.brief.pdf import LAUNCH_ARGS, chromium_path
 from migstock.catalog import CATALOG
 from migstock.cli import app
 from migstock.regions import ARAB_COUNTRIES
+
+pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[1]
 SCREENSHOTS = REPO / "data" / "brief" / "screenshots"
@@ -505,25 +507,3 @@ def test_cli_writes_the_brief_and_refuses_bad_input(real_store: Path, tmp_path: 
     assert missing.exit_code == 2 and "no database" in missing.output
     old = runner.invoke(app, ["brief", "--db", str(real_store), "--revision", "1999"])
     assert old.exit_code == 2 and "revision 1999" in old.output
-
-
-def test_publish_brief_writes_both_languages_and_a_prefect_artifact(
-    real_store: Path, tmp_path: Path, prefect_server
-) -> None:
-    from prefect import flow
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
-
-    @flow
-    def brief_flow(db: Path, out: Path) -> list[str]:
-        return [str(result.html) for result in publish_brief(db, out)]
-
-    written = brief_flow(real_store, tmp_path / "brief")
-    assert sorted(Path(p).parent.name for p in written) == ["ar", "en"]
-    assert (tmp_path / "brief" / "ar" / "brief.pdf").exists()
-    with get_client(sync_client=True) as client:
-        artifacts = client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["migstock-brief"]))
-        )
-    assert artifacts
-    assert "International migrants in the Arab region" in artifacts[-1].data

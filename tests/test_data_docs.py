@@ -14,6 +14,8 @@ from migstock.validate.gx import SUITES
 from migstock.validate.reconcile import COLUMNS
 from tests.browser import visit
 
+pytestmark = pytest.mark.browser
+
 # suffixes GX once read as timezone offsets (+24:00 and more crashed the pages), and others
 DIGIT_SUFFIXES = ["0024", "9999", "2400", "2359", "0000", "1200", "0130", "5959"]
 FIRST_RUN = [f"20261128T094556Z-{suffix}" for suffix in DIGIT_SUFFIXES]

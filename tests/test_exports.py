@@ -21,7 +21,8 @@ COOKBOOK = Path(__file__).resolve().parents[1] / "docs" / "cookbook.md"
 def store_2020(tmp_path_factory: pytest.TempPathFactory, official_dir: Path) -> Path:
     """A store holding the official 2020 destination totals (built without Prefect)."""
     from migstock.acquire.provenance import local_file
-    from migstock.pipeline import prepare_file, revision_load
+    from migstock.parse.prepare import prepare_file
+    from migstock.pipeline import revision_load
     from migstock.store import load_revisions
 
     load = revision_load(2020, [prepare_file(local_file(official_dir / TOTALS_2020, "raw-dir"))])

@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 from migstock.demo.samples import write_grids
+from migstock.errors import InputError
 from migstock.parse import parse_workbook
 from migstock.parse.cells import SheetRef
 from migstock.parse.harmonize import harmonize_bilateral, harmonize_totals
@@ -284,7 +285,7 @@ def test_a_repeated_aggregate_with_other_values_is_an_error(baselines) -> None:
     grid = grids[table].copy()
     grid.iat[len(grid) - 1, grid.shape[1] - 1] = 1.0  # the repeat now disagrees
     grids[table] = grid
-    with pytest.raises(Exception, match=rf"sheet '{table}', cell .*duplicated destination row"):
+    with pytest.raises(InputError, match=rf"sheet '{table}', cell .*duplicated destination row"):
         parse_workbook(Workbook(book.path, grids))
 
 
@@ -311,5 +312,5 @@ def test_a_lost_year_row_is_an_error_naming_the_destination(baselines) -> None:
     names = grid.iloc[:, info.destination_col].astype(str)
     rows = [i for i in range(info.header_row + 1, len(grid)) if names.iat[i] == names.iat[-1]]
     grids[name] = grid.drop(index=rows[1]).reset_index(drop=True)
-    with pytest.raises(Exception, match=rf"sheet '{name}', cell .*has no row for \d{{4}}"):
+    with pytest.raises(InputError, match=rf"sheet '{name}', cell .*has no row for \d{{4}}"):
         parse_workbook(Workbook(book.path, grids))

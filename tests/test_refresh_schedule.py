@@ -15,8 +15,8 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from migstock.demo.samples import write_grids
+from migstock.flow import refresh, run_summary, scheduled_deployment
 from migstock.parse.read import read_workbook
-from migstock.refresh import refresh, run_summary, scheduled_deployment
 from migstock.settings import DEFAULT_CRON
 
 REPO = Path(__file__).resolve().parents[1]
@@ -137,7 +137,7 @@ def test_only_transient_download_errors_are_retried_by_prefect() -> None:
     from prefect.states import Failed
 
     from migstock.errors import FetchError
-    from migstock.refresh import _transient
+    from migstock.flow import _transient
 
     assert _transient(None, None, Failed(data=FetchError("timed out", transient=True)))
     # a host that cannot be reached is tried once per run (DNS failure, refused)
@@ -179,12 +179,11 @@ def test_an_unreachable_host_is_tried_once_per_run(
     )
 
 
-@pytest.mark.usefixtures("prefect_server")
-def test_the_command_line_downloads_before_prefect_and_hands_the_files_to_the_flow(
+def test_a_run_downloads_each_file_once_then_parses_and_loads_it(
     httpserver: HTTPServer, official_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """What the command line acquired before Prefect started (here a download) goes to
-    the flow as is: parsed and loaded, never requested a second time."""
+    """What the first step of a run downloaded goes to the parser as is, never requested
+    a second time."""
     from typer.testing import CliRunner
 
     from migstock.cli import app

@@ -15,9 +15,10 @@ from migstock.catalog import revision
 from migstock.errors import InputError
 from migstock.parse import parse_workbook
 from migstock.parse.cells import SheetRef
+from migstock.parse.prepare import PreparedFile, prepare_file
 from migstock.parse.read import Workbook, read_workbook
 from migstock.parse.sheets import classify_sheet
-from migstock.pipeline import PreparedFile, prepare_file, validate_revision
+from migstock.validate import validate_revision
 
 COOKBOOK = Path(__file__).resolve().parents[1] / "docs" / "cookbook.md"
 TOTALS_2020 = "undesa_pd_2020_ims_stock_by_sex_and_destination.xlsx"

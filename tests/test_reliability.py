@@ -21,21 +21,15 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from migstock.acquire import loaded_files
+from migstock.acquire import find_local_files, loaded_files, unusable_local_files
 from migstock.acquire.provenance import local_file
 from migstock.catalog import revision
 from migstock.errors import MigstockError
-from migstock.pipeline import (
-    Outcome,
-    RunSummary,
-    find_local_files,
-    group_by_revision,
-    prepare_file,
-    revision_load,
-    unusable_local_files,
-    validate_revision,
-)
+from migstock.outcomes import Outcome, RunSummary
+from migstock.parse.prepare import group_by_revision, prepare_file
+from migstock.pipeline import revision_load
 from migstock.store import load_revisions
+from migstock.validate import validate_revision
 from tests.bad_inputs import BESIDE, CASES, LOADED, T20, Case, edited, rename
 
 REPO = Path(__file__).resolve().parents[1]
@@ -160,12 +154,9 @@ def test_names_are_normalised(official_dir: Path, tmp_path: Path) -> None:
     assert names.loc[names["code"] == 400, "name"].tolist() == ["Jordán"]
 
 
-@pytest.mark.usefixtures("prefect_server")
 def test_every_file_level_case_beside_a_good_file_through_the_cli(
     baseline: Path, official_dir: Path, tmp_path: Path
 ) -> None:
-    from prefect.settings import PREFECT_API_URL
-
     raw = tmp_path / "raw"
     raw.mkdir()
     shutil.copy(official_dir / LOADED, raw / LOADED)
@@ -185,8 +176,6 @@ def test_every_file_level_case_beside_a_good_file_through_the_cli(
         **os.environ,
         "COLUMNS": "400",
         "PREFECT_HOME": str(tmp_path / "prefect"),
-        "PREFECT_API_URL": str(PREFECT_API_URL.value()),  # the session's server: no start-up
-        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
     }
     result = subprocess.run(
         [sys.executable, "-m", "migstock.cli", "run", "--raw-dir", str(raw), "--db", str(db)],
@@ -220,11 +209,11 @@ def test_every_file_level_case_beside_a_good_file_through_the_cli(
     assert raw_state(raw) == raw_before
 
 
-@pytest.mark.usefixtures("prefect_server")
 def test_a_run_with_nothing_to_load_still_removes_leftovers(
     baseline: Path, official_dir: Path, tmp_path: Path
 ) -> None:
-    from migstock.refresh import refresh
+    from migstock import pipeline
+    from migstock.acquire import Scope
     from migstock.store import current_pointer, versions_dir
 
     raw = tmp_path / "raw"
@@ -240,9 +229,9 @@ def test_a_run_with_nothing_to_load_still_removes_leftovers(
     older.mkdir()
     before = store_content(db), parquet_bytes(db.parent / "parquet")
 
-    state = refresh(raw_dir=raw, db_path=db, return_state=True)
+    summary = pipeline.run(Scope.of_run(raw), db)
 
-    outcomes = {o.subject: o.status for o in state.result(raise_on_failure=False).outcomes}
+    outcomes = {o.subject: o.status for o in summary.outcomes}
     assert outcomes["store"] == "unchanged"
     assert not killed_copy.exists() and not unfinished.exists()
     # kept: the published version and the one before it (here: the older one)

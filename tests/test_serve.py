@@ -16,6 +16,8 @@ from typer.testing import CliRunner
 
 from migstock.cli import app
 
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[1]
 DEPLOYMENT = "migstock-refresh/scheduled-refresh"
 TOTALS_2020 = "undesa_pd_2020_ims_stock_by_sex_and_destination.xlsx"

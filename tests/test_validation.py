@@ -15,8 +15,9 @@ from migstock.acquire.provenance import local_file
 from migstock.catalog import revision
 from migstock.cli import app
 from migstock.demo.samples import write_grids
+from migstock.parse.prepare import PreparedFile, prepare_file
 from migstock.parse.read import read_workbook
-from migstock.pipeline import PreparedFile, known_location_codes, prepare_file, validate_revision
+from migstock.validate import known_location_codes, validate_revision
 from migstock.validate.gx import ValidationReport, Validator
 
 
@@ -102,41 +103,6 @@ def test_a_suite_validated_in_detail_at_once_reports_the_same(
     assert not all(result.success for result, _ in failing)
 
 
-def test_the_frame_gx_sees_selects_each_row_condition_once() -> None:
-    from migstock.validate.gx import _SelectedOnce
-
-    frame = _SelectedOnce(pd.DataFrame({"a": [1, 2, 3]}))
-    first = frame.query("a > 1")
-    first.loc[first.index[0], "a"] = 99  # what GX does with a selection stays there
-    assert frame.query("a > 1")["a"].tolist() == [2, 3]
-    assert list(frame._selections) == [("a > 1", None, None)]
-    limit = 2  # noqa: F841 (the query reads it as @limit: the caller's, never kept)
-    assert frame.query("a > @limit")["a"].tolist() == [3]
-    assert len(frame._selections) == 1
-    assert type(frame[["a"]]) is pd.DataFrame
-
-
-def test_gx_runs_leave_older_objects_to_the_collector_afterwards() -> None:
-    import gc
-
-    from migstock.validate.gx import _collecting_new_objects_only
-
-    assert gc.get_freeze_count() == 0
-    with _collecting_new_objects_only():
-        assert gc.get_freeze_count() > 0
-    assert gc.get_freeze_count() == 0
-    gc.freeze()  # a process that froze objects itself keeps them frozen
-    try:
-        frozen = gc.get_freeze_count()
-        with _collecting_new_objects_only():
-            pass
-        # still frozen, and nothing more (another thread of the test process may free a
-        # frozen object meanwhile: the count can only go down by that)
-        assert 0.99 * frozen < gc.get_freeze_count() <= frozen
-    finally:
-        gc.unfreeze()
-
-
 def test_negative_value_fails_the_range_check(validator, real_files) -> None:
     item = _totals_2020(real_files)
     rows = item.rows.copy()
@@ -202,7 +168,6 @@ def test_unknown_code_fails_the_location_check(validator, real_files) -> None:
     assert {row["destination_code"] for row in failed[0].sample} == {683}
 
 
-@pytest.mark.usefixtures("prefect_server")
 def test_a_blocked_revision_leaves_the_store_byte_for_byte_unchanged(
     real_store: Path, official_dir: Path, tmp_path: Path
 ) -> None:
@@ -284,7 +249,7 @@ def test_a_column_of_the_wrong_type_fails_the_type_check(validator, real_files) 
     )
 
 
-def test_data_docs_show_the_last_result_of_a_revision_or_none_once_forgotten(
+def test_data_docs_show_the_last_result_of_each_suite_workbook_and_revision(
     real_files, tmp_path: Path
 ) -> None:
     docs = tmp_path / "data_docs"
@@ -296,7 +261,4 @@ def test_data_docs_show_the_last_result_of_a_revision_or_none_once_forgotten(
     assert validator.build_docs() == docs / "index.html"
     pages = sorted((docs / "validations").rglob("*.html"))
     assert len(pages) == len(suites)  # the second result of each suite, not both
-    validate_revision(validator, revision(2020), [item], None, "r")
-    validator.forget(2020)  # e.g. validated ahead, then not used
-    assert validator.build_docs() is None
-    assert sorted((docs / "validations").rglob("*.html")) == pages
+    assert validator.build_docs() is None  # nothing new since

@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 import duckdb
-import pytest
 
 from migstock.acquire.provenance import local_file
 from migstock.catalog import revision
@@ -20,9 +19,10 @@ from migstock.demo.samples import write_grids
 from migstock.parse.blocks import year_columns
 from migstock.parse.cells import SheetRef, year_of
 from migstock.parse.labels import find_label
+from migstock.parse.prepare import prepare_file
 from migstock.parse.read import read_workbook
 from migstock.parse.sheets import classify_sheet
-from migstock.pipeline import prepare_file, validate_revision
+from migstock.validate import validate_revision
 
 JORDAN = 400
 LDC = 941  # "Least developed countries"
@@ -49,10 +49,8 @@ def _raise_cell(path: Path, target: Path, code: int, year: int, sex: str, by: fl
 
 
 def _cli(*arguments: str) -> subprocess.CompletedProcess[str]:
-    """``migstock`` in its own process, as a user runs it, on the tests' Prefect server."""
-    from prefect.settings import PREFECT_API_URL
-
-    env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value()), "COLUMNS": "200"}
+    """``migstock`` in its own process, as a user runs it."""
+    env = {**os.environ, "COLUMNS": "200"}
     command = [str(Path(sys.executable).with_name("migstock")), *arguments]
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
 
@@ -83,7 +81,6 @@ def test_aggregates_that_do_not_add_up_warn_and_list_the_cells(validator, offici
     assert all(3_357 <= row["abs_difference"] <= 5_998 for row in warning.sample)
 
 
-@pytest.mark.usefixtures("prefect_server")
 def test_a_country_that_does_not_add_up_blocks_and_the_store_stays_byte_identical(
     real_store: Path, official_dir: Path, tmp_path: Path
 ) -> None:
@@ -111,7 +108,6 @@ def test_a_country_that_does_not_add_up_blocks_and_the_store_stays_byte_identica
     assert after == {k: v for k, v in before.items() if not k.startswith("validation")}
 
 
-@pytest.mark.usefixtures("prefect_server")
 def test_a_blocked_totals_workbook_does_not_cost_the_bilateral_table_beside_it(
     official_dir: Path, tmp_path: Path
 ) -> None:
@@ -127,11 +123,11 @@ def test_a_blocked_totals_workbook_does_not_cost_the_bilateral_table_beside_it(
         50_000,
     )
     db = tmp_path / "curated" / "migstock.duckdb"
-    from migstock.refresh import refresh, run_summary
+    from migstock import pipeline
+    from migstock.acquire import Scope
 
-    state = refresh(raw_dir=raw, db_path=db, return_state=True)
-    assert state.is_failed()
-    summary = run_summary(state)
+    summary = pipeline.run(Scope.of_run(raw), db)
+    assert summary.failed
     statuses = {o.subject: o.status for o in summary.outcomes}
     assert statuses["revision 2015 destination_totals"] == "rejected"
     assert statuses["revision 2015"] == "loaded"

@@ -2,27 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from migstock import progress, settings, timings
+from migstock import progress, settings
 from migstock.catalog import apply_url_overrides, load_url_overrides
 from migstock.errors import MigstockError
 
 if TYPE_CHECKING:
-    from migstock.acquire import Scope
-    from migstock.head_start import HeadStart
-    from migstock.report.outcomes import RunSummary
+    from migstock.outcomes import RunSummary
 
-timings.mark("command line imported")
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
-_exit_code = 0
 console = Console()
 err = Console(stderr=True)
 
@@ -36,15 +33,6 @@ _STATUS_STYLE = {
     "unavailable": "bold red",
     "not provided": "dim",
 }
-
-
-def _quiet_prefect(verbose: bool = False) -> None:
-    """Keep Prefect's own output to warnings (``verbose``: its INFO log of every step);
-    the CLI prints the summary."""
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO" if verbose else "WARNING")
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("DO_NOT_TRACK", "1")
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 
 def _parse_urls(values: list[str]) -> dict[str, str]:
@@ -95,49 +83,27 @@ def run(
 ) -> None:
     """Get, parse, validate and load every revision of the catalog.
 
-    What changed is decided first, without Prefect or Great Expectations: a run
-    that finds nothing new (same sha256 as the store, 304 from the server) ends
-    there, in about a second.
+    Runs in this process; with PREFECT_API_URL set, as the Prefect flow on that server
+    (the run then shows in its UI). A run that finds nothing new (same sha256 as the
+    store, 304 from the server) ends at once, before the parsers or Great Expectations
+    are even imported.
     """
-    from migstock import acquire
-    from migstock.report.outcomes import RunSummary
-
-    timings.write_at_exit()
-    db_path = db or settings.db_path()
-    parquet = parquet_dir or settings.parquet_dir(db_path)
-    scope = acquire.Scope.of_run(
-        raw_dir,
-        offline=offline,
-        revisions=revision,
-        required=require,
-        force=force,
-    )
     try:
         overrides = load_url_overrides(urls_file) if urls_file else {}
         overrides.update(_parse_urls(url or []))
-        catalog = apply_url_overrides(overrides)
-        with progress.reporting(console), timings.stage("acquire (before Prefect)"):
-            acquired = acquire.precheck(scope, catalog, db_path)
+        apply_url_overrides(overrides)  # a bad key is a usage error, before anything runs
     except MigstockError as error:
-        err.print(f"[bold red]error:[/] {error}", soft_wrap=True)
-        raise typer.Exit(2) from None
-    if acquired is not None and not acquired.to_prepare:  # nothing to parse: done
-        _finish(
-            RunSummary(outcomes=acquired.outcomes, db_path=db_path, parquet_dir=parquet), verbose
-        )
-        return
-    _run_flow(
-        scope,
+        _fail(error)
+    _run(
         raw_dir=raw_dir,
-        db_path=db_path,
-        parquet_dir=parquet,
+        db_path=db or settings.db_path(),
+        parquet_dir=parquet_dir,
         offline=offline,
         revisions=revision,
         url_overrides=overrides,
         force=force,
-        verbose=verbose,
         required=require,
-        acquired=acquired,
+        verbose=verbose,
     )
 
 
@@ -157,91 +123,92 @@ def validate(
     ] = False,
 ) -> None:
     """Re-run validation on the raw workbooks and write the reports, without loading."""
-    from migstock import acquire
-
-    _run_flow(
-        acquire.Scope.of_run(raw_dir, offline=True, revisions=revision, force=True),
-        verbose=verbose,
+    _run(
         raw_dir=raw_dir,
         db_path=db or settings.db_path(),
         offline=True,
         revisions=revision,
         load=False,
         force=True,  # validate the files even when their rows are already loaded
+        verbose=verbose,
     )
 
 
-def _run_flow(scope: Scope, verbose: bool = False, **parameters: Any) -> None:
-    """Run the refresh flow, print its summary, exit non-zero when something failed.
-
-    ``scope``: what the flow's parameters ask for, for the work begun while Prefect's
-    server starts (see :mod:`migstock.head_start`).
-    """
-    _quiet_prefect(verbose)
-    from migstock import prefect_server, validation_worker
-
-    try:
-        # the Prefect server and the validation process boot while this one imports
-        with prefect_server.temporary() as api:
-            validation_worker.start()
-            with timings.stage("import Prefect and pandas"):
-                from migstock.refresh import refresh, run_summary  # slow: only when running
-
-            head_start = _begin_head_start(scope, parameters)
-            timings.mark("flow called")
-            try:
-                with progress.reporting(console), api.use():
-                    state = refresh(**parameters, return_state=True)
-            finally:
-                head_start.close()
-            timings.mark("flow returned")
-            if api.server is not None and api.server.ready_after_s is not None:
-                timings.add("Prefect server boot (in parallel)", api.server.ready_after_s)
-            validation_worker.stop(wait=False)  # both shut down while the summary prints
-            summary = run_summary(state)
-            if summary is not None:
-                _print_summary(summary, verbose)
-            timings.mark("summary printed")
-        timings.mark("Prefect server stopped")
-    except MigstockError as error:
-        err.print(f"[bold red]error:[/] {error}", soft_wrap=True)
-        raise typer.Exit(2) from None
-    if summary is None:
-        problem = state.result(raise_on_failure=False)
-        if isinstance(problem, MigstockError):  # e.g. the store is locked by another process
-            err.print(f"[bold red]error:[/] {problem}", soft_wrap=True)
-            raise typer.Exit(2)
-        err.print(f"[bold red]error:[/] the refresh flow crashed: {state.message}")
-        raise typer.Exit(3)
-    if summary.failed:
-        raise typer.Exit(1)
-
-
-def _begin_head_start(scope: Scope, parameters: dict[str, Any]) -> HeadStart:
-    """Parse and validate while Prefect's server starts. The files are final (and so are
-    the revisions worth validating) when the command line already chose them, or when
-    the run never downloads; otherwise downloads may still add files: only parse."""
-    from migstock import head_start
-
-    acquired = parameters.get("acquired")
-    to_prepare = acquired.to_prepare if acquired is not None else None
-    final = to_prepare is not None or scope.raw_dir_given or scope.offline
-    return head_start.begin(
-        head_start.HeadStart(
-            Path(parameters["db_path"]),
-            scope,
-            to_prepare,
-            validate=final,
-            brief=parameters.get("load", True),
-        )
-    )
-
-
-def _finish(summary: RunSummary, verbose: bool = False) -> None:
-    """Print the summary of a run; exit 1 when something failed."""
+def _run(verbose: bool = False, **parameters: Any) -> None:
+    """Run the pipeline (in this process, or as the Prefect flow when PREFECT_API_URL is
+    set), print its summary, exit non-zero when something failed."""
+    if os.environ.get("PREFECT_API_URL"):
+        summary = _run_as_flow(verbose, parameters)
+    else:
+        summary = _run_in_process(parameters)
     _print_summary(summary, verbose)
     if summary.failed:
         raise typer.Exit(1)
+
+
+def _run_in_process(parameters: dict[str, Any]) -> RunSummary:
+    from migstock import acquire
+    from migstock.outcomes import RunSummary
+    from migstock.store import clean_up
+
+    scope = acquire.Scope.of_run(
+        parameters.get("raw_dir"),
+        offline=parameters.get("offline", False),
+        revisions=parameters.get("revisions"),
+        required=parameters.get("required"),
+        force=parameters.get("force", False),
+    )
+    db_path = Path(parameters["db_path"])
+    parquet = parameters.get("parquet_dir") or settings.parquet_dir(db_path)
+    catalog = apply_url_overrides(parameters.get("url_overrides") or {})
+    try:
+        with progress.reporting(console):
+            acquired = acquire.begin(scope, catalog, db_path)
+            if acquire.finished(acquired, scope):  # nothing new: only leftovers to remove
+                clean_up(db_path, parquet)
+                return RunSummary(outcomes=acquired.outcomes, db_path=db_path, parquet_dir=parquet)
+            from migstock import pipeline  # pandas, the parsers, GX: only when there is work
+
+            return pipeline.run(
+                scope,
+                db_path,
+                parquet,
+                catalog=catalog,
+                load=parameters.get("load", True),
+                acquired=acquired,
+            )
+    except MigstockError as error:
+        _fail(error)
+
+
+def _run_as_flow(verbose: bool, parameters: dict[str, Any]) -> RunSummary:
+    """The run as the Prefect flow, on the server PREFECT_API_URL names."""
+    level = "INFO" if verbose else "WARNING"  # the UI has every step; the console, problems
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", level)
+    from migstock.flow import refresh, run_summary
+
+    prefect_logger = logging.getLogger("prefect")
+    previous = prefect_logger.level
+    prefect_logger.setLevel(level)
+    try:
+        with progress.reporting(console):
+            state = refresh(**parameters, return_state=True)
+    finally:
+        prefect_logger.setLevel(previous)
+    summary = run_summary(state)
+    if summary is not None:
+        return summary
+    problem = state.result(raise_on_failure=False)
+    if isinstance(problem, MigstockError):  # e.g. the store is locked by another process
+        _fail(problem)
+    err.print(f"[bold red]error:[/] the refresh flow crashed: {state.message}", soft_wrap=True)
+    raise typer.Exit(3)
+
+
+def _fail(error: MigstockError) -> NoReturn:
+    """One line for an error of the run as a whole (usage, store), exit 2."""
+    err.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
+    raise typer.Exit(2) from None
 
 
 @app.command()
@@ -268,7 +235,7 @@ def serve(
     from prefect import serve as prefect_serve
     from prefect.settings import get_current_settings
 
-    from migstock.refresh import scheduled_deployment
+    from migstock.flow import scheduled_deployment
 
     api_url = get_current_settings().api.url
     if api_url:
@@ -387,6 +354,10 @@ def _print_summary(summary: RunSummary, verbose: bool = False) -> None:
         console.print(f"steward summary:   {summary.summary_html}", soft_wrap=True)
     if summary.docs_index:
         console.print(f"data docs:         {summary.docs_index}", soft_wrap=True)
+    for page in summary.brief:
+        console.print(f"data brief ({page.lang}):   {page.html}", soft_wrap=True)
+        if page.pdf_error:
+            err.print(f"[yellow]warning:[/] {escape(page.pdf_error)}", soft_wrap=True)
     if not verbose and any(r.findings for r in summary.reports):
         console.print("[dim]every failing row: --verbose, or the steward summary[/]")
     for outcome in summary.outcomes:
@@ -399,19 +370,49 @@ def _print_summary(summary: RunSummary, verbose: bool = False) -> None:
 
 @app.command()
 def sql(
-    query: Annotated[str, typer.Argument(help="SQL to run on a read-only connection.")],
+    query: Annotated[
+        str | None, typer.Argument(help="SQL to run on a read-only connection (or use --file).")
+    ] = None,
+    file: Annotated[
+        str | None,
+        typer.Option("--file", "-f", help="Read the SQL from this file ('-': standard input)."),
+    ] = None,
     db: Annotated[Path | None, typer.Option(help="DuckDB file.")] = None,
     output_format: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    timeout: Annotated[
+        float, typer.Option(help="Stop the query after this many seconds.", min=0.001)
+    ] = 60.0,
+    memory: Annotated[
+        str, typer.Option(help="Memory DuckDB may use for the query, e.g. 2GB or 500MB.")
+    ] = "2GB",
 ) -> None:
-    """Query the curated store (read-only) and print the result."""
+    """Query the curated store (read-only) and print the result. Ctrl-C stops a query."""
     from migstock.store import access
 
     if output_format not in ("table", "csv", "json"):
         raise typer.BadParameter("--format must be table, csv or json")
+    if (query is None) == (file is None):
+        raise typer.BadParameter("give the SQL either as an argument or with --file, not both")
+    if file is not None:
+        try:
+            query = (
+                typer.get_text_stream("stdin").read()
+                if file == "-"
+                else Path(file).read_text(encoding="utf-8")
+            )
+        except (OSError, UnicodeDecodeError) as error:
+            err.print(
+                f"[bold red]error:[/] cannot read --file {escape(file)}: {error}", soft_wrap=True
+            )
+            raise typer.Exit(2) from None
+    limits = access.Limits(timeout_s=timeout, memory=memory)
     try:
-        frame = access.query(db or settings.db_path(), query)
+        frame = access.query(db or settings.db_path(), query or "", limits)
+    except access.QueryInterrupted as error:
+        err.print(f"[bold red]stopped:[/] {error}", soft_wrap=True)
+        raise typer.Exit(130) from None
     except MigstockError as error:
-        err.print(f"[bold red]error:[/] {error}", soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
         raise typer.Exit(2) from None
     if frame.empty:
         err.print("[yellow]warning:[/] the query returned no rows", soft_wrap=True)
@@ -490,23 +491,10 @@ def pd_isna(value: object) -> bool:
     return value is None or (isinstance(value, float) and value != value) or str(value) == "<NA>"
 
 
-if __name__ == "__main__":  # pragma: no cover
+def main() -> None:
+    """The ``migstock`` command."""
     app()
 
 
-def main() -> None:
-    """The ``migstock`` command: :data:`app`, then an exit that skips Python's teardown
-    (see :func:`migstock.worker_process.end_without_teardown`)."""
-    global _exit_code
-    from migstock.worker_process import end_without_teardown
-
-    end_without_teardown(lambda: _exit_code)
-    try:
-        app()
-    except SystemExit as done:
-        code = done.code  # None: success; a message (printed by Python): 1
-        _exit_code = code if isinstance(code, int) else (0 if code is None else 1)
-        raise
-    except BaseException:  # the traceback is printed as usual, then exit 1
-        _exit_code = 1
-        raise
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,14 +1,15 @@
 """Progress reporting for long stages: a rich display in the CLI, log lines elsewhere.
 
-The flow calls :func:`stage` and :func:`download_progress`; the CLI installs a
-:class:`RichReporter` for the duration of a run with :func:`reporting`. Outside
-the CLI (a served deployment, a worker) each stage is an INFO line of the Prefect
-run's log, so the UI shows the steps of scheduled runs.
+The pipeline calls :func:`stage` and :func:`download_progress`; the CLI installs a
+:class:`RichReporter` for the duration of a run with :func:`reporting`, the Prefect
+flow a reporter that writes each stage to the flow run's log (:func:`using`).
+Otherwise each stage is an INFO line of the ``migstock`` logger.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
 
 from rich.console import Console
@@ -22,15 +23,13 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+logger = logging.getLogger("migstock")
+
 
 class NullReporter:
     def stage(self, text: str) -> None:
-        """A new stage started: an INFO line in the current Prefect run's log, if any."""
-        from prefect import get_run_logger
-        from prefect.exceptions import MissingContextError
-
-        with contextlib.suppress(MissingContextError):
-            get_run_logger().info(text)
+        """A new stage started."""
+        logger.info(text)
 
     def download(self, name: str) -> None:
         """A download of ``name`` started."""
@@ -89,17 +88,23 @@ def download_progress(done: int, total: int | None) -> None:
 
 
 @contextlib.contextmanager
+def using(reporter: NullReporter) -> Iterator[None]:
+    """Report the stages of the block to ``reporter``."""
+    global _reporter
+    previous, _reporter = _reporter, reporter
+    try:
+        yield
+    finally:
+        _reporter = previous
+
+
+@contextlib.contextmanager
 def reporting(console: Console) -> Iterator[None]:
     """Show progress on ``console`` while the block runs (only if it is a terminal)."""
-    global _reporter
     if not console.is_terminal:
         yield
         return
     reporter = RichReporter(console)
-    _reporter = reporter
-    try:
-        with reporter.progress:
-            yield
-            reporter.finish()
-    finally:
-        _reporter = NullReporter()
+    with using(reporter), reporter.progress:
+        yield
+        reporter.finish()

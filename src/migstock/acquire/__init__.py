@@ -12,9 +12,8 @@ Plain functions over plain data (no Prefect, pandas or Great Expectations here):
 - :func:`carry_out` performs the fetch and recheck steps through a fetcher (plain
   :func:`migstock.acquire.fetch.download`, or the flow's Prefect task with retries) and
   tries each host at most once per run.
-- :func:`precheck` is all of that for the command line: when it finds nothing new
-  the run ends there, in about a second, before Prefect or Great Expectations are
-  even imported.
+- :func:`begin` is the first step of every run: when it finds nothing new the run
+  ends there, before pandas or Great Expectations are even imported.
 
 A missing catalog file (not in the folder, not downloadable) fails the run
 (``unavailable``) only when its revision is *required* (``--require``), or when the
@@ -39,8 +38,9 @@ import duckdb
 from migstock import progress, settings
 from migstock.acquire.provenance import RawFile, local_file
 from migstock.catalog import Revision, SourceFile
-from migstock.errors import FetchError
-from migstock.report.outcomes import Outcome, Status
+from migstock.errors import FetchError, StoreError
+from migstock.outcomes import Outcome, Status
+from migstock.store import connect_read_only
 
 if TYPE_CHECKING:
     from migstock.acquire.fetch import Fetched
@@ -167,8 +167,10 @@ class Acquisition:
     present: set[tuple[int, str]] = field(default_factory=set)
     #: hosts that could not be reached in this run: not tried again
     unreachable: set[str] = field(default_factory=set)
-    #: conditional requests already made in this run (the flow does not repeat them)
-    rechecked: bool = False
+    #: what the scan of the source folder found, each file hashed once
+    local: list[LocalFile] = field(default_factory=list)
+    #: the catalog's files were planned, downloaded or re-checked already
+    catalog_done: bool = False
 
 
 def find_local_files(directory: Path) -> list[Path]:
@@ -215,9 +217,9 @@ def loaded_files(db_path: Path) -> dict[str, tuple[int, str]]:
     if not db_path.exists():
         return {}
     try:
-        with duckdb.connect(str(db_path), read_only=True) as con:
+        with connect_read_only(db_path) as con:
             rows = con.execute("SELECT sha256, revision, dataset FROM raw_files").fetchall()
-    except duckdb.Error:
+    except (duckdb.Error, StoreError):  # not a store: every file is new, and the load says why
         return {}
     return {sha: (int(number), dataset) for sha, number, dataset in rows}
 
@@ -299,22 +301,14 @@ def _missing(scope: Scope, step: CatalogStep) -> Status:
 
 
 def carry_out(
-    acquisition: Acquisition,
-    scope: Scope,
-    steps: list[CatalogStep],
-    fetcher: Fetcher,
-    *,
-    recheck: bool = True,
+    acquisition: Acquisition, scope: Scope, steps: list[CatalogStep], fetcher: Fetcher
 ) -> list[RawFile]:
     """Perform the steps; return the files that are new or changed (to parse).
 
-    ``recheck=False`` skips the conditional requests (the command line made them
-    already in this run). A host that cannot be reached is not tried again.
+    A host that cannot be reached is not tried again in this run.
     """
     fetched = []
     for step in steps:
-        if step.action is Action.RECHECK and not recheck:
-            continue
         source, target = step.source, step.target
         advice = f"download {source.url} and save it as {target}"
         if step.action is Action.NOT_PROVIDED:
@@ -356,7 +350,6 @@ def carry_out(
             if not (o.subject == step.subject and o.status is Status.UNCHANGED)
         ]
         fetched.append(result.raw)
-    acquisition.rechecked = acquisition.rechecked or recheck
     return fetched
 
 
@@ -390,26 +383,43 @@ def plain_download(source: SourceFile, landing_dir: Path) -> Fetched:
     return fetch.download(source, landing_dir, progress=progress.download_progress)
 
 
-def precheck(
+def begin(
     scope: Scope,
     catalog: Iterable[Revision],
     db_path: Path,
     fetcher: Fetcher = plain_download,
-) -> Acquisition | None:
-    """Everything a run decides before parsing, or None when that needs parsing first.
+) -> Acquisition:
+    """The first step of every run: hash each local file once, and compare it with the
+    store's ``raw_files``.
 
-    With no new local file, the store's ``raw_files`` says what each local file is,
-    so the catalog can be planned and its downloads and conditional requests made
-    here. If the result has nothing to parse, the run is over. ``--force`` and a new
-    local file (recognised only by parsing its title block) return None.
+    When no local file needs parsing to say what it is, the store already tells what each
+    one holds, so the catalog's downloads and conditional requests are made here too
+    (``catalog_done``); a run whose result has nothing to parse is then over, before
+    pandas or Great Expectations are imported. Otherwise the run parses the new local
+    files first and then calls :func:`finish_catalog`.
     """
-    if scope.force:
-        return None
     local = scan_local(scope, loaded_files(db_path))
-    if any(item.action is Action.USE_LOCAL for item in local):
-        return None
     acquisition = from_local(scope, local)
-    steps = plan_catalog(scope, catalog, acquisition.present, local)
-    acquisition.to_prepare.extend(carry_out(acquisition, scope, steps, fetcher))
-    conclude(acquisition, scope, prepared_any=bool(acquisition.to_prepare))
+    acquisition.local = local
+    if not acquisition.to_prepare:
+        acquisition.to_prepare.extend(finish_catalog(acquisition, scope, catalog, fetcher))
     return acquisition
+
+
+def finish_catalog(
+    acquisition: Acquisition, scope: Scope, catalog: Iterable[Revision], fetcher: Fetcher
+) -> list[RawFile]:
+    """Download, re-check or report as not provided each catalog file that no local file
+    covers; return the files that are new or changed (to parse)."""
+    steps = plan_catalog(scope, catalog, acquisition.present, acquisition.local)
+    acquisition.catalog_done = True
+    return carry_out(acquisition, scope, steps, fetcher)
+
+
+def finished(acquisition: Acquisition, scope: Scope) -> bool:
+    """Whether the run is over after :func:`begin`: the catalog is done and nothing is
+    new or changed (the run-level outcome is then added)."""
+    if not acquisition.catalog_done or acquisition.to_prepare:
+        return False
+    conclude(acquisition, scope, prepared_any=False)
+    return True

@@ -2,8 +2,7 @@
 
 ``build_brief`` reads the store read-only (``queries``), renders one page per language
 (``render``, ``charts``, ``i18n``) with the CSV behind every chart and table, and prints
-it to PDF (``pdf``). ``publish_brief`` does that after a load and publishes the key figures
-as a Prefect artifact.
+it to PDF (``pdf``). ``build_all`` does that for every language after a load.
 """
 
 from __future__ import annotations
@@ -21,9 +20,6 @@ from migstock.errors import MigstockError
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
-    from migstock.brief.pdf import PdfPrinter
-    from migstock.brief.worker import BriefWorker
-
 __all__ = [
     "LANGUAGES",
     "BriefResult",
@@ -31,7 +27,6 @@ __all__ = [
     "build_all",
     "build_brief",
     "default_out_dir",
-    "publish_brief",
 ]
 
 
@@ -129,60 +124,19 @@ def key_figures_markdown(data: BriefData, results: list[BriefResult]) -> str:
 
 
 def build_all(
-    db_path: Path,
-    out_root: Path | None = None,
-    *,
-    synthetic: bool = False,
-    printer: PdfPrinter | None = None,
+    db_path: Path, out_root: Path | None = None, *, synthetic: bool = False
 ) -> list[BriefResult]:
-    """The brief in every language. Each page goes to ``printer`` (or one started here)
-    as soon as it is written, and the next page is built while Chromium prints; without
-    Chromium each result says why there is no PDF."""
-    from migstock.brief.pdf import PdfPrinter
+    """The brief in every language, each page then printed to PDF by one headless
+    Chromium; without Chromium each result says why there is no PDF."""
+    from migstock.brief.pdf import print_pdfs
 
     data = read_brief(Path(db_path), synthetic=synthetic)
     root = Path(out_root) if out_root else brief_root(db_path)
-    own = printer is None
-    printer = printer or PdfPrinter()
-    try:
-        printing = []
-        for lang in LANGUAGES:
-            result = build_brief(db_path, lang, root / lang, data=data, pdf=False)
-            pdf = printer.submit(result.html, result.html.parent / "brief.pdf", _banner(lang, data))
-            printing.append((result, pdf))
-        for result, pdf in printing:
-            result.pdf, result.pdf_error = _pdf_outcome(pdf.result)
-    finally:
-        if own:
-            printer.close()
-    return [result for result, _ in printing]
-
-
-def publish_brief(
-    db_path: Path,
-    out_root: Path | None = None,
-    *,
-    synthetic: bool = False,
-    worker: BriefWorker | None = None,
-) -> list[BriefResult]:
-    """Build the brief in every language after a load, in a process of its own (``worker``,
-    started earlier to warm up, or a new one), and publish its key figures as the Prefect
-    artifact ``migstock-brief`` (outside a flow run the artifact is skipped)."""
-    from migstock.brief.worker import BriefWorker
-
-    results, key_figures = (worker or BriefWorker()).build_with_key_figures(
-        db_path, out_root, synthetic=synthetic
-    )
-    try:
-        from prefect.artifacts import create_markdown_artifact
-        from prefect.context import get_run_context
-
-        get_run_context()
-    except Exception:
-        return results
-    create_markdown_artifact(
-        key="migstock-brief",
-        markdown=key_figures,
-        description="Key figures of the Arab region data brief",
-    )
+    results = [build_brief(db_path, lang, root / lang, data=data, pdf=False) for lang in LANGUAGES]
+    jobs = [(r.html, r.html.parent / "brief.pdf", _banner(r.lang, data)) for r in results]
+    pdfs, error = _pdf_outcome(lambda: print_pdfs(jobs))
+    for result in results:
+        if pdfs:
+            result.pdf = result.html.parent / "brief.pdf"
+        result.pdf_error = error
     return results

@@ -11,8 +11,8 @@ import asyncio
 import os
 import shutil
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -95,43 +95,16 @@ def browser_session() -> Iterator[Browser]:
             browser.close()
 
 
-class PdfPrinter:
-    """Prints pages to PDF in a thread of its own, with one headless Chromium, so that
-    the caller builds the next page while Chromium prints the last one.
+def print_pdfs(jobs: list[tuple[Path, Path, str | None]]) -> Path:
+    """Print each ``(html, pdf, banner)`` with one headless Chromium; return the last PDF."""
 
-    Playwright's objects belong to the thread that made them: Chromium is started,
-    used and closed in the printer's thread only.
-    """
+    def run() -> None:
+        with browser_session() as browser:
+            for html, pdf, banner in jobs:
+                _print(browser, html, pdf, banner)
 
-    def __init__(self) -> None:
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pdf-printer")
-        self._session = ExitStack()
-        self._browser: Browser | None = None
-
-    def start(self) -> None:
-        """Start Chromium now rather than at the first page (a failure to start comes
-        back with the first page)."""
-        self._thread.submit(self._open)
-
-    def _open(self) -> Browser:
-        if self._browser is None:
-            self._browser = self._session.enter_context(browser_session())
-        return self._browser
-
-    def submit(self, html: Path, pdf: Path, banner: str | None = None) -> Future[Path]:
-        """Print ``html`` to ``pdf`` (see :func:`write_pdf`); the future gives ``pdf``
-        or raises why it could not be written."""
-
-        def job() -> Path:
-            _print(self._open(), html, pdf, banner)
-            return pdf
-
-        return self._thread.submit(job)
-
-    def close(self) -> None:
-        """Close Chromium (in the printer's thread) and end the thread."""
-        self._thread.submit(self._session.close).result()
-        self._thread.shutdown()
+    outside_event_loop(run)
+    return jobs[-1][1]
 
 
 def outside_event_loop(function: Callable[[], T]) -> T:

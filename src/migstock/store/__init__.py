@@ -13,6 +13,12 @@ writes the Parquet tree beside it, and then switches ``.current`` to it with one
 ``os.replace``: DuckDB and Parquet change together. A load that fails or is
 killed leaves the published version exactly as it was; a reader holding the old
 file open keeps its snapshot. A lock file keeps two loads from running at once.
+
+Before the switch every file and folder of the new version is made read-only
+(0444/0555) and fsynced, and so is the folder that lists it: a published version
+is never written again (a read-write open fails at once, except for root), and the
+switch never points at data still in the page cache. Version ids sort in publishing
+order even when the wall clock steps back.
 """
 
 from __future__ import annotations
@@ -22,23 +28,25 @@ import logging
 import os
 import re
 import shutil
+import stat
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 from filelock import FileLock, Timeout
 
-from migstock import timings
 from migstock.catalog import LICENCE, revision
 from migstock.errors import StoreError
-from migstock.parse.harmonize import build_locations
 from migstock.store.docs import apply_comments
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SCHEMA_VERSION = 1
 PARTITIONED_TABLES = ("bilateral_stock", "destination_totals", "refugees")
@@ -119,23 +127,22 @@ def load_revisions(db_path: Path, parquet_dir: Path, loads: list[RevisionLoad]) 
     with load_lock(db_path):
         remove_leftovers(db_path, parquet_dir)
         wait_for_writers(db_path)
-        version = versions_dir(db_path) / _version_id()
+        version = versions_dir(db_path) / _version_id(versions_dir(db_path))
         version.mkdir(parents=True)
         new_db = version / db_path.name
         try:
             if db_path.exists():  # follows the link: the current version's file
-                shutil.copy2(db_path, new_db)
+                shutil.copyfile(db_path, new_db)  # not its read-only mode: the copy is written
             _publish_step("copied")
             with duckdb.connect(str(new_db), config=LOAD_CONFIG) as con:
                 _apply(con, loads)
-                with timings.stage("Parquet"):
-                    export_parquet(con, version / "parquet")
+                export_parquet(con, version / "parquet")
                 from migstock.exchange import publish_exchange  # SDMX, data package
 
                 publish_exchange(con, version)
-            _fsync(new_db)
+            seal(version)
         except BaseException as error:
-            shutil.rmtree(version, ignore_errors=True)
+            _remove(version)
             if isinstance(error, duckdb.Error):
                 # "from None": a chained duckdb error keeps connection objects alive to exit
                 raise StoreError(f"could not write the store {db_path}: {error}") from None
@@ -156,8 +163,58 @@ def current_pointer(db_path: Path) -> Path:
     return db_path.with_name(db_path.name + ".current")
 
 
-def _version_id() -> str:
-    return f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:6]}"
+_VERSION_TIME = "%Y%m%dT%H%M%S%f"
+
+
+def _now() -> datetime:
+    """The wall clock (tests set it back)."""
+    return datetime.now(UTC)
+
+
+def _version_id(versions: Path) -> str:
+    """A new version's folder name: the time, made later than every existing version's
+    even if the clock has stepped back, so that names sort in publishing order."""
+    moment = _now()
+    for entry in versions.iterdir() if versions.is_dir() else ():
+        try:
+            existing = datetime.strptime(entry.name.partition("-")[0], _VERSION_TIME)
+        except ValueError:
+            continue  # not a version: removed as a leftover
+        moment = max(moment, existing.replace(tzinfo=UTC) + timedelta(microseconds=1))
+    return f"{moment:{_VERSION_TIME}}-{uuid.uuid4().hex[:6]}"
+
+
+#: modes of a published version: nobody writes it again (a read-write open fails at once)
+PUBLISHED_FILE_MODE = 0o444
+PUBLISHED_FOLDER_MODE = 0o555
+
+
+def seal(version: Path) -> None:
+    """Make a built version read-only and durable before it is published: every file
+    and folder in it (the DuckDB file, the Parquet tree) is set read-only and fsynced,
+    children before parents, and last the folder that lists the version.
+
+    As root the modes do not stop writes; they still tell every tool the version is
+    not to be written, and a non-root user (or a server's service account) is stopped.
+    """
+    for folder, _, files in os.walk(version, topdown=False):
+        for name in files:
+            path = Path(folder, name)
+            os.chmod(path, PUBLISHED_FILE_MODE)
+            _fsync(path)
+        os.chmod(folder, PUBLISHED_FOLDER_MODE)
+        _fsync_dir(Path(folder))
+    _fsync_dir(version.parent)
+
+
+def own_tables_hint(db_path: Path | None = None) -> str:
+    """How to keep tables of one's own next to the read-only store: the exact SQL."""
+    store = str(db_path or Path("data/curated/migstock.duckdb")).replace("'", "''")
+    return (
+        "to keep tables of your own, make them in your own DuckDB file that attaches the "
+        f"store read-only: ATTACH '{store}' AS store (READ_ONLY); "
+        "CREATE TABLE my_table AS SELECT * FROM store.arab_immigrants"
+    )
 
 
 def _publish_step(name: str) -> None:
@@ -228,7 +285,8 @@ def wait_for_writers(db_path: Path, timeout_s: float | None = None) -> None:
         if time.monotonic() >= deadline:
             raise StoreError(
                 f"{db_path} is still open read-write by {holder} after {timeout:.0f} s: close "
-                "that connection (or open it with read_only=True) and run again"
+                "that connection (or open it with read_only=True) and run again; "
+                f"{own_tables_hint(db_path)}"
             )
         if not announced:
             logger.warning(
@@ -267,6 +325,11 @@ def create_empty(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _apply(con: duckdb.DuckDBPyConnection, loads: list[RevisionLoad]) -> None:
+    # pandas and the M49 reference only here: a run with nothing to load never needs them
+    import pandas as pd
+
+    from migstock.parse.harmonize import build_locations
+
     ensure_schema(con)
     now = datetime.now(UTC)
     con.execute("BEGIN TRANSACTION")
@@ -368,9 +431,17 @@ def clean_up(db_path: Path, parquet_dir: Path) -> bool:
 
 def _remove(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
+        _make_writable(path)  # a published version's folders are read-only
         shutil.rmtree(path, ignore_errors=True)
     else:
         path.unlink(missing_ok=True)
+
+
+def _make_writable(tree: Path) -> None:
+    """Let the owner delete what is in every folder of ``tree`` (files need no mode)."""
+    for folder, _, _ in os.walk(tree):
+        with contextlib.suppress(OSError):
+            os.chmod(folder, stat.S_IMODE(os.stat(folder).st_mode) | stat.S_IRWXU)
 
 
 def _fsync(path: Path) -> None:

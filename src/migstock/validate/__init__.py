@@ -1,0 +1,126 @@
+"""The validate stage's entry point: every suite of one revision, then the reconciliation.
+
+Great Expectations runs in :mod:`migstock.validate.gx` (the suites are JSON files in
+``expectations/``); the cross-checks between tables, workbooks and revisions are
+computed by :mod:`migstock.validate.reconcile` and judged by the ``reconciliation`` suite.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from migstock.catalog import DATASETS, Revision
+from migstock.parse.harmonize import m49_reference
+from migstock.parse.prepare import PreparedFile, combined_rows, totals_first
+from migstock.regions import FIRST_AGGREGATE_CODE, WORLD
+from migstock.store import connect_read_only
+from migstock.validate.gx import ValidationReport, Validator, completeness_warning
+from migstock.validate.reconcile import reconciliation_frame
+
+
+def validate_revision(
+    validator: Validator,
+    revision: Revision,
+    files: list[PreparedFile],
+    db_path: Path | None = None,
+    run_name: str | None = None,
+) -> ValidationReport:
+    """Run the suite of every dataset present for one revision, then the reconciliation.
+
+    Every result names the workbook (dataset) it judges: a blocking failure
+    rejects that file, and the revision's other workbook can still load.
+    """
+    number = revision.revision
+    report = ValidationReport(number)
+    parameters = {
+        "revision_years": list(revision.years),
+        "location_codes": known_location_codes(files),
+    }
+    frames: dict[str, pd.DataFrame | None] = {}
+    for dataset in DATASETS:
+        frames[dataset] = combined_rows(files, dataset)
+        if frames[dataset] is not None:
+            report.results.extend(
+                validator.run_suite(dataset, frames[dataset], parameters, run_name, dataset, number)
+            )
+    refugees = next((f.refugees for f in files if f.refugees is not None), None)
+    if refugees is not None:
+        report.results.extend(
+            validator.run_suite(
+                "refugees", refugees, parameters, run_name, "destination_totals", number
+            )
+        )
+    for item in files:
+        report.results.extend(completeness_warning(item.dataset, note) for note in item.notes)
+        if item.data_basis is not None and len(item.data_basis):
+            basis = validator.run_suite(
+                "data_basis", item.data_basis, parameters, run_name, item.dataset, number
+            )
+            report.results.extend(basis)
+    report.data_basis = _basis_counts(files)
+    loaded_totals, other_revisions = store_context(db_path, number)
+    checks = reconciliation_frame(
+        frames["bilateral"],
+        frames["destination_totals"],
+        loaded_totals=loaded_totals,
+        other_revisions=other_revisions,
+        refugees=refugees,
+    )
+    report.checked = checks.attrs.get("checked", {})
+    for dataset in DATASETS:
+        if frames[dataset] is not None:
+            mine = checks[checks["dataset"] == dataset].reset_index(drop=True)
+            report.results.extend(
+                validator.run_suite("reconciliation", mine, {}, run_name, dataset, number)
+            )
+    return report
+
+
+def known_location_codes(files: list[PreparedFile]) -> list[int]:
+    """Codes a row may use: the M49 reference, World, and the aggregates the workbooks define."""
+    codes = set(m49_reference()["code"].tolist()) | {WORLD}
+    for item in files:
+        codes.update(int(c) for c in item.names["code"] if int(c) >= FIRST_AGGREGATE_CODE)
+    return sorted(codes)
+
+
+def store_context(db_path: Path | None, revision: int) -> tuple[pd.DataFrame | None, pd.DataFrame]:
+    """From the current store (if any): this revision's loaded destination totals, and
+    the destination stock of the other revisions, for the cross-checks."""
+    empty = pd.DataFrame(columns=["revision", "year", "destination_code", "sex", "migrants"])
+    if db_path is None or not db_path.exists():
+        return None, empty
+    with connect_read_only(db_path) as con:
+        loaded = con.execute(
+            "SELECT year, destination_code, sex, migrants FROM destination_totals "
+            "WHERE revision = ?",
+            [revision],
+        ).df()
+        others = con.execute(
+            "SELECT revision, year, destination_code, sex, migrants FROM destination_stock "
+            "WHERE revision <> ?",
+            [revision],
+        ).df()
+    return (loaded if len(loaded) else None), others
+
+
+def _basis_counts(files: list[PreparedFile]) -> dict[str, int]:
+    """How many destinations' estimates are imputed (I) and how many include refugees (R):
+    the data-quality signal of the steward summary (countries only, codes < 900)."""
+    frames = totals_first(files, "data_basis")
+    if not frames:
+        return {}
+    basis = pd.concat(frames).drop_duplicates("destination_code")
+    basis = basis[basis["destination_code"] < FIRST_AGGREGATE_CODE]
+    return {
+        "destinations": len(basis),
+        "imputed": int((basis["basis"] == "imputed").sum()),
+        "refugees_added": int(basis["refugees_added"].sum()),
+    }
+
+
+def passing_files(report: ValidationReport, files: list[PreparedFile]) -> list[PreparedFile]:
+    """The files of a revision that no blocking failure rejects."""
+    return [item for item in files if not report.blocked(item.dataset)]

@@ -9,12 +9,9 @@ site when the validator is given a folder for it.
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
@@ -149,12 +146,6 @@ def default_expectations_dir() -> Path:
     return Path(str(resources.files("migstock").joinpath("expectations")))
 
 
-def preload() -> None:
-    """Import Great Expectations now (seconds), e.g. while a Prefect server boots."""
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    import great_expectations  # noqa: F401
-
-
 def load_suite_document(directory: Path, name: str) -> dict[str, Any]:
     path = directory / f"{name}.json"
     try:
@@ -250,24 +241,22 @@ class Validator:
         # pandas deep-copies attrs into every frame and series derived from a frame,
         # and GX derives hundreds (reconciliation_frame() keeps its counts there)
         frame.attrs = {}
-        batch = _SelectedOnce(frame)
         definition = self._definition_of(suite_name)
         # run_time given: GX would otherwise try to parse run_name as a date
         run_id = RunIdentifier(run_name=gx_run_name(run_name), run_time=datetime.now(UTC))
 
         def validate(detailed: bool) -> Any:
             return definition.run(
-                batch_parameters={"dataframe": batch},
+                batch_parameters={"dataframe": frame},
                 expectation_parameters=parameters or {},
                 result_format=_result_format(suite_name, detailed),
                 run_id=run_id,
             )
 
         detailed = suite_name in DETAILED_FIRST_SUITES
-        with _collecting_new_objects_only():
-            validation = validate(detailed)
-            if not validation.success and not detailed:
-                validation = validate(detailed=True)
+        validation = validate(detailed)
+        if not validation.success and not detailed:
+            validation = validate(detailed=True)
         key = _result_key(suite_name, run_id, validation.batch_id)
         self._rendered[key if revision is None else (suite_name, dataset, revision)] = key
         # failing rows are listed when the suite failed; when it passed (a warning
@@ -277,12 +266,6 @@ class Validator:
             _check_result(suite_name, item, frame, dataset, rows=not validation.success)
             for item in validation.results
         ]
-
-    def forget(self, revision: int) -> None:
-        """Leave the results of ``revision`` validated so far out of the Data Docs (a
-        result computed ahead that the run did not use, see :mod:`migstock.head_start`)."""
-        for key in [k for k in self._rendered if isinstance(k, tuple) and k[2] == revision]:
-            del self._rendered[key]
 
     def build_docs(self) -> Path | None:
         """Render this run's results into the Data Docs site, readable offline;
@@ -298,35 +281,13 @@ class Validator:
         for name in SUITES:  # the index lists (and keeps) the suites it knows
             self._definition_of(name)
         suites = [ExpectationSuiteIdentifier(name) for name in SUITES]
-        with _collecting_new_objects_only():
-            self.context.build_data_docs(
-                site_names=[DOCS_SITE], resource_identifiers=[*suites, *self._rendered.values()]
-            )
+        self.context.build_data_docs(
+            site_names=[DOCS_SITE], resource_identifiers=[*suites, *self._rendered.values()]
+        )
         self._rendered.clear()
         make_offline(self.docs_dir)
         index = self.docs_dir / "index.html"
         return index if index.exists() else None
-
-
-@contextmanager
-def _collecting_new_objects_only() -> Iterator[None]:
-    """Python's cycle collector leaves the objects that exist now alone until the
-    block ends (``gc.freeze``; they go back to the oldest generation after).
-
-    A GX validation allocates hundreds of thousands of short-lived objects, which
-    trigger full collections; each one would also traverse every older object of
-    the process (about 300,000 once GX is imported), 0.1-0.2 s a time. Objects made
-    in the block are collected as usual. A process that froze objects itself keeps
-    them frozen.
-    """
-    if gc.get_freeze_count():
-        yield
-        return
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
 
 
 def gx_run_name(run_id: str | None) -> str:
@@ -383,35 +344,6 @@ def _context_config(results_dir: Path | None) -> Any:
             "base_directory": str(results_dir.resolve()),
         }
     return config
-
-
-class _SelectedOnce(pd.DataFrame):
-    """A frame as handed to GX, which does not change it: the rows of each row
-    condition are selected once per validation instead of once per metric.
-
-    GX applies an expectation's ``row_condition`` with ``DataFrame.query`` for each
-    metric it computes under it, about seven times per expectation, and each query
-    costs 1-2 ms, mostly pandas parsing the expression (the reconciliation suite
-    has ten conditions). The rows selected are kept by expression and handed out as
-    shallow copies: under copy-on-write, nothing done with one reaches the kept rows.
-    Frames derived otherwise are plain DataFrames and keep nothing.
-    """
-
-    _metadata = ["_selections"]  # noqa: RUF012 (pandas' name for per-instance attributes)
-
-    def __init__(self, frame: pd.DataFrame) -> None:
-        super().__init__(frame)
-        self._selections: dict[tuple[str, Any, Any], pd.DataFrame] = {}
-
-    def query(self, expr: str, **kwargs: Any) -> Any:
-        """``DataFrame.query``, evaluated once for each expression."""
-        kwargs["level"] = kwargs.get("level", 0) + 1  # "@name" is the caller's variable
-        if "@" in expr or not set(kwargs) <= {"level", "parser", "engine"}:
-            return super().query(expr, **kwargs)  # local variables, inplace: not kept
-        key = (expr, kwargs.get("parser"), kwargs.get("engine"))
-        if key not in self._selections:
-            self._selections[key] = super().query(expr, **kwargs)
-        return self._selections[key].copy(deep=False)
 
 
 def _numpy_numbers(frame: pd.DataFrame) -> pd.DataFrame:

@@ -62,9 +62,7 @@ def _finish(check: str, frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _query(sql: str, **frames: pd.DataFrame) -> pd.DataFrame:
-    """``sql`` over ``frames`` (by name), in a connection of its own: DuckDB's default
-    connection is one per process and refuses a second thread's call while busy (the
-    head start validates in a thread, see :mod:`migstock.head_start`)."""
+    """``sql`` over ``frames`` (by name), in an in-memory connection of its own."""
     with duckdb.connect() as con:
         for name, frame in frames.items():
             con.register(name, frame)

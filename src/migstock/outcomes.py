@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from migstock.brief import BriefResult
     from migstock.validate.gx import ValidationReport
 
 
@@ -54,6 +55,8 @@ class RunSummary:
     run_id: str = ""
     docs_index: Path | None = None
     summary_html: Path | None = None
+    #: the data brief's pages, when the run loaded something
+    brief: list[BriefResult] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:

@@ -1,0 +1,139 @@
+"""The parse stage's entry point: one raw file read, parsed and harmonized.
+
+:func:`prepare_file` raises :class:`~migstock.errors.InputError` on any problem;
+:func:`prepare_or_reject` returns the problem as a "rejected" outcome instead, so a
+run (and its Prefect task) goes on with the other files without a traceback.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from migstock.acquire.provenance import RawFile
+from migstock.catalog import Dataset
+from migstock.errors import InputError, MigstockError
+from migstock.outcomes import Outcome, Status
+from migstock.parse import parse_workbook
+from migstock.parse.harmonize import (
+    data_basis,
+    harmonize_bilateral,
+    harmonize_refugees,
+    harmonize_totals,
+    location_names,
+    location_notes,
+    m49_reference,
+    name_aliases,
+    name_key,
+)
+from migstock.parse.names import NameTooLong
+from migstock.parse.read import read_workbook
+
+
+@dataclass
+class PreparedFile:
+    """One raw file parsed and harmonized, identified by its own content."""
+
+    raw: RawFile
+    revision: int
+    dataset: Dataset
+    rows: pd.DataFrame
+    names: pd.DataFrame
+    #: what a complete official workbook has and this one lacks (parse warnings)
+    notes: list[str] = field(default_factory=list)
+    #: refugee table (None if the workbook has none), type of data and country notes
+    refugees: pd.DataFrame | None = None
+    data_basis: pd.DataFrame | None = None
+    location_notes: pd.DataFrame | None = None
+    #: things to tell the steward that do not stop the load (e.g. a renamed country)
+    warnings: list[str] = field(default_factory=list)
+
+
+def prepare_file(raw: RawFile) -> PreparedFile:
+    """Read, parse and harmonize one raw file; raise :class:`InputError` on any problem."""
+    try:
+        parsed = parse_workbook(read_workbook(raw.path))
+    except NameTooLong as error:
+        raise InputError(raw.path, str(error)) from None
+    if parsed.dataset == "bilateral":
+        rows = harmonize_bilateral(parsed, raw.path)
+    else:
+        rows = harmonize_totals(parsed)
+    names = location_names(parsed)
+    return PreparedFile(
+        raw,
+        parsed.revision,
+        parsed.dataset,
+        rows,
+        names,
+        parsed.notes,
+        refugees=harmonize_refugees(parsed),
+        data_basis=data_basis(parsed),
+        location_notes=location_notes(parsed),
+        warnings=renamed_locations(names),
+    )
+
+
+def prepare_or_reject(raw: RawFile) -> PreparedFile | Outcome:
+    """:func:`prepare_file`, or the file's rejection in one line."""
+    try:
+        return prepare_file(raw)
+    except MigstockError as error:  # the subject names the file: the message need not repeat it
+        message = str(error).removeprefix(f"{raw.path.name}: ")
+        return Outcome(raw.path.name, Status.REJECTED, message)
+
+
+def renamed_locations(names: pd.DataFrame) -> list[str]:
+    """Warnings for countries a workbook names differently from every name known for
+    their code (the M49 name and ``reference/name_aliases.csv``).
+
+    A warning, not an error: the UN does rename countries between revisions
+    (Swaziland -> Eswatini); a steward confirms the new name by adding it as an
+    alias. Until then the run says so instead of storing it silently.
+    """
+    known: dict[int, set[str]] = defaultdict(set)
+    for name, code in zip(m49_reference()["name"], m49_reference()["code"], strict=True):
+        known[int(code)].add(name_key(name))
+    for key, code in name_aliases().items():
+        known[code].add(key)
+    warnings = []
+    for code, name in zip(names["code"], names["name"], strict=True):
+        code = int(code)
+        if code in known and name_key(name) not in known[code]:
+            usual = sorted(n for n in m49_reference().loc[m49_reference()["code"] == code, "name"])
+            warnings.append(
+                f"location {code} is named {name!r}, not {usual[0]!r} or a known alias: check "
+                "it (confirmed names go into reference/name_aliases.csv)"
+            )
+    return warnings
+
+
+def group_by_revision(prepared: list[PreparedFile]) -> dict[int, list[PreparedFile]]:
+    groups: dict[int, list[PreparedFile]] = defaultdict(list)
+    for item in prepared:
+        groups[item.revision].append(item)
+    return dict(sorted(groups.items()))
+
+
+def combined_rows(
+    files: list[PreparedFile], dataset: Dataset, *, lineage: bool = False
+) -> pd.DataFrame | None:
+    """All rows of one dataset of a revision (a table may come split over files);
+    with ``lineage``, each row also names its raw file (``raw_sha256``)."""
+    frames = [
+        f.rows.assign(raw_sha256=f.raw.sha256) if lineage else f.rows
+        for f in files
+        if f.dataset == dataset
+    ]
+    if not frames:
+        return None
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+
+def totals_first(files: list[PreparedFile], attribute: str) -> list[pd.DataFrame]:
+    """A per-destination frame (``data_basis``, ``location_notes``) of every file, the
+    destination-totals workbook's first."""
+    ordered = sorted(files, key=lambda f: f.dataset != "destination_totals")
+    return [getattr(f, attribute) for f in ordered if getattr(f, attribute) is not None]
