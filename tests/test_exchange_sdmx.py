@@ -36,8 +36,8 @@ def structure(published: Path):
 
 
 #: files up to this many observations are read with pysdmx; the larger ones (the
-#: 1.4 M-row 2019 bilateral layout) with DuckDB's CSV reader: pysdmx needs ~10 s for it
-PYSDMX_MAX_ROWS = 300_000
+#: 2019 and 2024 bilateral layouts, 1.6 M rows) with DuckDB: pysdmx needs ~12 s for them
+PYSDMX_MAX_ROWS = 100_000
 
 
 def _observations(data: Path, structure_file: Path) -> pd.DataFrame:
