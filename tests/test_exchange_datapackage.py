@@ -116,7 +116,7 @@ def test_a_broken_foreign_key_fails_validation(store_2015, tmp_path: Path) -> No
     descriptor["resources"] = [r for r in descriptor["resources"] if r["name"] in kept]
     (tmp_path / "csv").mkdir()
     for name in kept:
-        shutil.copy(source / "csv" / f"{name}.csv", tmp_path / "csv" / f"{name}.csv")
+        shutil.copyfile(source / "csv" / f"{name}.csv", tmp_path / "csv" / f"{name}.csv")
     totals = tmp_path / "csv" / "destination_totals.csv"
     header, first, *rest = totals.read_text().splitlines()
     columns = header.split(",")
