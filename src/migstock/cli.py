@@ -443,32 +443,62 @@ def sql(
 
 @app.command()
 def export(
-    name: Annotated[str, typer.Argument(help="Table or view, e.g. arab_immigrants.")],
-    output_format: Annotated[str, typer.Option("--format", help="csv, parquet or xlsx.")] = "csv",
+    name: Annotated[str | None, typer.Argument(help="Table or view, e.g. arab_immigrants.")] = None,
+    output_format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="csv, parquet, xlsx; sdmx-csv (SDMX-CSV 1.0) or sdmx-ml (SDMX-ML 2.1) "
+            "for bilateral_stock, destination_totals, refugees.",
+        ),
+    ] = "csv",
+    structure: Annotated[
+        bool, typer.Option("--structure", help="Write the SDMX-ML 2.1 structure instead.")
+    ] = False,
     output: Annotated[Path | None, typer.Option(help="File to write.")] = None,
     revision: Annotated[int | None, typer.Option(help="Only this revision.")] = None,
     db: Annotated[Path | None, typer.Option(help="DuckDB file.")] = None,
 ) -> None:
-    """Export a table or view for colleagues who work in spreadsheets."""
+    """Export a table or view for colleagues who work in spreadsheets, or as SDMX."""
+    from migstock import exchange
     from migstock.store import access
 
-    if output_format not in ("csv", "parquet", "xlsx"):
-        raise typer.BadParameter("--format must be csv, parquet or xlsx")
+    formats = ("csv", "parquet", "xlsx", "sdmx-csv", "sdmx-ml")
+    if output_format not in formats:
+        raise typer.BadParameter(f"--format must be one of {', '.join(formats)}")
+    if not structure and name is None:
+        raise typer.BadParameter("name a table or view to export, or pass --structure")
     suffix = f"_{revision}" if revision else ""
-    target = output or Path("data/exports") / f"{name}{suffix}.{output_format}"
+    extension = {"sdmx-csv": "sdmx.csv", "sdmx-ml": "sdmx.xml"}.get(output_format, output_format)
+    default = f"structure{suffix}.sdmx.xml" if structure else f"{name}{suffix}.{extension}"
+    target = output or Path("data/exports") / default
+    store = db or settings.db_path()
     try:
-        rows = access.export(db or settings.db_path(), name, output_format, target, revision)  # type: ignore[arg-type]
+        if structure:
+            artefacts = exchange.export_structure(store, target, revision)
+            console.print(f"wrote the SDMX structure ({artefacts} artefacts) to {target}")
+            return
+        assert name is not None
+        if output_format.startswith("sdmx-"):
+            rows = exchange.export_sdmx(store, name, output_format, target, revision)
+        else:
+            rows = access.export(store, name, output_format, target, revision)  # type: ignore[arg-type]
     except MigstockError as error:
         err.print(f"[bold red]error:[/] {error}", soft_wrap=True)
         raise typer.Exit(2) from None
     if rows == 0:
         which = f" for revision {revision}" if revision is not None else ""
+        written = output_format != "sdmx-ml"  # SDMX-ML: no data set, so no file
+        holds = "holds only the header" if written else "was not written"
         err.print(
-            f"[yellow]warning:[/] {name} has no rows{which}: {target} holds only the header "
+            f"[yellow]warning:[/] {name} has no rows{which}: {target} {holds} "
             '(`migstock sql "SELECT DISTINCT revision FROM raw_files"` lists what is loaded)',
             soft_wrap=True,
         )
-    console.print(f"wrote {rows:,} rows to {target}")
+        if not written:
+            return
+    unit = "observations" if output_format.startswith("sdmx-") else "rows"
+    console.print(f"wrote {rows:,} {unit} to {target}")
 
 
 def pd_isna(value: object) -> bool:

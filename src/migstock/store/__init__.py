@@ -137,6 +137,9 @@ def load_revisions(db_path: Path, parquet_dir: Path, loads: list[RevisionLoad]) 
             with duckdb.connect(str(new_db), config=LOAD_CONFIG) as con:
                 _apply(con, loads)
                 export_parquet(con, version / "parquet")
+                from migstock.exchange import publish_exchange  # SDMX, data package
+
+                publish_exchange(con, version)
             seal(version)
             _publish_step("built")
             _switch(db_path, parquet_dir, version)

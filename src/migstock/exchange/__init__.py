@@ -1,0 +1,88 @@
+"""Exchange formats of every published version: SDMX and a Frictionless data package.
+
+A load calls :func:`publish_exchange` on the new version folder before it switches
+the ``.current`` pointer, so readers see the exchange files together with the data::
+
+    migstock.duckdb.versions/<id>/          exchange_dir(version_dir)
+        datapackage.json                    Frictionless data package (Table Schemas)
+        csv/<table>.csv                     every table as CSV
+        sdmx/structure.xml                  SDMX-ML 2.1 structure (all revisions)
+        sdmx/<table>_<revision>.csv         SDMX-CSV 1.0: one file per dataflow version
+
+SDMX-ML data is written on demand (``migstock export NAME --format sdmx-ml``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from migstock.errors import MigstockError
+from migstock.exchange import sdmx
+from migstock.exchange.datapackage import write_datapackage
+from migstock.exchange.sdmx import DATAFLOWS, write_sdmx_csv, write_structure
+
+__all__ = ["exchange_dir", "export_sdmx", "export_structure", "publish_exchange"]
+
+
+def exchange_dir(version_dir: Path) -> Path:
+    """The folder holding a published version's exchange files (``datapackage.json``,
+    ``csv/``, ``sdmx/``): the version folder itself, beside its DuckDB file and Parquet.
+    Readers reach the published one through ``<db>.current/``."""
+    return Path(version_dir)
+
+
+def publish_exchange(con: duckdb.DuckDBPyConnection, version_dir: Path) -> Path:
+    """Write the exchange files of the store open on ``con`` into ``version_dir``.
+
+    Call it while building a version, before the pointer switch. Returns
+    :func:`exchange_dir` of the version.
+    """
+    folder = exchange_dir(version_dir)
+    for table in DATAFLOWS:
+        for revision in sdmx.revisions_of(con, table):
+            write_sdmx_csv(con, table, folder / "sdmx" / f"{table}_{revision}.csv", revision)
+    write_structure(con, folder / "sdmx" / "structure.xml")
+    write_datapackage(con, folder)
+    return folder
+
+
+def export_sdmx(
+    db_path: Path, table: str, sdmx_format: str, output: Path, revision: int | None = None
+) -> int:
+    """``migstock export TABLE --format sdmx-csv|sdmx-ml``: write one fact table (one
+    revision or all) as SDMX-CSV 1.0 or SDMX-ML 2.1; return the observation count."""
+    from migstock.store.access import connect_read_only
+
+    if table not in sdmx.DATAFLOWS:
+        raise MigstockError(
+            f"SDMX covers the fact tables only: {', '.join(sdmx.DATAFLOWS)} (not {table!r})"
+        )
+    with connect_read_only(db_path) as con:
+        _check_revision(con, revision)
+        if sdmx_format == "sdmx-csv":
+            return sdmx.write_sdmx_csv(con, table, output, revision)
+        if revision is not None and revision not in sdmx.revisions_of(con, table):
+            return 0  # no data set to write: the caller says so
+        return sdmx.write_sdmx_ml(con, table, output, revision)
+
+
+def export_structure(db_path: Path, output: Path, revision: int | None = None) -> int:
+    """``migstock export --structure``: the SDMX-ML 2.1 structure (one revision or all);
+    return how many artefacts it holds."""
+    from migstock.store.access import connect_read_only
+
+    with connect_read_only(db_path) as con:
+        _check_revision(con, revision)
+        return sdmx.write_structure(con, output, None if revision is None else [revision])
+
+
+def _check_revision(con: duckdb.DuckDBPyConnection, revision: int | None) -> None:
+    from migstock.exchange.sdmx import revisions_of
+
+    loaded = revisions_of(con)
+    if revision is not None and revision not in loaded:
+        raise MigstockError(
+            f"revision {revision} is not loaded; loaded: {', '.join(map(str, loaded)) or 'none'}"
+        )

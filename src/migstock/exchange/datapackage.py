@@ -1,0 +1,239 @@
+"""A Frictionless data package of the store: every table as CSV, with a Table Schema.
+
+``datapackage.json`` (Data Package v1) lists one tabular resource per table
+(``csv/<table>.csv``): field types, required fields, enumerations, primary keys and
+foreign keys (to ``locations``, ``revisions`` and ``raw_files``), the descriptions of
+``sql/docs.toml``, the CC BY 3.0 IGO licence, every source workbook with its sha256,
+and how to cite. Written with DuckDB and ``json``: the ``frictionless`` library is only
+needed to validate it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from migstock.catalog import LICENCE
+from migstock.store.docs import describe
+
+#: the tables of the package, reference tables first
+TABLES = (
+    "locations",
+    "revisions",
+    "raw_files",
+    "bilateral_stock",
+    "destination_totals",
+    "refugees",
+    "data_basis",
+    "location_notes",
+    "location_names",
+)
+PRIMARY_KEYS: dict[str, list[str]] = {
+    "locations": ["code"],
+    "revisions": ["revision"],
+    "raw_files": ["sha256"],
+    "destination_totals": ["revision", "year", "destination_code", "sex"],
+    "refugees": ["revision", "year", "destination_code"],
+    "data_basis": ["revision", "destination_code"],
+    "location_notes": ["revision", "location_code", "note_number"],
+    "location_names": ["revision", "code"],
+}
+_TO_LOCATIONS = {"destination_code", "origin_code", "location_code", "code"}
+_REFERENCES = {"revision": ("revisions", "revision"), "raw_sha256": ("raw_files", "sha256")}
+ENUMS: dict[str, list[str]] = {
+    "sex": ["total", "male", "female"],
+    "origin_kind": ["country", "aggregate", "total", "other_north", "other_south", "other"],
+    "kind": ["country", "aggregate"],
+    "dataset": ["bilateral", "destination_totals"],
+    "origin": ["download", "landing zone", "raw-dir"],
+    "arab_subregion": ["GCC", "Mashreq", "Maghreb", "Arab LDCs"],
+    "licence": [LICENCE],
+    "basis": ["foreign_born", "citizenship", "imputed", "foreign_born and citizenship"],
+}
+NOT_NEGATIVE = {"migrants", "total_population", "refugees", "size_bytes", "migrant_share"}
+SHA256_PATTERN = "[0-9a-f]{64}"
+LICENSE = {
+    "name": "CC-BY-3.0-IGO",
+    "path": "https://creativecommons.org/licenses/by/3.0/igo/",
+    "title": "Creative Commons Attribution 3.0 IGO",
+}
+_TYPES = {
+    "SMALLINT": "integer",
+    "INTEGER": "integer",
+    "BIGINT": "integer",
+    "DOUBLE": "number",
+    "BOOLEAN": "boolean",
+    "VARCHAR": "string",
+    "TIMESTAMP WITH TIME ZONE": "datetime",
+}
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str, bool]]:
+    rows = con.execute(
+        "SELECT column_name, data_type, is_nullable = 'NO' FROM information_schema.columns "
+        "WHERE table_schema = 'main' AND table_name = ? ORDER BY ordinal_position",
+        [table],
+    ).fetchall()
+    return [(name, data_type, bool(required)) for name, data_type, required in rows]
+
+
+def _field(table: str, name: str, data_type: str, required: bool) -> dict[str, Any]:
+    field: dict[str, Any] = {"name": name, "type": _TYPES.get(data_type, "string")}
+    text = describe(table, name)
+    if text:
+        field["description"] = text
+    if field["type"] == "datetime":
+        field["format"] = "%Y-%m-%dT%H:%M:%S.%fZ"
+    constraints: dict[str, Any] = {}
+    if required:
+        constraints["required"] = True
+    if name in ENUMS:
+        constraints["enum"] = ENUMS[name]
+    if name in NOT_NEGATIVE:
+        constraints["minimum"] = 0
+    if name in {"sha256", "raw_sha256"}:
+        constraints["pattern"] = SHA256_PATTERN
+    if constraints:
+        field["constraints"] = constraints
+    return field
+
+
+def table_schema(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, Any]:
+    """The Table Schema of one store table."""
+    columns = _columns(con, table)
+    schema: dict[str, Any] = {
+        "fields": [_field(table, *column) for column in columns],
+        "missingValues": [""],
+    }
+    if table in PRIMARY_KEYS:
+        schema["primaryKey"] = PRIMARY_KEYS[table]
+    foreign_keys = []
+    for name, _, _ in columns:
+        if name in _TO_LOCATIONS and table != "locations":
+            target = ("locations", "code")
+        elif name in _REFERENCES and table != _REFERENCES[name][0]:
+            target = _REFERENCES[name]
+        else:
+            continue
+        foreign_keys.append(
+            {"fields": [name], "reference": {"resource": target[0], "fields": [target[1]]}}
+        )
+    if foreign_keys:
+        schema["foreignKeys"] = foreign_keys
+    return schema
+
+
+def _select(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """SELECT of a table for its CSV: timestamps as ISO 8601 in UTC."""
+    columns = []
+    for name, data_type, _ in _columns(con, table):
+        if data_type.startswith("TIMESTAMP"):
+            columns.append(
+                f"strftime(\"{name}\" AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%fZ') AS \"{name}\""
+            )
+        else:
+            columns.append(f'"{name}"')
+    return f"SELECT {', '.join(columns)} FROM {table}"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_table_csvs(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, int]:
+    """Write every table of :data:`TABLES` to ``folder/<table>.csv``; return row counts."""
+    folder.mkdir(parents=True, exist_ok=True)
+    counts = {}
+    for table in TABLES:
+        target = str(folder / f"{table}.csv").replace("'", "''")
+        result = con.execute(
+            f"COPY ({_select(con, table)}) TO '{target}' (FORMAT csv, HEADER true)"
+        ).fetchone()
+        counts[table] = int(result[0]) if result else 0
+    return counts
+
+
+def descriptor(
+    con: duckdb.DuckDBPyConnection, package_dir: Path, counts: dict[str, int]
+) -> dict[str, Any]:
+    """The ``datapackage.json`` content for the CSV files in ``package_dir/csv``."""
+    revisions = con.execute(
+        "SELECT revision, title, citation FROM revisions ORDER BY revision"
+    ).fetchall()
+    sources = con.execute(
+        "SELECT revision, dataset, file_name, url, sha256, size_bytes FROM raw_files "
+        "ORDER BY revision, dataset"
+    ).fetchall()
+    resources = []
+    for table in TABLES:
+        path = package_dir / "csv" / f"{table}.csv"
+        resources.append(
+            {
+                "name": table,
+                "path": f"csv/{table}.csv",
+                "profile": "tabular-data-resource",
+                "format": "csv",
+                "mediatype": "text/csv",
+                "encoding": "utf-8",
+                "description": f"{describe(table) or table} ({counts[table]:,} rows)",
+                "bytes": path.stat().st_size,
+                "hash": f"sha256:{_sha256(path)}",
+                "schema": table_schema(con, table),
+            }
+        )
+    citations = [citation for _, _, citation in revisions]
+    return {
+        "profile": "tabular-data-package",
+        "name": "migstock-international-migrant-stock",
+        "id": package_dir.name,
+        "title": "International Migrant Stock (UN DESA), curated for the Arab region by migstock",
+        "description": (
+            "The curated tables of UN DESA's International Migrant Stock as loaded by "
+            "migstock, one CSV per table. Conventions: migrants NULL (empty) = not "
+            "available ('..') or suppressed (suppressed = true, '~'); 0 = none. Codes >= 900 "
+            "are the world, regions and groups (locations.is_aggregate). The same data as "
+            "SDMX (structure and SDMX-CSV data) is in sdmx/. Cite as: " + " ".join(citations)
+        ),
+        "version": version("migstock"),
+        "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "keywords": ["international migration", "migrant stock", "Arab region", "UN DESA"],
+        "licenses": [LICENSE],
+        "citation": citations,
+        "sources": [
+            {
+                "title": f"{file_name} (revision {revision}, {dataset})",
+                **({"path": url} if url else {}),
+                "sha256": sha256,
+                "bytes": size_bytes,
+            }
+            for revision, dataset, file_name, url, sha256, size_bytes in sources
+        ],
+        "contributors": [
+            {
+                "title": "United Nations Department of Economic and Social Affairs, "
+                "Population Division",
+                "role": "author",
+            },
+            {"title": f"migstock {version('migstock')}", "role": "wrangler"},
+        ],
+        "resources": resources,
+    }
+
+
+def write_datapackage(con: duckdb.DuckDBPyConnection, package_dir: Path) -> Path:
+    """Write ``package_dir/csv/<table>.csv`` and ``package_dir/datapackage.json``."""
+    counts = write_table_csvs(con, package_dir / "csv")
+    path = package_dir / "datapackage.json"
+    content = descriptor(con, package_dir, counts)
+    path.write_text(json.dumps(content, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path

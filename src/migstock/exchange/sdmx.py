@@ -1,0 +1,498 @@
+"""SDMX views of the fact tables: structure (SDMX-ML 2.1), data (SDMX-CSV 1.0, SDMX-ML 2.1).
+
+One data structure definition, ``MIGSTOCK:DSD_MIGSTOCK``, describes all three fact
+tables; each table is a dataflow (``BILATERAL_STOCK``, ``DESTINATION_TOTALS``,
+``REFUGEES``). Each UN revision R gets its own version ``1.0.R`` of the DSD, of the
+dataflows and of the two codelists whose content follows the revision (``CL_AREA``:
+the names that revision published; ``CL_DATA_TYPE``); the codelists and concepts that
+never change are version ``1.0``.
+
+Key: ``FREQ.INDICATOR.REF_AREA.COUNTERPART_AREA.SEX`` plus ``TIME_PERIOD`` (the
+reference year). Every cell of a store row is one observation, a NULL one included:
+its OBS_VALUE is empty and OBS_STATUS is ``M`` (``..``, not available) or its
+CONF_STATUS is ``C`` (``~``, suppressed for privacy).
+
+One SQL query per dataflow maps the store to these columns (:func:`observations_sql`).
+DuckDB writes SDMX-CSV from it (pysdmx's CSV writer is pandas'
+``to_csv``: four times slower, 1 s per 224,000 observations, too slow for every load
+of the 1.7 M bilateral rows); pysdmx writes the SDMX-ML structure and data, and reads
+all of them back. pysdmx is imported only here,
+when a structure or SDMX-ML file is written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import duckdb
+
+from migstock.errors import MigstockError
+
+if TYPE_CHECKING:
+    from pysdmx.model import Codelist, Concept, ConceptScheme
+
+AGENCY = "MIGSTOCK"
+DSD_ID = "DSD_MIGSTOCK"
+CONCEPT_SCHEME_ID = "CS_MIGSTOCK"
+#: version of the artefacts that do not change with the revision
+STATIC_VERSION = "1.0"
+#: the fact tables and their dataflow IDs
+DATAFLOWS = {
+    "bilateral_stock": "BILATERAL_STOCK",
+    "destination_totals": "DESTINATION_TOTALS",
+    "refugees": "REFUGEES",
+}
+DATAFLOW_NAMES = {
+    "bilateral_stock": "International migrant stock by destination, origin and sex",
+    "destination_totals": "International migrant stock, total population and migrant share "
+    "by destination and sex",
+    "refugees": "Refugees and asylum seekers by destination",
+}
+
+#: residual origins with no M49 code (bilateral_stock.origin_kind -> COUNTERPART_AREA)
+RESIDUAL_AREAS = {"other_north": "_O_N", "other_south": "_O_S", "other": "_O"}
+RESIDUAL_NAMES = {"_O_N": "Other North", "_O_S": "Other South", "_O": "Other"}
+NOT_APPLICABLE = "_Z"
+#: COUNTERPART_AREA of counts over all origins (destination totals, refugees)
+WORLD = "900"
+SEX_CODES = {"total": "_T", "male": "M", "female": "F"}
+
+INDICATORS = {
+    "MIGRANT_STOCK": (
+        "International migrant stock",
+        "Persons born abroad or foreign citizens at mid-year",
+    ),
+    "TOTAL_POPULATION": ("Total population", "Total population at mid-year"),
+    "MIGRANT_SHARE": (
+        "International migrant stock as a percentage of the total population",
+        "As published (Table 3 of the destination-totals workbooks)",
+    ),
+    "REFUGEES": (
+        "Refugees and asylum seekers",
+        "Refugees and asylum seekers at mid-year (UNHCR, UNRWA), both sexes",
+    ),
+    "REFUGEE_SHARE": (
+        "Refugees as a percentage of the international migrant stock",
+        "As published (Table 6 of the destination-totals workbooks)",
+    ),
+}
+DATA_TYPE_LETTERS = {
+    "B": "foreign-born population",
+    "C": "foreign citizens",
+    "I": "imputed (no data)",
+    "R": "refugees added (UNHCR, UNRWA)",
+}
+#: type-of-data codes as the UN publishes them (letters without spaces); others seen
+#: in a revision are added to that revision's codelist
+KNOWN_DATA_TYPES = [f"{base}{r}" for base in ("B", "C", "I", "BC", "CB") for r in ("", "R")]
+
+STATIC_CODELISTS: dict[str, tuple[str, list[tuple[str, str]]]] = {
+    "CL_FREQ": ("Frequency", [("A", "Annual")]),
+    "CL_INDICATOR": ("Indicator", [(code, name) for code, (name, _) in INDICATORS.items()]),
+    "CL_SEX": ("Sex", [("F", "Female"), ("M", "Male"), ("_T", "Total")]),
+    "CL_UNIT_MEASURE": ("Unit of measure", [("PS", "Persons"), ("PT", "Percent")]),
+    "CL_OBS_STATUS": (
+        "Observation status",
+        [("A", "Normal value"), ("M", "Missing value: not available ('..' in the workbook)")],
+    ),
+    "CL_CONF_STATUS": (
+        "Confidentiality status",
+        [
+            ("F", "Free"),
+            ("C", "Confidential: suppressed for privacy ('~' in the workbook, fewer than five)"),
+        ],
+    ),
+}
+
+Role = Literal["dimension", "time", "measure", "attribute"]
+#: (ID, role, codelist or None, required, concept name, concept description)
+COMPONENTS: list[tuple[str, Role, str | None, bool, str, str]] = [
+    ("FREQ", "dimension", "CL_FREQ", True, "Frequency", "A: annual"),
+    ("INDICATOR", "dimension", "CL_INDICATOR", True, "Indicator", "What is counted"),
+    ("REF_AREA", "dimension", "CL_AREA", True, "Reference area",
+     "Country or area of destination, or an aggregate: UN M49 code (UN DESA location code)"),
+    ("COUNTERPART_AREA", "dimension", "CL_AREA", True, "Counterpart area",
+     "Country or area of origin (900: all origins; _O_N, _O_S, _O: the residual origins "
+     "Other North, Other South, Other; _Z: not applicable)"),
+    ("SEX", "dimension", "CL_SEX", True, "Sex", "F, M or _T (both sexes)"),
+    ("TIME_PERIOD", "time", None, True, "Time period",
+     "Reference year: the stock at mid-year (1 July)"),
+    ("OBS_VALUE", "measure", None, False, "Observation value",
+     "The count (persons) or the percentage; empty when not available or suppressed"),
+    ("UNIT_MEASURE", "attribute", "CL_UNIT_MEASURE", True, "Unit of measure",
+     "PS persons, PT percent"),
+    ("OBS_STATUS", "attribute", "CL_OBS_STATUS", True, "Observation status",
+     "M when the UN published '..' (not available)"),
+    ("CONF_STATUS", "attribute", "CL_CONF_STATUS", True, "Confidentiality status",
+     "C when the UN suppressed the count ('~')"),
+    ("DATA_TYPE", "attribute", "CL_DATA_TYPE", False, "Type of data",
+     "What the destination's estimate is based on: B foreign-born, C foreign citizens, "
+     "I imputed, R refugees added (letters as published); empty for aggregates"),
+    ("REVISION", "attribute", None, True, "Revision",
+     "Revision (publication year) of International Migrant Stock the value comes from"),
+    ("SOURCE_SHA256", "attribute", None, True, "Source file sha256",
+     "sha256 of the UN workbook the value was read from (raw_files.sha256 in the store)"),
+]  # fmt: skip
+#: the SDMX-CSV 1.0 columns, in order: DATAFLOW, dimensions, measure, attributes
+SDMX_COLUMNS = ["DATAFLOW", *(component[0] for component in COMPONENTS)]
+
+
+def version_of(revision: int) -> str:
+    """The version of the DSD, dataflows and revision codelists of ``revision``."""
+    return f"1.0.{revision}"
+
+
+def dataflow_ref(table: str, revision: int) -> str:
+    """``MIGSTOCK:BILATERAL_STOCK(1.0.2024)``: the DATAFLOW column of SDMX-CSV 1.0."""
+    return f"{AGENCY}:{DATAFLOWS[table]}({version_of(revision)})"
+
+
+def _check_table(table: str) -> None:
+    if table not in DATAFLOWS:
+        raise MigstockError(
+            f"{table!r} has no SDMX dataflow; choose one of: {', '.join(DATAFLOWS)}"
+        )
+
+
+def _sex(column: str) -> str:
+    cases = " ".join(f"WHEN '{sex}' THEN '{code}'" for sex, code in SEX_CODES.items())
+    return f"CASE {column} {cases} END"
+
+
+def _observation(
+    *,
+    table: str,
+    indicator: str,
+    counterpart: str,
+    sex: str,
+    value: str,
+    unit: str,
+    suppressed: str = "false",
+) -> str:
+    """One SELECT list mapping a store row to the SDMX columns, all as text."""
+    return f"""
+    SELECT '{AGENCY}:{DATAFLOWS[table]}(1.0.' || f.revision || ')' AS DATAFLOW,
+           'A' AS FREQ, '{indicator}' AS INDICATOR,
+           f.destination_code::VARCHAR AS REF_AREA, {counterpart} AS COUNTERPART_AREA,
+           {sex} AS SEX, f.year::VARCHAR AS TIME_PERIOD, ({value})::VARCHAR AS OBS_VALUE,
+           '{unit}' AS UNIT_MEASURE,
+           CASE WHEN ({value}) IS NULL AND NOT {suppressed} THEN 'M' ELSE 'A' END AS OBS_STATUS,
+           CASE WHEN {suppressed} THEN 'C' ELSE 'F' END AS CONF_STATUS,
+           replace(b.data_type, ' ', '') AS DATA_TYPE,
+           f.revision::VARCHAR AS REVISION, f.raw_sha256 AS SOURCE_SHA256
+    FROM {table} f
+    LEFT JOIN data_basis b ON b.revision = f.revision AND b.destination_code = f.destination_code
+    WHERE {{where}}"""
+
+
+def observations_sql(table: str, revision: int | None = None) -> str:
+    """The SELECT giving ``table`` (one revision, or all) as SDMX observations, in the
+    columns of :data:`SDMX_COLUMNS`, every value as text."""
+    _check_table(table)
+    where = "true" if revision is None else f"f.revision = {int(revision)}"
+    if table == "bilateral_stock":
+        residuals = " ".join(
+            f"WHEN '{kind}' THEN '{code}'" for kind, code in RESIDUAL_AREAS.items()
+        )
+        counterpart = f"CASE f.origin_kind {residuals} ELSE f.origin_code::VARCHAR END"
+        parts = [
+            _observation(
+                table=table,
+                indicator="MIGRANT_STOCK",
+                counterpart=counterpart,
+                sex=_sex("f.sex"),
+                value="f.migrants",
+                unit="PS",
+                suppressed="f.suppressed",
+            )
+        ]
+    elif table == "destination_totals":
+        sex = _sex("f.sex")
+        parts = [
+            _observation(
+                table=table,
+                indicator="MIGRANT_STOCK",
+                counterpart=f"'{WORLD}'",
+                sex=sex,
+                value="f.migrants",
+                unit="PS",
+                suppressed="f.suppressed",
+            ),
+            _observation(
+                table=table,
+                indicator="TOTAL_POPULATION",
+                counterpart=f"'{NOT_APPLICABLE}'",
+                sex=sex,
+                value="f.total_population",
+                unit="PS",
+            ),
+            _observation(
+                table=table,
+                indicator="MIGRANT_SHARE",
+                counterpart=f"'{WORLD}'",
+                sex=sex,
+                value="f.migrant_share",
+                unit="PT",
+            ),
+        ]
+    else:
+        parts = [
+            _observation(
+                table=table,
+                indicator=indicator,
+                counterpart=f"'{WORLD}'",
+                sex="'_T'",
+                value=value,
+                unit=unit,
+            )
+            for indicator, value, unit in (
+                ("REFUGEES", "f.refugees", "PS"),
+                ("REFUGEE_SHARE", "f.refugee_share", "PT"),
+            )
+        ]
+    return "\nUNION ALL\n".join(part.format(where=where) for part in parts)
+
+
+def revisions_of(con: duckdb.DuckDBPyConnection, table: str | None = None) -> list[int]:
+    """The revisions loaded (in ``revisions``) or, with ``table``, those with rows in it."""
+    if table is None:
+        rows = con.execute("SELECT revision FROM revisions ORDER BY 1").fetchall()
+    else:
+        _check_table(table)
+        rows = con.execute(f"SELECT DISTINCT revision FROM {table} ORDER BY 1").fetchall()
+    return [int(revision) for (revision,) in rows]
+
+
+def write_sdmx_csv(
+    con: duckdb.DuckDBPyConnection, table: str, output: Path, revision: int | None = None
+) -> int:
+    """Write ``table`` (one revision or all) as SDMX-CSV 1.0; return the observation count."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    escaped = str(output).replace("'", "''")
+    result = con.execute(
+        f"COPY ({observations_sql(table, revision)}) TO '{escaped}' (FORMAT csv, HEADER true)"
+    ).fetchone()
+    return int(result[0]) if result else 0
+
+
+# --- the structure (pysdmx objects, imported lazily) -----------------------------------
+
+
+def _urn(kind: str, artefact_id: str, version: str, item: str | None = None) -> str:
+    package = {"Codelist": "codelist", "Concept": "conceptscheme"}[kind]
+    parent = {"Codelist": "Codelist", "Concept": "ConceptScheme"}[kind]
+    urn = f"urn:sdmx:org.sdmx.infomodel.{package}.{parent}={AGENCY}:{artefact_id}({version})"
+    if item is not None:
+        urn = urn.replace(f".{parent}=", f".{kind}=") + f".{item}"
+    return urn
+
+
+def _codelist(codelist_id: str, name: str, codes: list[tuple[str, str]], version: str) -> Codelist:
+    from pysdmx.model import Code, Codelist
+
+    return Codelist(
+        id=codelist_id,
+        agency=AGENCY,
+        version=version,
+        name=name,
+        items=[Code(id=code, name=code_name) for code, code_name in codes],
+        urn=_urn("Codelist", codelist_id, version),
+    )
+
+
+def _static_artefacts() -> tuple[dict[str, Codelist], ConceptScheme]:
+    from pysdmx.model import Concept, ConceptScheme
+
+    codelists = {
+        codelist_id: _codelist(codelist_id, name, codes, STATIC_VERSION)
+        for codelist_id, (name, codes) in STATIC_CODELISTS.items()
+    }
+    concepts: list[Concept] = [
+        Concept(
+            id=component_id,
+            name=name,
+            description=description,
+            urn=_urn("Concept", CONCEPT_SCHEME_ID, STATIC_VERSION, component_id),
+        )
+        for component_id, _, _, _, name, description in COMPONENTS
+    ]
+    scheme = ConceptScheme(
+        id=CONCEPT_SCHEME_ID,
+        agency=AGENCY,
+        version=STATIC_VERSION,
+        name="Concepts of migstock's International Migrant Stock dataflows",
+        items=concepts,
+    )
+    return codelists, scheme
+
+
+def area_codes(con: duckdb.DuckDBPyConnection, revision: int) -> list[tuple[str, str]]:
+    """CL_AREA of ``revision``: every location (M49 code, named as that revision
+    published it where it did), the residual origins and ``_Z`` (not applicable)."""
+    rows = con.execute(
+        "SELECT l.code, coalesce(n.name, l.name) FROM locations l "
+        "LEFT JOIN location_names n ON n.code = l.code AND n.revision = ? ORDER BY l.code",
+        [revision],
+    ).fetchall()
+    codes = [(str(code), name) for code, name in rows]
+    if WORLD not in {code for code, _ in codes}:  # the totals' "all origins", always used
+        codes.append((WORLD, "World"))
+    codes += list(RESIDUAL_NAMES.items())
+    codes.append((NOT_APPLICABLE, "Not applicable"))
+    return codes
+
+
+def data_type_codes(con: duckdb.DuckDBPyConnection, revision: int) -> list[tuple[str, str]]:
+    """CL_DATA_TYPE of ``revision``: the known combinations and any other it publishes."""
+    seen = [
+        code
+        for (code,) in con.execute(
+            "SELECT DISTINCT replace(data_type, ' ', '') FROM data_basis WHERE revision = ? "
+            "ORDER BY 1",
+            [revision],
+        ).fetchall()
+    ]
+    codes = KNOWN_DATA_TYPES + [code for code in seen if code not in KNOWN_DATA_TYPES]
+    return [
+        (code, "; ".join(DATA_TYPE_LETTERS.get(letter, letter) for letter in code).capitalize())
+        for code in codes
+    ]
+
+
+def structure_artefacts(
+    con: duckdb.DuckDBPyConnection, revisions: list[int] | None = None
+) -> list[Any]:
+    """Every artefact of the structure, for the given revisions (default: all loaded):
+    the static codelists and concept scheme, and per revision CL_AREA, CL_DATA_TYPE,
+    the DSD and a dataflow per fact table that has rows of that revision."""
+    from pysdmx.model import Component, Components, Dataflow, DataStructureDefinition, DataType
+    from pysdmx.model import Role as SdmxRole
+
+    chosen = revisions_of(con) if revisions is None else revisions
+    codelists, scheme = _static_artefacts()
+    concepts = {concept.id: concept for concept in scheme.items}
+    roles = {
+        "dimension": SdmxRole.DIMENSION,
+        "time": SdmxRole.DIMENSION,
+        "measure": SdmxRole.MEASURE,
+        "attribute": SdmxRole.ATTRIBUTE,
+    }
+    text_types = {"TIME_PERIOD": DataType.PERIOD, "OBS_VALUE": DataType.DOUBLE}
+    artefacts: list[Any] = [*codelists.values(), scheme]
+    with_rows = {table: set(revisions_of(con, table)) for table in DATAFLOWS}
+    for revision in chosen:
+        version = version_of(revision)
+        own = {
+            "CL_AREA": _codelist(
+                "CL_AREA", "Areas: UN M49 codes and residual origins", area_codes(con, revision),
+                version,
+            ),
+            "CL_DATA_TYPE": _codelist(
+                "CL_DATA_TYPE", "Type of data", data_type_codes(con, revision), version
+            ),
+        }  # fmt: skip
+        artefacts += own.values()
+        components = Components(
+            [
+                Component(
+                    id=component_id,
+                    required=required,
+                    role=roles[role],
+                    concept=concepts[component_id],
+                    local_codes=(own.get(codelist) or codelists.get(codelist))
+                    if codelist
+                    else None,
+                    local_dtype=text_types.get(component_id, DataType.STRING)
+                    if codelist is None
+                    else None,
+                    attachment_level="O" if role == "attribute" else None,
+                )
+                for component_id, role, codelist, required, _, _ in COMPONENTS
+            ]
+        )
+        dsd = DataStructureDefinition(
+            id=DSD_ID,
+            agency=AGENCY,
+            version=version,
+            name=f"International Migrant Stock {revision}, Arab-region curation (migstock)",
+            components=components,
+        )
+        artefacts.append(dsd)
+        for table, dataflow_id in DATAFLOWS.items():
+            if revision in with_rows[table]:
+                artefacts.append(
+                    Dataflow(
+                        id=dataflow_id,
+                        agency=AGENCY,
+                        version=version,
+                        name=f"{DATAFLOW_NAMES[table]}, revision {revision}",
+                        structure=dsd.short_urn,
+                    )
+                )
+    return artefacts
+
+
+def _header() -> Any:
+    from pysdmx.model import Organisation
+    from pysdmx.model.message import Header
+
+    return Header(sender=Organisation(id=AGENCY, name="migstock"))
+
+
+def write_structure(
+    con: duckdb.DuckDBPyConnection, output: Path, revisions: list[int] | None = None
+) -> int:
+    """Write the structure as SDMX-ML 2.1; return how many artefacts it holds."""
+    from pysdmx.io import write_sdmx
+    from pysdmx.io.format import Format
+
+    artefacts = structure_artefacts(con, revisions)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    write_sdmx(artefacts, Format.STRUCTURE_SDMX_ML_2_1, output_path=str(output), header=_header())
+    return len(artefacts)
+
+
+def write_sdmx_ml(
+    con: duckdb.DuckDBPyConnection, table: str, output: Path, revision: int | None = None
+) -> int:
+    """Write ``table`` (one revision or all) as SDMX-ML 2.1 structure-specific data, one
+    data set per revision (each references its own dataflow version); return the count."""
+    from pysdmx.io import write_sdmx
+    from pysdmx.io.format import Format
+    from pysdmx.io.pd import PandasDataset
+    from pysdmx.model import DataStructureDefinition
+
+    _check_table(table)
+    chosen = revisions_of(con, table) if revision is None else [revision]
+    structures = {
+        artefact.version: artefact
+        for artefact in structure_artefacts(con, chosen)
+        if isinstance(artefact, DataStructureDefinition)
+    }
+    datasets, count = [], 0
+    for number in chosen:
+        frame = con.execute(observations_sql(table, number)).df()
+        frame = frame.drop(columns="DATAFLOW").astype("string").fillna("")
+        schema = structures[version_of(number)].to_schema()
+        schema = type(schema)(
+            context="dataflow",
+            agency=AGENCY,
+            id=DATAFLOWS[table],
+            version=version_of(number),
+            components=schema.components,
+            artefacts=schema.artefacts,
+            name=DATAFLOW_NAMES[table],
+        )
+        datasets.append(PandasDataset(structure=schema, data=frame))
+        count += len(frame)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    write_sdmx(
+        datasets,
+        Format.DATA_SDMX_ML_2_1_STR,
+        output_path=str(output),
+        header=_header(),
+        dimension_at_observation="AllDimensions",
+        prettyprint=False,
+    )
+    return count
