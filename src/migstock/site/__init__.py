@@ -18,6 +18,8 @@ import json
 import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from importlib.metadata import version
 from pathlib import Path
@@ -31,7 +33,7 @@ from migstock.brief.queries import connect
 from migstock.site import render
 from migstock.site.queries import SiteData, read_site
 
-__all__ = ["SiteResult", "build_site", "default_out_dir", "site_root"]
+__all__ = ["SiteResult", "build_site", "default_out_dir", "preview_server", "site_root"]
 
 #: the language at the root of the site; the others live in a folder of their name
 ROOT_LANGUAGE = "en"
@@ -117,6 +119,18 @@ def build_site(db_path: Path, out_dir: Path | None = None) -> SiteResult:
             if lang == ROOT_LANGUAGE:
                 result.downloads += _write_downloads(out, data, pages[place.slug], about_sheet)
     return result
+
+
+def preview_server(directory: Path, port: int = 0) -> ThreadingHTTPServer:
+    """A static file server for ``directory`` on 127.0.0.1 only (``port`` 0: any free
+    port); the caller runs ``serve_forever()`` and closes it."""
+    handler = partial(_QuietHandler, directory=str(directory))
+    return ThreadingHTTPServer(("127.0.0.1", port), handler)
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
 
 
 @dataclass
