@@ -112,8 +112,8 @@ def test_key_figures_of_every_profile_equal_sql_on_the_store(site, real_store: P
             marks = ",".join("?" * len(codes))
             [(migrants, women, population)] = _sql(
                 real_store,
-                "SELECT sum(migrants) FILTER (sex = 'total'), sum(migrants) FILTER (sex = 'female'), "
-                "sum(total_population) FILTER (sex = 'total') FROM destination_totals "
+                "SELECT sum(migrants) FILTER (sex = 'total'), "
+                "sum(migrants) FILTER (sex = 'female'), sum(total_population) FILTER (sex = 'total') FROM destination_totals "
                 f"WHERE revision = ? AND year = ? AND destination_code IN ({marks})",
                 [revision, year, *codes],
             )
@@ -265,6 +265,7 @@ def test_refugees_follow_the_state_of_palestine_rule(site, real_store: Path) -> 
     assert _figures(site.out_dir / "places" / "pse.html")["refugees"] == refugees
     assert "Not part of the migrant stock here" in page and f"{both:,}" in page
     assert f"Refugees ({revision} revision, Table 6)" in page
+    assert f"Refugees, {year} ({revision} revision, Table 6)" in page
     saudi = (site.out_dir / "places" / "sau.html").read_text()
     assert "Not part of the migrant stock here" not in saudi
     assert "B: born abroad" in saudi and "foreign citizens; refugees added" in saudi
