@@ -113,7 +113,8 @@ def test_key_figures_of_every_profile_equal_sql_on_the_store(site, real_store: P
             [(migrants, women, population)] = _sql(
                 real_store,
                 "SELECT sum(migrants) FILTER (sex = 'total'), "
-                "sum(migrants) FILTER (sex = 'female'), sum(total_population) FILTER (sex = 'total') FROM destination_totals "
+                "sum(migrants) FILTER (sex = 'female'), "
+                "sum(total_population) FILTER (sex = 'total') FROM destination_totals "
                 f"WHERE revision = ? AND year = ? AND destination_code IN ({marks})",
                 [revision, year, *codes],
             )
