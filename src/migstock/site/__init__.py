@@ -293,7 +293,8 @@ def _bilingual(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _write_downloads(out: Path, data: SiteData, page: render.PlacePage, about) -> list[Path]:
     """The CSV of every chart and table of a profile, and one workbook holding them all."""
-    from migstock.store.access import About, write_workbook
+    from migstock.site.workbook import write_profile_workbook
+    from migstock.store.access import About
 
     folder = out / DOWNLOADS / page.place.slug
     folder.mkdir(parents=True, exist_ok=True)
@@ -310,7 +311,7 @@ def _write_downloads(out: Path, data: SiteData, page: render.PlacePage, about) -
     fields.insert(1, ("Profile", f"{page.place.name} ({page.place.slug}): migstock site"))
     fields.append(("Made with", f"migstock {version('migstock')}"))
     workbook = folder / f"migstock-{page.place.slug}.xlsx"
-    write_workbook(frames, About(_unique(fields), about.sources), workbook)
+    write_profile_workbook(frames, About(_unique(fields), about.sources), workbook)
     written.append(workbook)
     return written
 

@@ -65,7 +65,7 @@ class SiteData:
     notes: pd.DataFrame  # revision, code, note_number, note_text
     sources: pd.DataFrame  # revision, dataset, file_name, tables, sha256, citation
     synthetic: bool
-    _split: dict[str, dict[str, pd.DataFrame]] = field(default_factory=dict, repr=False)
+    _split: dict[str, dict] = field(default_factory=dict, repr=False)  # computed once
 
     def place(self, slug: str) -> Place:
         return next(place for place in self.places if place.slug == slug)

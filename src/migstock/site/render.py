@@ -23,6 +23,7 @@ from migstock.brief.render import Cell, Figure, Table, _num, _pct, _raw
 from migstock.site.queries import Place, SiteData
 
 SEXES = ("total", "female", "male")
+TOP = 10  # origins and destinations shown
 
 
 @dataclass
@@ -280,12 +281,43 @@ def _int(value: object) -> int | None:
 # ---------------------------------------------------------------- sections
 
 
+def _by_place(data: SiteData, name: str, build) -> dict[str, pd.DataFrame]:
+    """``build(data)`` (a frame with a ``place`` column, for all places at once) split by
+    place, computed once per site build and shared by both languages."""
+    if name not in data._split:
+        frame = build(data)
+        data._split[name] = {str(k): v.reset_index(drop=True) for k, v in frame.groupby("place")}
+    return data._split[name]
+
+
+def _stock_wide(data: SiteData) -> pd.DataFrame:
+    """place, year, revision, total, female, male, previous_revision, change, change_pct."""
+    stock = data.stock
+    wide = stock.pivot(
+        index=["place", "year", "revision"], columns="sex", values="migrants"
+    ).reindex(columns=list(SEXES))
+    changes = stock[stock["sex"] == "total"].set_index(["place", "year", "revision"])
+    wide = wide.join(changes[["previous_revision", "change", "change_pct"]])
+    return wide.reset_index().sort_values(["place", "year", "revision"])
+
+
+def _share_wide(data: SiteData) -> pd.DataFrame:
+    """place, year, total, female, male (migrants' % of the population), total_population:
+    the newest revision."""
+    rows = data.population[data.population["revision"] == data.revision]
+    wide = rows.pivot(index=["place", "year"], columns="sex", values="migrant_share_pct")
+    wide = wide.reindex(columns=list(SEXES))
+    people = rows[rows["sex"] == "total"].set_index(["place", "year"])["total_population"]
+    return wide.join(people).reset_index().sort_values(["place", "year"])
+
+
 def stock_chart(t: Translator, data: SiteData, place: Place, name: str) -> SiteChart | None:
-    stock = data.of("stock", place)
-    rows = stock[stock["revision"] == data.revision][["year", "sex", "migrants"]]
-    if rows.empty:
+    every = _by_place(data, "stock_wide", _stock_wide).get(place.key)
+    if every is None:
         return None
-    wide = rows.pivot(index="year", columns="sex", values="migrants").reindex(columns=list(SEXES))
+    wide = every[every["revision"] == data.revision].set_index("year")[list(SEXES)]
+    if wide.empty:
+        return None
     first, last = int(wide.index.min()), int(wide.index.max())
     table = Table(
         "migrants_by_sex",
@@ -304,7 +336,10 @@ def stock_chart(t: Translator, data: SiteData, place: Place, name: str) -> SiteC
         female=t.number(_int(wide.at[last, "female"])),
         male=t.number(_int(wide.at[last, "male"])),
     )
-    frame = rows.assign(series=name)
+    frame = wide.reset_index().melt(
+        id_vars="year", value_vars=list(SEXES), var_name="sex", value_name="migrants"
+    )
+    frame = frame.dropna().assign(series=name)
     return SiteChart(
         "migrants_by_sex",
         t("site.stock.heading", first=t.year(first), last=t.year(last)),
@@ -371,18 +406,15 @@ def _pct2(t: Translator, value: object) -> Cell:
 
 
 def share_chart(t: Translator, data: SiteData, place: Place, name: str) -> SiteChart | None:
-    population = data.of("population", place)
-    rows = population[population["revision"] == data.revision]
-    if rows.empty or rows["migrant_share_pct"].isna().all():
+    shares = _by_place(data, "share_wide", _share_wide)
+    mine = shares.get(place.key)
+    if mine is None or mine["total"].isna().all():
         return None
-    wide = rows.pivot(index="year", columns="sex", values="migrant_share_pct").reindex(
-        columns=list(SEXES)
-    )
-    people = rows[rows["sex"] == "total"].set_index("year")["total_population"]
+    wide = mine.set_index("year")[list(SEXES)]
+    people = mine.set_index("year")["total_population"]
     region = data.place("arab-region")
-    region_rows = data.of("population", region)
-    region_rows = region_rows[(region_rows["revision"] == data.revision)]
-    region_share = region_rows[region_rows["sex"] == "total"].set_index("year")["migrant_share_pct"]
+    region_rows = shares[region.key].set_index("year")
+    region_share = region_rows["total"]
     first, last = int(wide.index.min()), int(wide.index.max())
     headers = [t("col.year"), *(t(f"site.sex.{s}") for s in SEXES), t("site.col.population")]
     show_region = place is not region
@@ -415,17 +447,17 @@ def share_chart(t: Translator, data: SiteData, place: Place, name: str) -> SiteC
         pct=t.percent(_float(wide.at[last, "total"]), decimals=2),
         region_pct=t.percent(_float(region_share.get(last)), decimals=2),
     )
-    long = rows[["year", "sex", "migrant_share_pct"]].assign(series=name)
+    series = [wide.assign(series=name)]
     if show_region:
-        long = pd.concat(
-            [
-                long,
-                region_rows[["year", "sex", "migrant_share_pct"]].assign(
-                    series=place_name(t, region)
-                ),
-            ]
+        series.append(region_rows[list(SEXES)].assign(series=place_name(t, region)))
+    long = (
+        pd.concat(series)
+        .reset_index()
+        .melt(
+            id_vars=["year", "series"], value_vars=list(SEXES), var_name="sex", value_name="share"
         )
-    long = long.rename(columns={"migrant_share_pct": "share"}).dropna()
+        .dropna()
+    )
     return SiteChart(
         "migrant_share",
         t("site.share.heading"),
@@ -436,40 +468,68 @@ def share_chart(t: Translator, data: SiteData, place: Place, name: str) -> SiteC
     )
 
 
-def _ranking(
-    t: Translator,
-    data: SiteData,
-    key: str,
-    place: Place,
-    name: str,
-    frame: pd.DataFrame,
-    code: str,
-    label: str,
-) -> SiteChart | None:
-    """Top origins (``key`` origins) or destinations of emigrants, by sex, from ``frame``."""
-    countries = (
-        frame[frame[code].notna()]
-        if key == "destinations"
-        else frame[frame["origin_kind"] == "country"]
-    )
-    everyone = frame[frame["sex"] == "total"]["migrants"].sum()
-    by_sex = countries.groupby([code, "sex"], as_index=False).agg(
-        name=(label, "first"), migrants=("migrants", "sum")
-    )
-    totals = by_sex[by_sex["sex"] == "total"].sort_values(
-        ["migrants", "name"], ascending=[False, True]
-    )
-    top = totals[totals["migrants"] > 0].head(10)
-    if top.empty:
+def _members(data: SiteData) -> pd.DataFrame:
+    """place (its key) -> the M49 codes of the countries it sums."""
+    pairs = [(place.key, code) for place in data.places for code in place.members]
+    return pd.DataFrame(pairs, columns=["place", "member"])
+
+
+def bilateral_numbers(data: SiteData) -> dict[str, dict[str, pd.DataFrame]]:
+    """Language-free, for all places at once: the top ten origins and destinations of
+    emigrants (by sex, with the share of all) and the intra-Arab sums, by place key."""
+    if "bilateral" in data._split:
+        return data._split["bilateral"]
+    members = _members(data)
+    immigrants = data.immigrants.merge(members, left_on="destination_code", right_on="member")
+    emigrants = data.emigrants.merge(members, left_on="origin_code", right_on="member")
+    result: dict[str, dict[str, pd.DataFrame]] = {}
+    for key, frame, code, label, countries in (
+        ("origins", immigrants, "origin_code", "origin", immigrants["origin_kind"] == "country"),
+        (
+            "destinations",
+            emigrants,
+            "destination_code",
+            "destination",
+            emigrants["migrants"].notna(),
+        ),
+    ):
+        everyone = frame[frame["sex"] == "total"].groupby("place")["migrants"].sum()
+        rows = frame[countries]
+        wide = rows.pivot_table(
+            index=["place", code], columns="sex", values="migrants", aggfunc="sum"
+        ).reindex(columns=list(SEXES))
+        wide["name"] = rows.groupby(["place", code])[label].first()
+        wide = wide.reset_index().rename(columns={code: "code"})
+        wide = wide[wide["total"] > 0].sort_values(
+            ["place", "total", "name"], ascending=[True, False, True]
+        )
+        top = wide.groupby("place").head(TOP).copy()
+        top["share_pct"] = 100 * top["total"] / top["place"].map(everyone).where(lambda v: v > 0)
+        result[key] = {str(k): v.reset_index(drop=True) for k, v in top.groupby("place")}
+    total_in, total_out = immigrants["sex"] == "total", emigrants["sex"] == "total"
+    sums = pd.DataFrame(
+        {
+            "immigrants_all": immigrants[total_in].groupby("place")["migrants"].sum(),
+            "from_arab": immigrants[total_in & immigrants["origin_is_arab"]]
+            .groupby("place")["migrants"]
+            .sum(),
+            "emigrants_all": emigrants[total_out].groupby("place")["migrants"].sum(),
+            "in_arab": emigrants[total_out & emigrants["destination_is_arab"]]
+            .groupby("place")["migrants"]
+            .sum(),
+        }
+    ).fillna(0)
+    result["intra"] = {str(k): row for k, row in sums.groupby(level=0)}
+    data._split["bilateral"] = result
+    return result
+
+
+def _ranking(t: Translator, data: SiteData, key: str, place: Place, name: str) -> SiteChart | None:
+    """Top origins (``key`` origins) or destinations of emigrants, by sex."""
+    top = bilateral_numbers(data)[key].get(place.key)
+    if top is None or top.empty:
         return None
-    wide = (
-        by_sex[by_sex[code].isin(top[code])]
-        .pivot(index=code, columns="sex", values="migrants")
-        .reindex(index=top[code], columns=list(SEXES))
-    )
-    names = {int(c): t.place(int(c), n) for c, n in zip(top[code], top["name"], strict=True)}
-    english = dict(zip(top[code].astype(int), top["name"], strict=True))
-    share = 100 * wide["total"] / everyone if everyone else wide["total"] * float("nan")
+    names = [t.place(int(c), n) for c, n in zip(top["code"], top["name"], strict=True)]
     r, y = data.bilateral_revision, data.bilateral_year
     table = Table(
         key,
@@ -483,39 +543,35 @@ def _ranking(
         [
             [
                 Cell(t.number(rank)),
-                Cell(names[int(c)]),
-                *(_num(t, wide.at[c, s]) for s in SEXES),
-                _pct(t, share[c]),
+                Cell(label),
+                _num(t, row.total),
+                _num(t, row.female),
+                _num(t, row.male),
+                _pct(t, row.share_pct),
             ]
-            for rank, c in enumerate(wide.index, start=1)
+            for rank, (label, row) in enumerate(zip(names, top.itertuples(), strict=True), 1)
         ],
-        pd.DataFrame(
-            {
-                "revision": r,
-                "year": y,
-                "code": wide.index.astype(int),
-                "name": [english[int(c)] for c in wide.index],
-                **{s: wide[s].values for s in SEXES},
-                "share_pct": share.values,
-            }
-        ),
+        top[["code", "name", *SEXES, "share_pct"]]
+        .assign(revision=r, year=y, code=top["code"].astype(int))
+        .loc[:, ["revision", "year", "code", "name", *SEXES, "share_pct"]],
     )
-    first = int(wide.index[0])
+    first = top.iloc[0]
     alt_text = t(
         f"site.{key}.alt",
-        n=t.number(len(wide)),
+        n=t.number(len(top)),
         place=name,
-        top=names[first],
-        top_n=t.number(_int(wide.at[first, "total"])),
-        top_pct=t.percent(_float(share[first])),
+        top=names[0],
+        top_n=t.number(_int(first["total"])),
+        top_pct=t.percent(_float(first["share_pct"])),
     )
-    long = by_sex[by_sex[code].isin(top[code])][[code, "sex", "migrants"]]
-    long = long.assign(name=[names[int(c)] for c in long[code]])[["name", "sex", "migrants"]]
+    long = top.assign(name=names).melt(
+        id_vars=["name"], value_vars=list(SEXES), var_name="sex", value_name="migrants"
+    )
     return SiteChart(
         key,
         t(f"site.{key}.title", place=name),
         alt_text,
-        _chart_spec(t, key, long, alt_text),
+        _chart_spec(t, key, long.dropna(), alt_text),
         table,
         True,
     )
@@ -524,33 +580,28 @@ def _ranking(
 def bilateral_sections(t: Translator, data: SiteData, page: PlacePage) -> None:
     if data.bilateral_revision is None:
         return
-    members = list(page.place.members)
-    immigrants = data.immigrants[data.immigrants["destination_code"].isin(members)]
-    emigrants = data.emigrants[data.emigrants["origin_code"].isin(members)]
-    origins = _ranking(
-        t, data, "origins", page.place, page.name, immigrants, "origin_code", "origin"
-    )
-    destinations = _ranking(
-        t, data, "destinations", page.place, page.name, emigrants, "destination_code", "destination"
-    )
-    for chart in (origins, destinations):
+    for key in ("origins", "destinations"):
+        chart = _ranking(t, data, key, page.place, page.name)
         if chart is not None:
             page.charts[chart.key] = chart
-    immigrants_all = immigrants[immigrants["sex"] == "total"]["migrants"].sum()
-    from_arab = immigrants[(immigrants["sex"] == "total") & immigrants["origin_is_arab"]][
-        "migrants"
-    ].sum()
-    emigrants_all = emigrants[emigrants["sex"] == "total"]["migrants"].sum()
-    in_arab = emigrants[(emigrants["sex"] == "total") & emigrants["destination_is_arab"]][
-        "migrants"
-    ].sum()
+    sums = bilateral_numbers(data)["intra"].get(page.place.key)
+    values = (
+        [0, 0, 0, 0]
+        if sums is None
+        else [
+            int(sums["from_arab"].iloc[0]),
+            int(sums["in_arab"].iloc[0]),
+            int(sums["immigrants_all"].iloc[0]),
+            int(sums["emigrants_all"].iloc[0]),
+        ]
+    )
     frame = pd.DataFrame(
         {
             "revision": data.bilateral_revision,
             "year": data.bilateral_year,
             "measure": ["of_immigrants", "of_emigrants"],
-            "intra_arab": [int(from_arab), int(in_arab)],
-            "of_all": [int(immigrants_all), int(emigrants_all)],
+            "intra_arab": values[:2],
+            "of_all": values[2:],
         }
     )
     frame["share_pct"] = 100 * frame["intra_arab"] / frame["of_all"].where(frame["of_all"] > 0)
@@ -666,17 +717,10 @@ def notes_table(t: Translator, data: SiteData, place: Place) -> Table | None:
 
 
 def revisions_chart(t: Translator, data: SiteData, place: Place, name: str) -> SiteChart | None:
-    stock = data.of("stock", place)
-    if stock.empty:
+    csv = _by_place(data, "stock_wide", _stock_wide).get(place.key)
+    if csv is None:
         return None
-    wide = stock.pivot_table(
-        index=["year", "revision"], columns="sex", values="migrants", aggfunc="first"
-    )
-    wide = wide.reindex(columns=list(SEXES))
-    changes = stock[stock["sex"] == "total"][
-        ["year", "revision", "previous_revision", "change", "change_pct"]
-    ]
-    csv = wide.reset_index().merge(changes, on=["year", "revision"], how="left")
+    csv = csv.drop(columns=["place"])
     rows = [
         [
             Cell(t.year(row.year)),
@@ -716,12 +760,13 @@ def revisions_chart(t: Translator, data: SiteData, place: Place, name: str) -> S
             pct=t.percent(float(biggest["change_pct"]), signed=True),
         )
     alt_text = t(
-        "site.revisions.alt", n=t.number(stock["revision"].nunique()), place=name, detail=detail
+        "site.revisions.alt", n=t.number(csv["revision"].nunique()), place=name, detail=detail
     )
-    long = stock[["year", "revision", "sex", "migrants"]].dropna()
-    long = long.assign(
-        series=[t("revisions.series", revision=t.year(int(r))) for r in long["revision"]]
-    )
+    long = csv.melt(
+        id_vars=["year", "revision"], value_vars=list(SEXES), var_name="sex", value_name="migrants"
+    ).dropna()
+    labels = {r: t("revisions.series", revision=t.year(int(r))) for r in long["revision"].unique()}
+    long = long.assign(series=long["revision"].map(labels))
     return SiteChart(
         "revisions",
         t("site.revisions.heading"),

@@ -200,17 +200,9 @@ def about_sheet(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, query_text:
 
 def write_xlsx(frame: pd.DataFrame, sheet: str, about: About, output: Path) -> None:
     """The rows on one sheet (frozen header, fitted widths) and an "About" sheet."""
-    write_workbook({sheet: frame}, about, output)
-
-
-def write_workbook(frames: dict[str, pd.DataFrame], about: About, output: Path) -> None:
-    """One sheet per frame (named by its key, frozen header, fitted widths), then "About".
-    Built in memory: xlsxwriter's temporary files cost more than the workbook."""
-    options = {"options": {"in_memory": True}}
-    with pd.ExcelWriter(output, engine="xlsxwriter", engine_kwargs=options) as writer:
-        for sheet, frame in frames.items():
-            frame.to_excel(writer, sheet_name=sheet[:31], index=False)
-            _tidy_sheet(writer.sheets[sheet[:31]], frame)
+    with pd.ExcelWriter(output, engine="xlsxwriter") as writer:
+        frame.to_excel(writer, sheet_name=sheet, index=False)
+        _tidy_sheet(writer.sheets[sheet], frame)
         fields = pd.DataFrame(about.fields, columns=["about", "value"])
         fields.to_excel(writer, sheet_name="About", index=False)
         start = len(fields) + 2
