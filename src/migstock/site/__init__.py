@@ -39,7 +39,7 @@ __all__ = ["SiteResult", "build_site", "default_out_dir", "preview_server", "sit
 ROOT_LANGUAGE = "en"
 #: the weight budget of one profile (its HTML with the embedded chart data, shared
 #: assets apart), checked by the tests
-PAGE_BUDGET_BYTES = 300_000
+PAGE_BUDGET_BYTES = 150_000
 ASSETS = "assets"
 DOWNLOADS = "downloads"
 
