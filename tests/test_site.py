@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import html
 import re
+import shutil
 import threading
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -100,6 +101,7 @@ def test_every_page_of_both_languages_is_written(site, real_store: Path) -> None
     assert len(site.pages) == 2 * len(expected) == 58
     assert site.index == root / "index.html"
     assert str(site.index) in site.summary()
+    assert str(site.index) in site.markdown() and str(root / "ar" / "index.html") in site.markdown()
     for page in (root / "ar").rglob("*.html"):
         assert '<html lang="ar" dir="rtl">' in page.read_text()
 
@@ -286,6 +288,28 @@ def test_about_page_lists_sources_licence_definitions_and_the_subregions(
             assert f"places/{slug}.html" in about
     english = (site.out_dir / "about.html").read_text()
     assert "International migrant:" in english and "Refugee:" in english
+
+
+def test_a_store_without_bilateral_refugee_or_notes_tables_names_the_workbooks(
+    real_store: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "store" / "migstock.duckdb"
+    db.parent.mkdir()
+    shutil.copy(real_store, db)
+    with duckdb.connect(str(db)) as con:
+        for table in ("bilateral_stock", "refugees", "location_notes", "data_basis"):
+            con.execute(f"DELETE FROM {table}")
+        con.execute("DELETE FROM raw_files WHERE dataset = 'bilateral'")
+    site = build_site(db, tmp_path / "site")
+    for lang in ("", "ar/"):
+        page = (site.out_dir / lang / "places" / "sau.html").read_text()
+        gaps = dict(re.findall(r'data-gap="(\w+)">.*?class="file">([^<]+)<', page))
+        assert set(gaps) == {"bilateral", "refugees", "data_basis", "notes"}
+        assert gaps["bilateral"].startswith("undesa_pd_2024_ims_stock_by_sex_destination_and")
+        assert gaps["refugees"] == "undesa_pd_2020_ims_stock_by_sex_and_destination.xlsx (Table 6)"
+        assert 'data-chart="origins"' not in page
+        assert _figures(site.out_dir / lang / "places" / "sau.html")["migrants"] == 13_683_841
+    assert not (site.out_dir / "downloads" / "sau" / "origins.csv").exists()
 
 
 def test_cli_builds_the_site_and_refuses_a_missing_store(real_store: Path, tmp_path: Path) -> None:

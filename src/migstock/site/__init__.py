@@ -53,8 +53,22 @@ class SiteResult:
     data: SiteData | None = None
 
     def summary(self) -> str:
-        """One line for the run's console and its Prefect artifact."""
+        """One line for the run's console."""
         return f"site: {self.index} ({len(self.pages)} pages in {len(LANGUAGES)} languages)"
+
+    def markdown(self) -> str:
+        """The Prefect artifact of a run: where the site is, and what it holds."""
+        lines = ["# Data portal (English and Arabic)", ""]
+        if self.data is not None and self.data.synthetic:
+            lines += ["**SYNTHETIC DATA (migstock demo), not UN figures.**", ""]
+        lines += [
+            f"- English: {self.index}",
+            f"- Arabic: {self.out_dir / 'ar' / 'index.html'}",
+            f"- {len(self.pages)} pages, {len(self.downloads)} downloads (CSV and xlsx)",
+        ]
+        if self.data is not None:
+            lines.append(f"- key figures: {self.data.revision} revision, mid-year {self.data.year}")
+        return "\n".join(lines)
 
 
 def default_out_dir() -> Path:
@@ -94,8 +108,9 @@ def build_site(db_path: Path, out_dir: Path | None = None) -> SiteResult:
     data = read_site(Path(db_path))
     out = Path(out_dir) if out_dir else default_out_dir()
     out.mkdir(parents=True, exist_ok=True)
-    for stale in ("places", "ar", DOWNLOADS):  # pages of a place no longer in the store go
-        shutil.rmtree(out / stale, ignore_errors=True)
+    if (out / ASSETS / "site.js").exists():  # a site built before: its old pages go
+        for stale in ("places", "ar", DOWNLOADS):
+            shutil.rmtree(out / stale, ignore_errors=True)
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     result = SiteResult(out / "index.html", out, data=data)
     _write_assets(out)

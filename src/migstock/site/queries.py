@@ -16,6 +16,7 @@ import pandas as pd
 
 from migstock.brief import queries as brief_queries
 from migstock.brief.queries import ARAB_REGION, SUBREGIONS
+from migstock.catalog import CATALOG
 from migstock.regions import ARAB_SUBREGIONS
 
 PlaceKind = Literal["country", "subregion", "region"]
@@ -65,6 +66,7 @@ class SiteData:
     notes: pd.DataFrame  # revision, code, note_number, note_text
     sources: pd.DataFrame  # revision, dataset, file_name, tables, sha256, citation
     synthetic: bool
+    missing: dict[str, brief_queries.Gap] = field(default_factory=dict)  # section -> workbook
     _split: dict[str, dict] = field(default_factory=dict, repr=False)  # computed once
 
     def place(self, slug: str) -> Place:
@@ -169,7 +171,7 @@ def read_site(db_path: Path) -> SiteData:
             con, "data_basis", "destination_code AS code, data_type, basis, refugees_added"
         )
         notes = _newest(con, "location_notes", "location_code AS code, note_number, note_text")
-        return SiteData(
+        data = SiteData(
             revision=revision,
             year=year,
             places=places,
@@ -186,6 +188,28 @@ def read_site(db_path: Path) -> SiteData:
             sources=brief_queries.sources(con, brief_queries.NEWEST),
             synthetic=brief_queries.is_synthetic(con),
         )
+        data.missing = _missing(con, data)
+        return data
+
+
+def _missing(con: duckdb.DuckDBPyConnection, data: SiteData) -> dict[str, brief_queries.Gap]:
+    """Section -> the official workbook (and table) that would fill it, as the brief says."""
+    revision = min(data.revision, max(entry.revision for entry in CATALOG))
+    totals = brief_queries.workbook(revision, "destination_totals")
+    has = brief_queries.has_relation
+    gaps = {}
+    if data.bilateral_revision is None:
+        gaps["bilateral"] = brief_queries.Gap(
+            f"{brief_queries.workbook(revision, 'bilateral')} (Table 1)"
+        )
+    if data.refugees.empty:
+        where = f"{brief_queries.workbook(min(revision, 2020), 'destination_totals')} (Table 6)"
+        gaps["refugees"] = brief_queries.Gap(where, has(con, "arab_refugees"))
+    if data.basis.empty:
+        gaps["data_basis"] = brief_queries.Gap(f"{totals} (Table 1)", has(con, "data_basis"))
+    if data.notes.empty:
+        gaps["notes"] = brief_queries.Gap(f"{totals} (NOTES)", has(con, "location_notes"))
+    return gaps
 
 
 def _refugees(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
