@@ -293,11 +293,77 @@ def stages_section(raw_dir: Path) -> None:
         print(f"    {name:52} {seconds:6.2f} s   peak so far {mb:4.0f} MB")
 
 
+def site_section(raw_dir: Path, db: Path | None, repeat: int) -> None:
+    """``build_site``: both languages of all 27 places (pages, CSV, xlsx), no Chromium.
+
+    Without ``--db`` a store is loaded first (not timed) from ``raw_dir`` plus the
+    generated 2019/2024 bilateral layouts, as the tests' ``real_store``. "cold" writes
+    into an empty folder (the Vega bundle is made too); "warm" rebuilds over it, as a
+    refresh does. Best of ``repeat`` each, in this process (imports not counted).
+    """
+    from migstock.site import build_site
+
+    with tempfile.TemporaryDirectory(prefix="migstock-site-bench-") as tmp:
+        work = Path(tmp)
+        if db is None:
+            db = _bench_store(raw_dir, work)
+        cold, warm = [], []
+        for attempt in range(repeat):
+            out = work / f"site-{attempt}"
+            cold.append(_timed(build_site, db, out))
+        for _ in range(repeat):
+            warm.append(_timed(build_site, db, out))
+        result = build_site(db, out)
+        print(f"site: {len(result.pages)} pages, {len(result.downloads)} downloads")
+        print(f"  load average now: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+        for label, runs in (("cold (empty folder)", cold), ("warm (rebuild)   ", warm)):
+            wall, cpu = min(runs)
+            print(f"  build_site {label}  wall {wall:6.2f} s  cpu {cpu:6.2f} s  (best of {repeat})")
+
+
+def _timed(action: Callable[..., object], *args: object) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process) of one call."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    action(*args)
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def _bench_store(raw_dir: Path, work: Path) -> Path:
+    """A store like the tests' ``real_store``: official workbooks + generated bilateral."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from migstock.acquire import find_local_files
+    from migstock.parse.prepare import group_by_revision
+    from migstock.pipeline import revision_load
+    from migstock.store import load_revisions
+    from tests.real_exports import read_2024_export, write_2019_bilateral, write_2024_bilateral
+
+    exports = raw_dir.parent / "exports"
+    paths = [
+        *find_local_files(raw_dir),
+        write_2019_bilateral(
+            exports, raw_dir, work / "UN_MigrantStockByOriginAndDestination_2019.xlsx"
+        ),
+        write_2024_bilateral(
+            read_2024_export(exports),
+            work / "undesa_pd_2024_ims_stock_by_sex_destination_and_origin.xlsx",
+        ),
+    ]
+    prepared = [prepare_file(local_file(path, "raw-dir")) for path in paths]
+    loads = [revision_load(n, files) for n, files in group_by_revision(prepared).items()]
+    db = work / "store" / "migstock.duckdb"
+    db.parent.mkdir()
+    load_revisions(db, db.parent / "parquet", loads)
+    return db
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-openpyxl", action="store_true")
-    parser.add_argument("--section", choices=("parse", "e2e", "stages", "all"), default="all")
+    parser.add_argument(
+        "--section", choices=("parse", "e2e", "stages", "site", "all"), default="all"
+    )
+    parser.add_argument("--db", type=Path, help="store for --section site (default: load one)")
     parser.add_argument(
         "--baseline",
         type=Path,
@@ -317,6 +383,8 @@ def main() -> None:
         e2e_section(args.raw_dir, args.baseline, args.repeat)
     if args.section == "stages":
         stages_section(args.raw_dir)
+    if args.section in ("site", "all"):
+        site_section(args.raw_dir, args.db, args.repeat)
 
 
 if __name__ == "__main__":

@@ -331,6 +331,46 @@ def _print_brief(result: object) -> None:
         console.print(f"[dim]{section}: not loaded; it needs {gap.workbook}[/]", soft_wrap=True)
 
 
+@app.command()
+def site(
+    db: Annotated[Path | None, typer.Option(help="DuckDB file to read.")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Folder of the site (data/site; Arabic in ar/).")
+    ] = None,
+    serve: Annotated[
+        bool, typer.Option("--serve", help="Then preview it on http://127.0.0.1 (Ctrl-C stops).")
+    ] = False,
+    port: Annotated[int, typer.Option(help="Port of --serve (0: any free port).")] = 8000,
+) -> None:
+    """Build the data portal: a profile of every Arab country, sub-region and the region,
+    in English and Arabic, with charts, CSV and Excel downloads (static files)."""
+    from migstock.site import build_site
+
+    try:
+        result = build_site(db or settings.db_path(), out)
+    except MigstockError as error:
+        err.print(f"[bold red]error:[/] {error}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    note = " [bold red](SYNTHETIC data)[/]" if result.data and result.data.synthetic else ""
+    console.print(f"{escape(result.summary())}{note}", soft_wrap=True)
+    if serve:
+        _serve_site(result.out_dir, port)
+
+
+def _serve_site(directory: Path, port: int) -> None:
+    """Serve ``directory`` on 127.0.0.1 only, with the standard library, until Ctrl-C."""
+    from migstock.site import preview_server
+
+    with preview_server(directory, port) as server:
+        console.print(
+            f"serving http://127.0.0.1:{server.server_address[1]}/index.html (Ctrl-C stops)"
+        )
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            console.print("stopped")
+
+
 def _print_summary(summary: RunSummary, verbose: bool = False) -> None:
     table = Table(title="migstock run", show_lines=False)
     table.add_column("what")

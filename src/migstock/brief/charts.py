@@ -1,9 +1,14 @@
-"""Charts of the brief as inline SVG: Altair specifications rendered by vl-convert.
+"""Charts of the brief and of the site: one set of Altair specifications, two outputs.
 
-No JavaScript and no CDN: vl-convert runs Vega in-process and returns static SVG
-whose text stays ``<text>``, so the browser shapes Arabic with the page's fonts
-(Debian ``fonts-noto-core``). Right-to-left pages get mirrored charts: time and bar
-lengths grow leftwards and the category axis sits on the right.
+- The brief draws them as inline SVG (``lines``, ``bars``): vl-convert runs Vega
+  in-process and returns static SVG whose text stays ``<text>``, so the browser shapes
+  Arabic with the page's fonts (Debian ``fonts-noto-core``). No JavaScript, no CDN.
+- The site (``migstock.site``) takes the same specifications as Vega-Lite JSON
+  (``line_chart``, ``bar_chart`` with ``tooltip`` and a ``sex`` parameter) and draws
+  them in the browser with the Vega bundle vendored from vl-convert.
+
+Right-to-left pages get mirrored charts: time and bar lengths grow leftwards and the
+category axis sits on the right.
 """
 
 from __future__ import annotations
@@ -23,13 +28,17 @@ _VEGA_LITE = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
 _ids = count(1)
 
 
-def _render(chart: alt.TopLevelMixin) -> str:
-    spec = (
+def spec(chart: alt.TopLevelMixin) -> dict:
+    """The Vega-Lite specification of ``chart`` with the brief's font and look."""
+    return (
         chart.configure(font=FONT, background="white")
         .configure_view(stroke=None)
         .to_dict(validate=False)
     )
-    svg = vlc.vegalite_to_svg(spec, vl_version=_VEGA_LITE)
+
+
+def _render(chart: alt.TopLevelMixin) -> str:
+    svg = vlc.vegalite_to_svg(spec(chart), vl_version=_VEGA_LITE)
     return _scope_ids(svg, f"c{next(_ids)}-")
 
 
@@ -61,17 +70,59 @@ def lines(
     rtl: bool,
     series_order: list[str] | None = None,
 ) -> str:
-    """One line per series over the years (sub-regions, or revisions)."""
+    """One line per series over the years (sub-regions, or revisions), as SVG."""
+    return _render(
+        line_chart(
+            frame,
+            x=x,
+            y=y,
+            series=series,
+            x_title=x_title,
+            y_title=y_title,
+            rtl=rtl,
+            series_order=series_order,
+            x_values=sorted(frame[x].unique().tolist()),
+        )
+    )
+
+
+def _sex_filter(chart: alt.Chart, sex: str | None) -> alt.Chart:
+    """Keep the rows of the sex chosen by the parameter ``sex`` (set from the page)."""
+    if sex is None:
+        return chart
+    return chart.transform_filter(f"datum.{sex} == sex")
+
+
+def line_chart(
+    data: pd.DataFrame | alt.Data,
+    *,
+    x: str,
+    y: str,
+    series: str,
+    x_title: str,
+    y_title: str,
+    rtl: bool,
+    series_order: list[str] | None = None,
+    x_values: list[int] | None = None,
+    y_format: str = ",.1f",
+    tooltip: list[alt.Tooltip] | None = None,
+    sex: str | None = None,
+    width: int = WIDTH,
+) -> alt.TopLevelMixin:
+    """One line per series over the years. ``sex``: the column filtered by the chart's
+    parameter ``sex`` (the site's sex selector); ``tooltip``: fields shown on hover."""
     x_axis = alt.X(
         f"{x}:Q",
         title=x_title,
         scale=alt.Scale(zero=False, nice=False, reverse=rtl),
-        axis=alt.Axis(format="d", values=sorted(frame[x].unique().tolist()), labelOverlap=True),
+        axis=alt.Axis(format="d", labelOverlap=True, tickMinStep=1)
+        if x_values is None
+        else alt.Axis(format="d", values=x_values, labelOverlap=True),
     )
     y_axis = alt.Y(
         f"{y}:Q",
         title=y_title,
-        axis=alt.Axis(orient="right" if rtl else "left", format=",.1f", titlePadding=18),
+        axis=alt.Axis(orient="right" if rtl else "left", format=y_format, titlePadding=18),
     )
     color = alt.Color(
         f"{series}:N",
@@ -80,11 +131,14 @@ def lines(
         scale=alt.Scale(range=PALETTE),
         legend=alt.Legend(orient="bottom", direction="horizontal", labelLimit=300),
     )
-    base = alt.Chart(frame).encode(x=x_axis, y=y_axis, color=color)
-    chart = (base.mark_line(strokeWidth=2.5) + base.mark_point(filled=True, size=40)).properties(
-        width=WIDTH, height=260
-    )
-    return _render(chart)
+    base = _sex_filter(alt.Chart(data), sex).encode(x=x_axis, y=y_axis, color=color)
+    points = base.mark_point(filled=True, size=40)
+    if tooltip:
+        points = points.encode(tooltip=tooltip)
+    chart = (base.mark_line(strokeWidth=2.5) + points).properties(width=width, height=260)
+    if sex is not None:
+        chart = chart.add_params(alt.param(name="sex", value="total"))
+    return chart
 
 
 def bars(
@@ -99,25 +153,15 @@ def bars(
     rule_label: str | None = None,
 ) -> str:
     """Horizontal bars, largest on top, optionally with a reference line (the region)."""
-    order = frame[category].tolist()
-    height = max(120, 22 * len(frame))
-    x_axis = alt.X(
-        f"{value}:Q",
-        title=value_title,
-        scale=alt.Scale(reverse=rtl),
-        axis=alt.Axis(format=value_format),
-    )
-    y_axis = alt.Y(
-        f"{category}:N",
-        title=None,
-        sort=order,
-        axis=alt.Axis(orient="right" if rtl else "left", labelLimit=220),
-    )
-    chart: alt.TopLevelMixin = (
-        alt.Chart(frame)
-        .mark_bar(color=PALETTE[0])
-        .encode(x=x_axis, y=y_axis)
-        .properties(width=WIDTH - 120, height=height)
+    chart = bar_chart(
+        frame,
+        category=category,
+        value=value,
+        value_title=value_title,
+        rtl=rtl,
+        value_format=value_format,
+        order=frame[category].tolist(),
+        height=max(120, 22 * len(frame)),
     )
     if rule_value is not None:
         rule_frame = pd.DataFrame({value: [rule_value], "label": [rule_label or ""]})
@@ -135,3 +179,38 @@ def bars(
             + text.encode(x=f"{value}:Q", y=alt.value(0), text="label:N")
         )
     return _render(chart)
+
+
+def bar_chart(
+    data: pd.DataFrame | alt.Data,
+    *,
+    category: str,
+    value: str,
+    value_title: str,
+    rtl: bool,
+    value_format: str = ",.1f",
+    order: list[str] | str = "-x",
+    height: int = 220,
+    tooltip: list[alt.Tooltip] | None = None,
+    sex: str | None = None,
+) -> alt.TopLevelMixin:
+    """Horizontal bars, largest on top (``order``: the categories, or "-x" to sort by
+    value in the browser). ``sex`` and ``tooltip`` as in :func:`line_chart`."""
+    x_axis = alt.X(
+        f"{value}:Q",
+        title=value_title,
+        scale=alt.Scale(reverse=rtl),
+        axis=alt.Axis(format=value_format),
+    )
+    y_axis = alt.Y(
+        f"{category}:N",
+        title=None,
+        sort=order,
+        axis=alt.Axis(orient="right" if rtl else "left", labelLimit=220),
+    )
+    chart = _sex_filter(alt.Chart(data), sex).mark_bar(color=PALETTE[0]).encode(x=x_axis, y=y_axis)
+    if tooltip:
+        chart = chart.encode(tooltip=tooltip)
+    if sex is not None:
+        chart = chart.add_params(alt.param(name="sex", value="total"))
+    return chart.properties(width=WIDTH - 120, height=height)

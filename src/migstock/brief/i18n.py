@@ -123,13 +123,15 @@ class Translator:
             )
         )
 
-    def percent(self, value: float | None, signed: bool = False) -> str:
-        """A percentage given in percent (33.2 -> "33.2%"): one decimal, two when one
-        decimal would show a non-zero change as 0.0%."""
+    def percent(self, value: float | None, signed: bool = False, decimals: int = 1) -> str:
+        """A percentage given in percent (33.2 -> "33.2%"): ``decimals`` decimals (one by
+        default), two when one decimal would show a non-zero change as 0.0%."""
         if value is None:
             return "–"
         value = value or 0.0  # -0.0 (a rounded tiny decrease) reads as no change
-        digits = "0.00" if 0 < abs(value) < 0.05 else "0.0"
+        if decimals == 1 and 0 < abs(value) < 0.05:
+            decimals = 2
+        digits = "0." + "0" * decimals if decimals else "0"
         pattern = f"+#,##{digits}%;-#,##{digits}%" if signed and value else f"#,##{digits}%"
         return self._isolate(
             format_percent(

@@ -1,0 +1,859 @@
+"""One language's pages of the site: key figures, tables, Vega-Lite specs, HTML.
+
+Tables and figures use the brief's cells (``Cell``: text plus the exact value in a
+``<data value>`` element) and its translator; charts are the brief's Altair
+specifications (``brief.charts``) with tooltips and a ``sex`` parameter, built once per
+language with named data and filled per place (no chart is rendered here: the
+browser draws them with the vendored Vega bundle).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cache
+
+import altair as alt
+import pandas as pd
+
+from migstock.brief import charts
+from migstock.brief.i18n import Translator
+from migstock.brief.queries import ARAB_REGION
+from migstock.brief.render import Cell, Figure, Table, _num, _pct, _raw
+from migstock.site.queries import Place, SiteData
+
+SEXES = ("total", "female", "male")
+TOP = 10  # origins and destinations shown
+
+
+@dataclass
+class SiteChart:
+    key: str
+    title: str
+    alt: str  # the text alternative: what the chart shows, in words
+    spec: str  # Vega-Lite JSON, safe inside <script type="application/json">
+    table: Table
+    by_sex: bool  # has a sex selector
+
+
+@dataclass
+class PlacePage:
+    t: Translator
+    place: Place
+    name: str
+    figures: list[Figure]
+    charts: dict[str, SiteChart] = field(default_factory=dict)
+    tables: dict[str, Table] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)  # section -> sentence
+
+
+def place_name(t: Translator, place: Place) -> str:
+    return t.place(place.code, place.name)
+
+
+def _value(frame: pd.DataFrame, column: str, **where: object) -> object | None:
+    rows = frame
+    for key, wanted in where.items():
+        rows = rows[rows[key] == wanted]
+    if rows.empty or pd.isna(rows[column].iloc[0]):
+        return None
+    return rows[column].iloc[0]
+
+
+def _json(spec: dict) -> str:
+    """JSON that cannot close its <script> element."""
+    return json.dumps(spec, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+
+
+# ---------------------------------------------------------------- chart templates
+
+
+def _tip(field_name: str, title: str, fmt: str | None = None) -> alt.Tooltip:
+    return (
+        alt.Tooltip(field_name, title=title, format=fmt)
+        if fmt
+        else alt.Tooltip(field_name, title=title)
+    )
+
+
+@cache
+def _templates(lang: str) -> dict[str, dict]:
+    """Vega-Lite specs of every chart kind in ``lang``, their data named ``rows``."""
+    t = Translator(lang)  # type: ignore[arg-type]
+    rows = alt.Data(name="rows")
+    year_tip = _tip("year:Q", t("col.year"), "d")
+    series_tip = _tip("series:N", t("site.place"))
+    count_tip = _tip("migrants:Q", t("col.migrants"), ",")
+    specs = {
+        "stock": charts.line_chart(
+            rows,
+            x="year",
+            y="migrants",
+            series="series",
+            x_title=t("col.year"),
+            y_title=t("col.migrants"),
+            rtl=t.rtl,
+            y_format=",.0f",
+            sex="sex",
+            tooltip=[series_tip, year_tip, count_tip],
+        ),
+        "female": charts.line_chart(
+            rows,
+            x="year",
+            y="share",
+            series="series",
+            x_title=t("col.year"),
+            y_title=t("axis.female_pct"),
+            rtl=t.rtl,
+            y_format=".0f",
+            tooltip=[series_tip, year_tip, _tip("share:Q", t("col.female_share"), ".2f")],
+        ),
+        "share": charts.line_chart(
+            rows,
+            x="year",
+            y="share",
+            series="series",
+            x_title=t("col.year"),
+            y_title=t("site.col.share_pct"),
+            rtl=t.rtl,
+            y_format=".0f",
+            sex="sex",
+            tooltip=[series_tip, year_tip, _tip("share:Q", t("col.share"), ".2f")],
+        ),
+        "revisions": charts.line_chart(
+            rows,
+            x="year",
+            y="migrants",
+            series="series",
+            x_title=t("col.year"),
+            y_title=t("col.migrants"),
+            rtl=t.rtl,
+            y_format=",.0f",
+            sex="sex",
+            tooltip=[series_tip, year_tip, count_tip],
+        ),
+    }
+    for key in ("origins", "destinations"):
+        specs[key] = charts.bar_chart(
+            rows,
+            category="name",
+            value="migrants",
+            value_title=t("col.migrants"),
+            rtl=t.rtl,
+            value_format=",.0f",
+            sex="sex",
+            height=240,
+            tooltip=[_tip("name:N", t("col.country")), count_tip],
+        )
+    result = {}
+    for key, chart in specs.items():
+        spec = charts.spec(chart)
+        spec.pop("datasets", None)
+        spec["autosize"] = {"type": "fit-x", "contains": "padding"}
+        spec["width"] = "container"
+        result[key] = spec
+    return result
+
+
+def _chart_spec(t: Translator, kind: str, frame: pd.DataFrame, description: str) -> str:
+    spec = dict(_templates(t.lang))[kind] | {
+        "datasets": {"rows": json.loads(frame.to_json(orient="records"))},
+        "description": description,
+    }
+    return _json(spec)
+
+
+# ---------------------------------------------------------------- key figures
+
+
+def key_figures(t: Translator, data: SiteData, place: Place) -> list[Figure]:
+    r, y = data.revision, data.year
+    stock = data.of("stock", place)
+    newest = stock[(stock["revision"] == r) & (stock["sex"] == "total")]
+    population = data.of("population", place)
+    female = data.of("female", place)
+    migrants = _value(newest, "migrants", year=y)
+    figures = [
+        Figure(
+            "migrants", t("site.fig.migrants", year=t.year(y)), t.number(migrants), _raw(migrants)
+        ),
+    ]
+    share = _value(female, "female_share_pct", revision=r, year=y)
+    figures.append(
+        Figure(
+            "female_share_pct",
+            t("site.fig.female_share", year=t.year(y)),
+            t.percent(share, decimals=2),
+            _raw(share),
+        )
+    )
+    pop_rows = population[(population["revision"] == r) & (population["sex"] == "total")]
+    migrant_share = _value(pop_rows, "migrant_share_pct", year=y)
+    figures.append(
+        Figure(
+            "migrant_share_pct",
+            t("site.fig.migrant_share", year=t.year(y)),
+            t.percent(migrant_share, decimals=2),
+            _raw(migrant_share),
+        )
+    )
+    total_population = _value(pop_rows, "total_population", year=y)
+    figures.append(
+        Figure(
+            "population",
+            t("site.fig.population", year=t.year(y)),
+            t.number(total_population),
+            _raw(total_population),
+        )
+    )
+    if len(newest) and migrants is not None:
+        first = newest.sort_values("year").iloc[0]
+        if int(first["year"]) != y and not pd.isna(first["migrants"]):
+            change = int(migrants) - int(first["migrants"])
+            pct = 100 * change / int(first["migrants"]) if int(first["migrants"]) else None
+            figures.append(
+                Figure(
+                    "change_since_first",
+                    t("fig.change_since", year=t.year(int(first["year"]))),
+                    t.signed(change),
+                    change,
+                    t("fig.change_since.note", pct=t.percent(pct, signed=True)),
+                )
+            )
+    previous = newest.dropna(subset=["previous_revision", "change"]).sort_values("year")
+    if len(previous):
+        row = previous.iloc[-1]
+        figures.append(
+            Figure(
+                "revision_change",
+                t(
+                    "fig.revision_change",
+                    year=t.year(int(row["year"])),
+                    previous=t.year(int(row["previous_revision"])),
+                ),
+                t.signed(int(row["change"])),
+                int(row["change"]),
+                t(
+                    "fig.revision_change.note",
+                    pct=t.percent(_float(row["change_pct"]), signed=True),
+                    previous=t.year(int(row["previous_revision"])),
+                    old=t.number(int(row["previous_migrants"])),
+                    new=t.number(int(row["migrants"])),
+                    revision=t.year(r),
+                ),
+            )
+        )
+    refugees = data.of("refugees", place)
+    if len(refugees):
+        last = refugees.sort_values("year").iloc[-1]
+        note = ""
+        if not bool(last["in_stock"]):  # the State of Palestine rule of arab_refugees
+            note = t(
+                "site.fig.refugees_outside"
+                if place.kind == "country"
+                else "site.fig.refugees_added",
+                both=t.number(_int(last["migrants_and_refugees"])),
+            )
+        figures.append(
+            Figure(
+                "refugees",
+                t(
+                    "site.fig.refugees",
+                    year=t.year(int(last["year"])),
+                    revision=t.year(int(last["revision"])),
+                ),
+                t.number(_int(last["refugees"])),
+                _raw(last["refugees"]),
+                note,
+            )
+        )
+    return figures
+
+
+def _float(value: object) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)  # type: ignore[arg-type]
+
+
+def _int(value: object) -> int | None:
+    return None if value is None or pd.isna(value) else int(value)  # type: ignore[call-overload]
+
+
+# ---------------------------------------------------------------- sections
+
+
+def _by_place(data: SiteData, name: str, build) -> dict[str, pd.DataFrame]:
+    """``build(data)`` (a frame with a ``place`` column, for all places at once) split by
+    place, computed once per site build and shared by both languages."""
+    if name not in data._split:
+        frame = build(data)
+        data._split[name] = {str(k): v.reset_index(drop=True) for k, v in frame.groupby("place")}
+    return data._split[name]
+
+
+def _stock_wide(data: SiteData) -> pd.DataFrame:
+    """place, year, revision, total, female, male, previous_revision, change, change_pct."""
+    stock = data.stock
+    wide = stock.pivot(
+        index=["place", "year", "revision"], columns="sex", values="migrants"
+    ).reindex(columns=list(SEXES))
+    changes = stock[stock["sex"] == "total"].set_index(["place", "year", "revision"])
+    wide = wide.join(changes[["previous_revision", "change", "change_pct"]])
+    return wide.reset_index().sort_values(["place", "year", "revision"])
+
+
+def _share_wide(data: SiteData) -> pd.DataFrame:
+    """place, year, total, female, male (migrants' % of the population), total_population:
+    the newest revision."""
+    rows = data.population[data.population["revision"] == data.revision]
+    wide = rows.pivot(index=["place", "year"], columns="sex", values="migrant_share_pct")
+    wide = wide.reindex(columns=list(SEXES))
+    people = rows[rows["sex"] == "total"].set_index(["place", "year"])["total_population"]
+    return wide.join(people).reset_index().sort_values(["place", "year"])
+
+
+def stock_chart(t: Translator, data: SiteData, place: Place, name: str) -> SiteChart | None:
+    every = _by_place(data, "stock_wide", _stock_wide).get(place.key)
+    if every is None:
+        return None
+    wide = every[every["revision"] == data.revision].set_index("year")[list(SEXES)]
+    if wide.empty:
+        return None
+    first, last = int(wide.index.min()), int(wide.index.max())
+    table = Table(
+        "migrants_by_sex",
+        t("site.stock.table", revision=t.year(data.revision)),
+        [t("col.year"), *(t(f"site.sex.{s}") for s in SEXES)],
+        [[Cell(t.year(year)), *(_num(t, wide.at[year, s]) for s in SEXES)] for year in wide.index],
+        wide.reset_index().assign(revision=data.revision)[["revision", "year", *SEXES]],
+    )
+    alt_text = t(
+        "site.stock.alt",
+        place=name,
+        first=t.year(first),
+        last=t.year(last),
+        revision=t.year(data.revision),
+        total=t.number(_int(wide.at[last, "total"])),
+        female=t.number(_int(wide.at[last, "female"])),
+        male=t.number(_int(wide.at[last, "male"])),
+    )
+    frame = wide.reset_index().melt(
+        id_vars="year", value_vars=list(SEXES), var_name="sex", value_name="migrants"
+    )
+    frame = frame.dropna().assign(series=name)
+    return SiteChart(
+        "migrants_by_sex",
+        t("site.stock.heading", first=t.year(first), last=t.year(last)),
+        alt_text,
+        _chart_spec(t, "stock", frame, alt_text),
+        table,
+        True,
+    )
+
+
+def _comparators(data: SiteData, place: Place) -> list[Place]:
+    """The place, then its sub-region (countries), then the Arab region."""
+    region = data.place("arab-region")
+    chain = [place]
+    if place.kind == "country" and place.subregion:
+        chain.append(
+            next(p for p in data.places if p.kind == "subregion" and p.name == place.subregion)
+        )
+    if place is not region:
+        chain.append(region)
+    return chain
+
+
+def female_chart(t: Translator, data: SiteData, place: Place) -> SiteChart | None:
+    chain = _comparators(data, place)
+    columns = {}
+    for other in chain:
+        rows = data.of("female", other)
+        rows = rows[rows["revision"] == data.revision]
+        columns[place_name(t, other)] = rows.set_index("year")["female_share_pct"]
+    wide = pd.DataFrame(columns).sort_index()
+    if wide.empty or wide.iloc[:, 0].isna().all():
+        return None
+    names = list(wide.columns)
+    first, last = int(wide.index.min()), int(wide.index.max())
+    table = Table(
+        "female_share",
+        t("site.female.table", revision=t.year(data.revision)),
+        [t("col.year"), *names],
+        [[Cell(t.year(year)), *(_pct2(t, wide.at[year, n]) for n in names)] for year in wide.index],
+        wide.set_axis([o.key for o in chain], axis=1).reset_index().assign(revision=data.revision),
+    )
+    alt_text = t(
+        "site.female.alt",
+        first=t.year(first),
+        last=t.year(last),
+        place=names[0],
+        pct=t.percent(_float(wide.at[last, names[0]]), decimals=2),
+        region_pct=t.percent(_float(wide.at[last, names[-1]]), decimals=2),
+    )
+    long = wide.reset_index().melt(id_vars="year", var_name="series", value_name="share").dropna()
+    return SiteChart(
+        "female_share",
+        t("site.female.heading"),
+        alt_text,
+        _chart_spec(t, "female", long, alt_text),
+        table,
+        False,
+    )
+
+
+def _pct2(t: Translator, value: object) -> Cell:
+    return Cell(t.percent(_float(value), decimals=2), _raw(value))
+
+
+def share_chart(t: Translator, data: SiteData, place: Place, name: str) -> SiteChart | None:
+    shares = _by_place(data, "share_wide", _share_wide)
+    mine = shares.get(place.key)
+    if mine is None or mine["total"].isna().all():
+        return None
+    wide = mine.set_index("year")[list(SEXES)]
+    people = mine.set_index("year")["total_population"]
+    region = data.place("arab-region")
+    region_rows = shares[region.key].set_index("year")
+    region_share = region_rows["total"]
+    first, last = int(wide.index.min()), int(wide.index.max())
+    headers = [t("col.year"), *(t(f"site.sex.{s}") for s in SEXES), t("site.col.population")]
+    show_region = place is not region
+    if show_region:
+        headers.append(t("site.col.region_share"))
+    table_rows = []
+    for year in wide.index:
+        row = [Cell(t.year(year)), *(_pct2(t, wide.at[year, s]) for s in SEXES)]
+        row.append(_num(t, people.get(year)))
+        if show_region:
+            row.append(_pct2(t, region_share.get(year)))
+        table_rows.append(row)
+    csv = wide.reset_index().assign(
+        revision=data.revision, total_population=people.reindex(wide.index).values
+    )
+    if show_region:
+        csv["arab_region_total"] = region_share.reindex(wide.index).values
+    table = Table(
+        "migrant_share",
+        t("site.share.table", revision=t.year(data.revision)),
+        headers,
+        table_rows,
+        csv,
+    )
+    alt_text = t(
+        "site.share.alt",
+        first=t.year(first),
+        last=t.year(last),
+        place=name,
+        pct=t.percent(_float(wide.at[last, "total"]), decimals=2),
+        region_pct=t.percent(_float(region_share.get(last)), decimals=2),
+    )
+    series = [wide.assign(series=name)]
+    if show_region:
+        series.append(region_rows[list(SEXES)].assign(series=place_name(t, region)))
+    long = (
+        pd.concat(series)
+        .reset_index()
+        .melt(
+            id_vars=["year", "series"], value_vars=list(SEXES), var_name="sex", value_name="share"
+        )
+        .dropna()
+    )
+    return SiteChart(
+        "migrant_share",
+        t("site.share.heading"),
+        alt_text,
+        _chart_spec(t, "share", long, alt_text),
+        table,
+        True,
+    )
+
+
+def _members(data: SiteData) -> pd.DataFrame:
+    """place (its key) -> the M49 codes of the countries it sums."""
+    pairs = [(place.key, code) for place in data.places for code in place.members]
+    return pd.DataFrame(pairs, columns=["place", "member"])
+
+
+def bilateral_numbers(data: SiteData) -> dict[str, dict[str, pd.DataFrame]]:
+    """Language-free, for all places at once: the top ten origins and destinations of
+    emigrants (by sex, with the share of all) and the intra-Arab sums, by place key."""
+    if "bilateral" in data._split:
+        return data._split["bilateral"]
+    members = _members(data)
+    immigrants = data.immigrants.merge(members, left_on="destination_code", right_on="member")
+    emigrants = data.emigrants.merge(members, left_on="origin_code", right_on="member")
+    result: dict[str, dict[str, pd.DataFrame]] = {}
+    for key, frame, code, label, countries in (
+        ("origins", immigrants, "origin_code", "origin", immigrants["origin_kind"] == "country"),
+        (
+            "destinations",
+            emigrants,
+            "destination_code",
+            "destination",
+            emigrants["migrants"].notna(),
+        ),
+    ):
+        everyone = frame[frame["sex"] == "total"].groupby("place")["migrants"].sum()
+        rows = frame[countries]
+        wide = rows.pivot_table(
+            index=["place", code], columns="sex", values="migrants", aggfunc="sum"
+        ).reindex(columns=list(SEXES))
+        wide["name"] = rows.groupby(["place", code])[label].first()
+        wide = wide.reset_index().rename(columns={code: "code"})
+        wide = wide[wide["total"] > 0].sort_values(
+            ["place", "total", "name"], ascending=[True, False, True]
+        )
+        top = wide.groupby("place").head(TOP).copy()
+        top["share_pct"] = 100 * top["total"] / top["place"].map(everyone).where(lambda v: v > 0)
+        result[key] = {str(k): v.reset_index(drop=True) for k, v in top.groupby("place")}
+    total_in, total_out = immigrants["sex"] == "total", emigrants["sex"] == "total"
+    sums = pd.DataFrame(
+        {
+            "immigrants_all": immigrants[total_in].groupby("place")["migrants"].sum(),
+            "from_arab": immigrants[total_in & immigrants["origin_is_arab"]]
+            .groupby("place")["migrants"]
+            .sum(),
+            "emigrants_all": emigrants[total_out].groupby("place")["migrants"].sum(),
+            "in_arab": emigrants[total_out & emigrants["destination_is_arab"]]
+            .groupby("place")["migrants"]
+            .sum(),
+        }
+    ).fillna(0)
+    result["intra"] = {str(k): row for k, row in sums.groupby(level=0)}
+    data._split["bilateral"] = result
+    return result
+
+
+def _ranking(t: Translator, data: SiteData, key: str, place: Place, name: str) -> SiteChart | None:
+    """Top origins (``key`` origins) or destinations of emigrants, by sex."""
+    top = bilateral_numbers(data)[key].get(place.key)
+    if top is None or top.empty:
+        return None
+    names = [t.place(int(c), n) for c, n in zip(top["code"], top["name"], strict=True)]
+    r, y = data.bilateral_revision, data.bilateral_year
+    table = Table(
+        key,
+        t(f"site.{key}.table", revision=t.year(r), year=t.year(y)),
+        [
+            t("col.rank"),
+            t("site.col.origin" if key == "origins" else "site.col.residence"),
+            *(t(f"site.sex.{s}") for s in SEXES),
+            t(f"site.{key}.col_share"),
+        ],
+        [
+            [
+                Cell(t.number(rank)),
+                Cell(label),
+                _num(t, row.total),
+                _num(t, row.female),
+                _num(t, row.male),
+                _pct(t, row.share_pct),
+            ]
+            for rank, (label, row) in enumerate(zip(names, top.itertuples(), strict=True), 1)
+        ],
+        top[["code", "name", *SEXES, "share_pct"]]
+        .assign(revision=r, year=y, code=top["code"].astype(int))
+        .loc[:, ["revision", "year", "code", "name", *SEXES, "share_pct"]],
+    )
+    first = top.iloc[0]
+    alt_text = t(
+        f"site.{key}.alt",
+        n=t.number(len(top)),
+        place=name,
+        top=names[0],
+        top_n=t.number(_int(first["total"])),
+        top_pct=t.percent(_float(first["share_pct"])),
+    )
+    long = top.assign(name=names).melt(
+        id_vars=["name"], value_vars=list(SEXES), var_name="sex", value_name="migrants"
+    )
+    return SiteChart(
+        key,
+        t(f"site.{key}.title", place=name),
+        alt_text,
+        _chart_spec(t, key, long.dropna(), alt_text),
+        table,
+        True,
+    )
+
+
+def bilateral_sections(t: Translator, data: SiteData, page: PlacePage) -> None:
+    if data.bilateral_revision is None:
+        return
+    for key in ("origins", "destinations"):
+        chart = _ranking(t, data, key, page.place, page.name)
+        if chart is not None:
+            page.charts[chart.key] = chart
+    sums = bilateral_numbers(data)["intra"].get(page.place.key)
+    values = (
+        [0, 0, 0, 0]
+        if sums is None
+        else [
+            int(sums["from_arab"].iloc[0]),
+            int(sums["in_arab"].iloc[0]),
+            int(sums["immigrants_all"].iloc[0]),
+            int(sums["emigrants_all"].iloc[0]),
+        ]
+    )
+    frame = pd.DataFrame(
+        {
+            "revision": data.bilateral_revision,
+            "year": data.bilateral_year,
+            "measure": ["of_immigrants", "of_emigrants"],
+            "intra_arab": values[:2],
+            "of_all": values[2:],
+        }
+    )
+    frame["share_pct"] = 100 * frame["intra_arab"] / frame["of_all"].where(frame["of_all"] > 0)
+    page.tables["intra_arab"] = Table(
+        "intra_arab",
+        t(
+            "site.intra.table",
+            revision=t.year(data.bilateral_revision),
+            year=t.year(data.bilateral_year),
+        ),
+        [t("col.measure"), t("col.intra_arab"), t("col.of_all"), t("col.share")],
+        [
+            [
+                Cell(t(f"site.intra.{row.measure}")),
+                _num(t, row.intra_arab),
+                _num(t, row.of_all),
+                _pct(t, row.share_pct),
+            ]
+            for row in frame.itertuples()
+        ],
+        frame,
+    )
+
+
+def refugees_table(t: Translator, data: SiteData, place: Place) -> Table | None:
+    frame = data.of("refugees", place)
+    if frame.empty:
+        return None
+    revision = int(frame["revision"].iloc[0])
+    return Table(
+        "refugees",
+        t("site.refugees.table", revision=t.year(revision)),
+        [
+            t("col.year"),
+            t("col.refugees"),
+            t("col.refugee_share"),
+            t("col.in_stock"),
+            t("col.migrants_and_refugees"),
+        ],
+        [
+            [
+                Cell(t.year(int(row.year))),
+                _num(t, row.refugees),
+                _pct(t, row.refugee_share),
+                Cell(t("yes") if row.in_stock else t("no")),
+                _num(t, row.migrants_and_refugees),
+            ]
+            for row in frame.itertuples()
+        ],
+        frame.drop(columns=["place"]),
+    )
+
+
+def letters_in_words(t: Translator, letters: str) -> str:
+    return "; ".join(
+        t.maybe(f"site.letter.{letter}", letter) for letter in str(letters or "").split()
+    )
+
+
+def basis_table(t: Translator, data: SiteData, place: Place) -> Table | None:
+    frame = data.basis[data.basis["code"].isin(list(place.members))]
+    if frame.empty:
+        return None
+    frame = frame.assign(name=[_country_name(data, int(c)) for c in frame["code"]]).sort_values(
+        "name"
+    )
+    return Table(
+        "data_type",
+        t("site.basis.table", revision=t.year(int(frame["revision"].iloc[0]))),
+        [
+            t("col.country"),
+            t("col.data_type"),
+            t("site.col.data_type_words"),
+            t("col.refugees_added"),
+        ],
+        [
+            [
+                Cell(t.place(int(row.code), row.name)),
+                Cell(str(row.data_type), lang="en"),
+                Cell(letters_in_words(t, row.data_type)),
+                Cell(t("yes") if row.refugees_added else t("no")),
+            ]
+            for row in frame.itertuples()
+        ],
+        frame[["revision", "code", "name", "data_type", "basis", "refugees_added"]],
+    )
+
+
+def _country_name(data: SiteData, code: int) -> str:
+    return next(p.name for p in data.places if p.code == code)
+
+
+def notes_table(t: Translator, data: SiteData, place: Place) -> Table | None:
+    frame = data.notes[data.notes["code"].isin(list(place.members))]
+    if frame.empty:
+        return None
+    frame = frame.assign(name=[_country_name(data, int(c)) for c in frame["code"]])
+    published = None if t.lang == "en" else "en"  # the UN publishes its notes in English
+    return Table(
+        "notes",
+        t("site.notes.table", revision=t.year(int(frame["revision"].iloc[0]))),
+        [t("col.country"), t("col.note"), t("col.text")],
+        [
+            [
+                Cell(t.place(int(row.code), row.name)),
+                Cell(t.number(row.note_number)),
+                Cell(row.note_text, lang=published),
+            ]
+            for row in frame.itertuples()
+        ],
+        frame[["revision", "code", "name", "note_number", "note_text"]],
+    )
+
+
+def revisions_chart(t: Translator, data: SiteData, place: Place, name: str) -> SiteChart | None:
+    csv = _by_place(data, "stock_wide", _stock_wide).get(place.key)
+    if csv is None:
+        return None
+    csv = csv.drop(columns=["place"])
+    rows = [
+        [
+            Cell(t.year(row.year)),
+            Cell(t.year(row.revision)),
+            _num(t, row.total),
+            _num(t, row.female),
+            _num(t, row.male),
+            Cell("–" if pd.isna(row.previous_revision) else t.year(int(row.previous_revision))),
+            Cell(t.signed(_int(row.change)), _raw(row.change)),
+            _pct(t, row.change_pct, signed=True),
+        ]
+        for row in csv.itertuples()
+    ]
+    table = Table(
+        "revisions",
+        t("site.revisions.table"),
+        [
+            t("col.year"),
+            t("col.revision"),
+            *(t(f"site.sex.{s}") for s in SEXES),
+            t("col.previous_revision"),
+            t("col.change"),
+            t("col.change_pct"),
+        ],
+        rows,
+        csv,
+    )
+    changed = csv.dropna(subset=["change_pct"])
+    biggest = changed.loc[changed["change_pct"].abs().idxmax()] if len(changed) else None
+    detail = ""
+    if biggest is not None:
+        detail = t(
+            "revisions.alt.biggest",
+            year=t.year(int(biggest["year"])),
+            revision=t.year(int(biggest["revision"])),
+            previous=t.year(int(biggest["previous_revision"])),
+            pct=t.percent(float(biggest["change_pct"]), signed=True),
+        )
+    alt_text = t(
+        "site.revisions.alt", n=t.number(csv["revision"].nunique()), place=name, detail=detail
+    )
+    long = csv.melt(
+        id_vars=["year", "revision"], value_vars=list(SEXES), var_name="sex", value_name="migrants"
+    ).dropna()
+    labels = {r: t("revisions.series", revision=t.year(int(r))) for r in long["revision"].unique()}
+    long = long.assign(series=long["revision"].map(labels))
+    return SiteChart(
+        "revisions",
+        t("site.revisions.heading"),
+        alt_text,
+        _chart_spec(t, "revisions", long[["year", "sex", "series", "migrants"]], alt_text),
+        table,
+        True,
+    )
+
+
+def members_table(
+    t: Translator, data: SiteData, place: Place, figures_of: dict[str, list[Figure]]
+) -> Table:
+    rows, records = [], []
+    for member in sorted((p for p in data.places if p.code in place.members), key=lambda p: p.name):
+        figures = {f.key: f.value for f in figures_of[member.slug]}
+        rows.append(
+            [
+                Cell(place_name(t, member)),
+                _num(t, figures.get("migrants")),
+                _pct2(t, figures.get("female_share_pct")),
+                _pct2(t, figures.get("migrant_share_pct")),
+            ]
+        )
+        records.append(
+            {
+                "code": member.code,
+                "name": member.name,
+                "migrants": figures.get("migrants"),
+                "female_share_pct": figures.get("female_share_pct"),
+                "migrant_share_pct": figures.get("migrant_share_pct"),
+            }
+        )
+    frame = pd.DataFrame(records).assign(revision=data.revision, year=data.year)
+    table = Table(
+        "members",
+        t("site.members.table", revision=t.year(data.revision), year=t.year(data.year)),
+        [t("col.country"), t("col.migrants"), t("col.female_share"), t("fig.migrant_share")],
+        rows,
+        frame,
+    )
+    table.links = [  # type: ignore[attr-defined]
+        p.slug
+        for p in sorted((p for p in data.places if p.code in place.members), key=lambda p: p.name)
+    ]
+    return table
+
+
+def build_place_page(
+    t: Translator, data: SiteData, place: Place, figures_of: dict[str, list[Figure]]
+) -> PlacePage:
+    """The profile of ``place``; ``figures_of``: every place's key figures (slug -> list)."""
+    name = place_name(t, place)
+    page = PlacePage(t, place, name, figures_of[place.slug])
+    for chart in (
+        stock_chart(t, data, place, name),
+        female_chart(t, data, place),
+        share_chart(t, data, place, name),
+    ):
+        if chart is not None:
+            page.charts[chart.key] = chart
+    bilateral_sections(t, data, page)
+    refugees = refugees_table(t, data, place)
+    if refugees is not None:
+        page.tables["refugees"] = refugees
+    for table in (basis_table(t, data, place), notes_table(t, data, place)):
+        if table is not None:
+            page.tables[table.key] = table
+    revisions = revisions_chart(t, data, place, name)
+    if revisions is not None:
+        page.charts["revisions"] = revisions
+    if place.kind != "country":
+        page.tables["members"] = members_table(t, data, place, figures_of)
+    return page
+
+
+def headline_frame(data: SiteData, page: PlacePage) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "key": [f.key for f in page.figures],
+            "label": [f.label for f in page.figures],
+            "value": [f.value for f in page.figures],
+            "revision": data.revision,
+            "year": data.year,
+        }
+    )
+
+
+def region_name(t: Translator) -> str:
+    return t.place(None, ARAB_REGION)
