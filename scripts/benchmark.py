@@ -275,6 +275,7 @@ def stages_section(raw_dir: Path) -> None:
         validate=timed(plain.validate, "validate (GX suites, reconciliation)"),
         load=timed(plain.load, "load (DuckDB, Parquet, publish)"),
         brief=timed(plain.brief, "data brief (2 pages, 2 PDFs)"),
+        site=timed(plain.site, "country pages (54 pages, downloads)"),
     )
     with tempfile.TemporaryDirectory() as tmp:
         begin = time.perf_counter()

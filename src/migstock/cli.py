@@ -408,10 +408,16 @@ def _print_summary(summary: RunSummary, verbose: bool = False) -> None:
         console.print(f"steward summary:   {summary.summary_html}", soft_wrap=True)
     if summary.docs_index:
         console.print(f"data docs:         {summary.docs_index}", soft_wrap=True)
+    if summary.exchange_dir:
+        console.print(
+            f"exchange files:    {summary.exchange_dir} (SDMX, data package)", soft_wrap=True
+        )
     for page in summary.brief:
         console.print(f"data brief ({page.lang}):   {page.html}", soft_wrap=True)
         if page.pdf_error:
             err.print(f"[yellow]warning:[/] {escape(page.pdf_error)}", soft_wrap=True)
+    if summary.site is not None:
+        console.print(f"country pages:     {summary.site.index}", soft_wrap=True)
     if not verbose and any(r.findings for r in summary.reports):
         console.print("[dim]every failing row: --verbose, or the steward summary[/]")
     for outcome in summary.outcomes:

@@ -60,6 +60,7 @@ def prefect_stages(download_retries: int = 0) -> pipeline.Stages:
         validate=_task(validate_revision, "validate-revision"),
         load=_task(load_revisions, "load-store"),
         brief=_task(pipeline.publish_brief, "publish-brief"),
+        site=_task(pipeline.publish_site, "publish-site"),
     )
 
 
@@ -118,7 +119,8 @@ def refresh(
 
 def publish_artifacts(summary: RunSummary) -> None:
     """The run's outcomes in the flow run's log and as artifacts: ``migstock-run``,
-    ``migstock-revisions``, ``migstock-failed-checks`` and ``migstock-brief``."""
+    ``migstock-revisions``, ``migstock-failed-checks``, ``migstock-brief`` and
+    ``migstock-site``."""
     logger = get_run_logger()
     for outcome in summary.outcomes:
         if outcome.status is not Status.NOT_PROVIDED:
@@ -154,6 +156,15 @@ def publish_artifacts(summary: RunSummary) -> None:
         )
         for result in summary.brief:
             logger.info("data brief (%s): %s", result.lang, result.html)
+    if summary.site is not None:
+        create_markdown_artifact(
+            key="migstock-site",
+            markdown=summary.site.markdown(),
+            description="Country pages (English and Arabic)",
+        )
+        logger.info("%s", summary.site.summary())
+    if summary.exchange_dir is not None:
+        logger.info("exchange files (SDMX, data package): %s", summary.exchange_dir)
 
 
 class RefreshFailed(MigstockError):

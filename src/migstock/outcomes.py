@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from migstock.brief import BriefResult
+    from migstock.site import SiteResult
     from migstock.validate.gx import ValidationReport
 
 
@@ -55,8 +56,11 @@ class RunSummary:
     run_id: str = ""
     docs_index: Path | None = None
     summary_html: Path | None = None
-    #: the data brief's pages, when the run loaded something
+    #: the data brief's pages, the country pages and the exchange files (SDMX, data
+    #: package) of the published version, when the run loaded something
     brief: list[BriefResult] = field(default_factory=list)
+    site: SiteResult | None = None
+    exchange_dir: Path | None = None
 
     @property
     def failed(self) -> bool:

@@ -25,6 +25,7 @@ from migstock.acquire.provenance import RawFile
 from migstock.brief import BriefResult, brief_root, build_all
 from migstock.catalog import CATALOG, Revision, revision
 from migstock.errors import MigstockError
+from migstock.exchange import exchange_dir
 from migstock.outcomes import Outcome, RunSummary, Status
 from migstock.parse.prepare import (
     PreparedFile,
@@ -35,12 +36,22 @@ from migstock.parse.prepare import (
 )
 from migstock.report import RunReports
 from migstock.report.publish import write_reports
-from migstock.store import RevisionLoad, clean_up, load_revisions
+from migstock.site import SiteResult, build_site, site_root
+from migstock.store import RevisionLoad, clean_up, current_pointer, load_revisions
 from migstock.validate import passing_files, validate_revision
 from migstock.validate.gx import ValidationReport, Validator
 
 #: ``validate(validator, revision, files, db_path, run_name)``
 Validate = Callable[[Validator, Revision, list[PreparedFile], Path, str], ValidationReport]
+
+
+def publish_site(db_path: Path) -> SiteResult | str:
+    """The country pages (English and Arabic) after a load; like the brief, a by-product:
+    a site that cannot be built is returned as its one-line reason."""
+    try:
+        return build_site(db_path, site_root(db_path))
+    except Exception as error:
+        return f"country pages not written: {type(error).__name__}: {error}"
 
 
 def publish_brief(db_path: Path) -> list[BriefResult] | str:
@@ -62,6 +73,7 @@ class Stages:
     validate: Validate = validate_revision
     load: Callable[[Path, Path, list[RevisionLoad]], None] = load_revisions
     brief: Callable[[Path], list[BriefResult] | str] = publish_brief
+    site: Callable[[Path], SiteResult | str] = publish_site
 
 
 def run(
@@ -101,12 +113,19 @@ def run(
 
     _validate_load_and_report(chosen, reports, summary, stages, load)
     if any(o.status is Status.LOADED for o in summary.outcomes):
+        summary.exchange_dir = exchange_dir(current_pointer(db_path).resolve())
         progress.stage("writing the data brief")
         brief = stages.brief(db_path)
         if isinstance(brief, str):
             summary.outcomes.append(Outcome("data brief", Status.WARNING, brief))
         else:
             summary.brief = brief
+        progress.stage("writing the country pages")
+        site = stages.site(db_path)
+        if isinstance(site, str):
+            summary.outcomes.append(Outcome("country pages", Status.WARNING, site))
+        else:
+            summary.site = site
     return summary
 
 
