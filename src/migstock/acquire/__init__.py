@@ -217,7 +217,7 @@ def loaded_files(db_path: Path) -> dict[str, tuple[int, str]]:
     if not db_path.exists():
         return {}
     try:
-        with connect_read_only(db_path) as con:
+        with connect_read_only(db_path, wait=True) as con:
             rows = con.execute("SELECT sha256, revision, dataset FROM raw_files").fetchall()
     except (duckdb.Error, StoreError):  # not a store: every file is new, and the load says why
         return {}

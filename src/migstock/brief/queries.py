@@ -16,6 +16,7 @@ import pandas as pd
 
 from migstock.catalog import CATALOG
 from migstock.errors import MigstockError
+from migstock.store import connect_read_only
 
 ARAB_REGION = "Arab region"
 SUBREGIONS = ("GCC", "Mashreq", "Maghreb", "Arab LDCs")
@@ -110,16 +111,7 @@ class BriefData:
 
 def connect(db_path: Path) -> duckdb.DuckDBPyConnection:
     """A read-only connection that cannot reach other files (the brief only reads)."""
-    if not Path(db_path).exists():
-        raise MigstockError(f"no database at {db_path}: run `migstock run` first")
-    try:
-        return duckdb.connect(
-            str(db_path),
-            read_only=True,
-            config={"enable_external_access": False, "lock_configuration": True},
-        )
-    except duckdb.Error as error:
-        raise MigstockError(f"cannot open {db_path} read-only: {error}") from None
+    return connect_read_only(db_path, sandboxed=True)
 
 
 def has_relation(con: duckdb.DuckDBPyConnection, name: str) -> bool:

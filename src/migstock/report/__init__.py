@@ -27,6 +27,8 @@ import duckdb
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from migstock.errors import StoreError
+from migstock.store import connect_history, connect_read_only
 from migstock.validate.gx import ValidationReport
 
 _HISTORY_SCHEMA = """
@@ -142,7 +144,7 @@ class RunReports:
             columns=_RESULT_COLUMNS,
         ).astype({"unexpected_count": "Int64"})
         self.validation_dir.mkdir(parents=True, exist_ok=True)
-        with duckdb.connect(str(self.history_db)) as con:
+        with connect_history(self.history_db) as con:
             con.execute(_HISTORY_SCHEMA)
             con.register("new_runs", runs)
             con.register("new_results", results)
@@ -191,12 +193,12 @@ def served_revisions(db_path: Path | None) -> dict[int, str]:
     if db_path is None or not Path(db_path).exists():
         return {}
     try:
-        with duckdb.connect(str(db_path), read_only=True) as con:
+        with connect_read_only(db_path) as con:
             rows = con.execute(
                 "SELECT revision, string_agg(file_name, ', ' ORDER BY file_name), "
                 "max(loaded_at) FROM raw_files GROUP BY revision"
             ).fetchall()
-    except duckdb.Error:
+    except (duckdb.Error, StoreError):
         return {}
     return {
         int(revision): f"revision {revision} as loaded on "

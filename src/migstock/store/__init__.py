@@ -309,10 +309,45 @@ def wait_for_writers(db_path: Path, timeout_s: float | None = None) -> None:
         time.sleep(0.25)
 
 
-def connect_read_only(db_path: Path) -> duckdb.DuckDBPyConnection:
-    """A read-only connection, after waiting for any other process writing the file."""
-    wait_for_writers(db_path)
-    return duckdb.connect(str(db_path), read_only=True)
+#: settings of a connection that may read nothing but the store (the brief, the site)
+SANDBOXED = {"enable_external_access": False, "lock_configuration": True}
+
+
+def connect_read_only(
+    db_path: Path, *, wait: bool = False, sandboxed: bool = False
+) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the store: every reader of migstock opens it here.
+
+    ``wait``: first wait for another process writing the file (a load's own checks);
+    otherwise such a process is one line saying what to close. ``sandboxed``: the
+    connection cannot reach any other file (:data:`SANDBOXED`)."""
+    db_path = Path(db_path)
+    if not db_path.exists():
+        raise StoreError(f"no database at {db_path}: run `migstock run` first")
+    if wait:
+        wait_for_writers(db_path)
+    try:
+        return duckdb.connect(str(db_path), read_only=True, config=SANDBOXED if sandboxed else {})
+    except duckdb.Error as error:
+        raise StoreError(cannot_open(db_path, error)) from None
+
+
+def connect_history(path: Path) -> duckdb.DuckDBPyConnection:
+    """The validation history (``history.duckdb``), a DuckDB file of its own, read-write."""
+    return duckdb.connect(str(path))
+
+
+def cannot_open(db_path: Path, error: duckdb.Error) -> str:
+    """One line for a store that cannot be opened read-only, with the way out."""
+    message = " ".join(str(error).split())
+    if "Conflicting lock" in message:
+        holder = _LOCK_HOLDER.search(message)
+        who = f"PID {holder['pid']} ({Path(holder['program']).name})" if holder else "a process"
+        return (
+            f"{db_path} is open read-write by {who}: close that connection; the published "
+            f"store is read-only ({own_tables_hint(db_path)})"
+        )
+    return f"cannot open {db_path} read-only: {message}"
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:

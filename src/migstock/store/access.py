@@ -18,19 +18,10 @@ import duckdb
 import pandas as pd
 
 from migstock.errors import MigstockError
-from migstock.store import _LOCK_HOLDER, own_tables_hint
+from migstock.store import cannot_open, connect_read_only, own_tables_hint
 
 ExportFormat = Literal["csv", "parquet", "xlsx"]
 EXCEL_MAX_ROWS = 1_048_575  # one row is the header
-
-
-def connect_read_only(db_path: Path) -> duckdb.DuckDBPyConnection:
-    if not db_path.exists():
-        raise MigstockError(f"no database at {db_path}: run `migstock run` first")
-    try:
-        return duckdb.connect(str(db_path), read_only=True)
-    except duckdb.Error as error:
-        raise MigstockError(_cannot_open(db_path, error)) from None
 
 
 #: how long a ``migstock sql`` query may run, and how much memory DuckDB may use for it,
@@ -253,20 +244,7 @@ def connect_sandbox(db_path: Path, limits: Limits | None = None) -> duckdb.DuckD
     try:
         return duckdb.connect(str(db_path), read_only=True, config=config)
     except duckdb.Error as error:
-        raise MigstockError(_cannot_open(db_path, error)) from None
-
-
-def _cannot_open(db_path: Path, error: duckdb.Error) -> str:
-    """One line for a store that cannot be opened read-only, with the way out."""
-    message = " ".join(str(error).split())
-    if "Conflicting lock" in message:
-        holder = _LOCK_HOLDER.search(message)
-        who = f"PID {holder['pid']} ({Path(holder['program']).name})" if holder else "a process"
-        return (
-            f"{db_path} is open read-write by {who}: close that connection; the published "
-            f"store is read-only ({own_tables_hint(db_path)})"
-        )
-    return f"cannot open {db_path} read-only: {message}"
+        raise MigstockError(cannot_open(db_path, error)) from None
 
 
 def refused_statement(

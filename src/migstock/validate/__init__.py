@@ -92,7 +92,7 @@ def store_context(db_path: Path | None, revision: int) -> tuple[pd.DataFrame | N
     empty = pd.DataFrame(columns=["revision", "year", "destination_code", "sex", "migrants"])
     if db_path is None or not db_path.exists():
         return None, empty
-    with connect_read_only(db_path) as con:
+    with connect_read_only(db_path, wait=True) as con:
         loaded = con.execute(
             "SELECT year, destination_code, sex, migrants FROM destination_totals "
             "WHERE revision = ?",
