@@ -55,7 +55,7 @@ class FakeFetcher:
         self.answers = answers
         self.calls: list[str] = []
 
-    def __call__(self, source: SourceFile, landing_dir: Path) -> Fetched:
+    def __call__(self, source: SourceFile, landing_dir: Path, known: object = None) -> Fetched:
         self.calls.append(source.file_name)
         answer = self.answers[source.file_name]
         if isinstance(answer, Exception):

@@ -64,6 +64,7 @@ def _console(result: object, db: Path) -> list[str]:
     """The console of a run, with its own paths and run id replaced by placeholders."""
     text = result.output.replace(str(db.parent.parent), "ROOT")  # type: ignore[attr-defined]
     text = re.sub(r"runs/[0-9TZ]+-[0-9a-f]+", "runs/RUN", text)
+    text = re.sub(r"versions/[0-9TZ]+-[0-9a-f]+", "versions/VERSION", text)
     return [line.rstrip() for line in text.splitlines()]
 
 

@@ -50,8 +50,9 @@ log = logging.getLogger(__name__)
 #: what a landing zone may hold (``migstock.parse.read`` reads exactly these; a test checks)
 LOCAL_SUFFIXES = (".xlsx", ".xls", ".csv")
 
-#: ``fetcher(source, landing_dir)``: download into the landing zone, raise FetchError
-Fetcher = Callable[[SourceFile, Path], "Fetched"]
+#: ``fetcher(source, landing_dir, known)``: download into the landing zone (``known``: the
+#: local copy the scan found, for a conditional request), raise FetchError
+Fetcher = Callable[[SourceFile, Path, "RawFile | None"], "Fetched"]
 
 
 class Action(StrEnum):
@@ -151,6 +152,8 @@ class CatalogStep:
     target: Path
     #: a local file covers its revision and dataset (a failed recheck is only "stale")
     present: bool = False
+    #: the earlier download, as the scan found it (``RECHECK``)
+    local: RawFile | None = None
 
     @property
     def subject(self) -> str:
@@ -271,7 +274,7 @@ def plan_catalog(
 ) -> list[CatalogStep]:
     """For each wanted catalog file: fetch, recheck, not provided, or nothing (covered)."""
     downloaded = {
-        item.raw.path.name
+        item.raw.path.name: item.raw
         for item in local
         if item.raw.origin == "download" and (item.raw.etag or item.raw.last_modified)
     }
@@ -283,7 +286,8 @@ def plan_catalog(
             target = scope.source_dir / source.file_name
             covered = (source.revision, source.dataset) in present
             if scope.online and source.file_name in downloaded:
-                steps.append(CatalogStep(Action.RECHECK, source, target, covered))
+                known = downloaded[source.file_name]
+                steps.append(CatalogStep(Action.RECHECK, source, target, covered, known))
             elif covered:
                 continue
             elif scope.online:
@@ -332,7 +336,7 @@ def carry_out(
             continue
         progress.download_started(source.file_name)
         try:
-            result = fetcher(source, scope.source_dir)
+            result = fetcher(source, scope.source_dir, step.local)
         except FetchError as error:
             if error.unreachable:
                 acquisition.unreachable.add(host)
@@ -376,11 +380,11 @@ def conclude(acquisition: Acquisition, scope: Scope, prepared_any: bool) -> None
         )
 
 
-def plain_download(source: SourceFile, landing_dir: Path) -> Fetched:
+def plain_download(source: SourceFile, landing_dir: Path, known: RawFile | None = None) -> Fetched:
     """``fetch.download`` with the progress bar (fetch, and requests, imported only now)."""
     from migstock.acquire import fetch
 
-    return fetch.download(source, landing_dir, progress=progress.download_progress)
+    return fetch.download(source, landing_dir, progress=progress.download_progress, known=known)
 
 
 def begin(

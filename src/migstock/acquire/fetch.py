@@ -69,16 +69,23 @@ def session(retries: int = 3, backoff_factor: float = 1.0) -> requests.Session:
     return http
 
 
-def conditional_headers(target: Path) -> dict[str, str]:
-    """If-None-Match / If-Modified-Since for a file we downloaded and still have intact."""
-    record = read_sidecar(target)
-    if not target.exists() or not record or record.get("sha256") != sha256_of(target):
-        return {}
+def conditional_headers(target: Path, known: RawFile | None = None) -> dict[str, str]:
+    """If-None-Match / If-Modified-Since for a file we downloaded and still have intact.
+
+    ``known``: the file as this run's scan found it (hashed and checked against its
+    sidecar already); without it, the file is hashed here."""
+    if known is None:
+        record = read_sidecar(target)
+        if not target.exists() or not record or record.get("sha256") != sha256_of(target):
+            return {}
+        etag, last_modified = record.get("etag"), record.get("last_modified")
+    else:
+        etag, last_modified = known.etag, known.last_modified
     headers = {}
-    if record.get("etag"):
-        headers["If-None-Match"] = str(record["etag"])
-    if record.get("last_modified"):
-        headers["If-Modified-Since"] = str(record["last_modified"])
+    if etag:
+        headers["If-None-Match"] = str(etag)
+    if last_modified:
+        headers["If-Modified-Since"] = str(last_modified)
     return headers
 
 
@@ -90,8 +97,11 @@ def download(
     timeout: tuple[float, float] = (CONNECT_TIMEOUT_S, READ_TIMEOUT_S),
     max_bytes: int = MAX_BYTES,
     progress: Progress | None = None,
+    known: RawFile | None = None,
 ) -> Fetched:
-    """Fetch ``source.url`` into ``landing_dir/source.file_name``; raise :class:`FetchError`."""
+    """Fetch ``source.url`` into ``landing_dir/source.file_name``; raise :class:`FetchError`.
+    ``known``: the local copy as this run's scan found it (its conditional request needs
+    no second hash)."""
     http = http or session()
     landing_dir.mkdir(parents=True, exist_ok=True)
     target = landing_dir / source.file_name
@@ -99,7 +109,7 @@ def download(
         f"download it by hand and save it as {target}, or point --url "
         f"{source.revision}/{source.dataset}=URL at a mirror"
     )
-    headers = conditional_headers(target)
+    headers = conditional_headers(target, known)
     try:
         response = http.get(source.url, stream=True, timeout=timeout, headers=headers)
     except requests.RequestException as error:
