@@ -403,7 +403,7 @@ def counts_text(finding: Any) -> str:
             text += f"; the first {len(finding.failures):,} are listed"
         accepted = len(finding.accepted)
         if accepted:
-            text += f"; {accepted:,} accepted earlier, {finding.split(finding.open)} open"
+            text += f"; {accepted:,} accepted earlier; open: {finding.split(finding.open)}"
     return text + "."
 
 
