@@ -377,9 +377,13 @@ def _print_summary(summary: RunSummary, verbose: bool = False) -> None:
     table.add_column("status")
     table.add_column("details", overflow="fold")
     not_provided = []
+    reviewed_problems = []
     for outcome in summary.outcomes:
         if outcome.status == "not provided":
             not_provided.append(outcome.subject)
+            continue
+        if outcome.subject == "reviewed findings":  # one line of its own, below
+            reviewed_problems.append(outcome.message)
             continue
         style = _STATUS_STYLE.get(outcome.status, "")
         failed = outcome.status in ("rejected", "unavailable")
@@ -388,6 +392,8 @@ def _print_summary(summary: RunSummary, verbose: bool = False) -> None:
     console.print(table)
     if not_provided:
         console.print(f"[dim]not in the raw folder (skipped): {', '.join(not_provided)}[/]")
+    for problem in reviewed_problems:
+        err.print(f"[yellow]warning:[/] reviewed findings: {escape(problem)}", soft_wrap=True)
     from migstock.report import accepted_text, review_order
 
     accepted_checks = []
