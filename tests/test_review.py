@@ -11,11 +11,13 @@ import pytest
 from migstock.acquire.provenance import local_file
 from migstock.catalog import revision
 from migstock.errors import MigstockError
-from migstock.pipeline import prepare_file, revision_load, validate_revision
+from migstock.parse.prepare import prepare_file
+from migstock.pipeline import revision_load
 from migstock.report import RunReports, markdown_summary
 from migstock.report import review as rv
 from migstock.report.explain import SourceRows, explain
 from migstock.store import load_revisions
+from migstock.validate import validate_revision
 from tests.browser import visit
 
 TOTALS_2024 = "undesa_pd_2024_ims_stock_by_sex_and_destination.xlsx"

@@ -394,10 +394,10 @@ def _print_summary(summary: RunSummary, verbose: bool = False) -> None:
         console.print(f"[dim]not in the raw folder (skipped): {', '.join(not_provided)}[/]")
     for problem in reviewed_problems:
         err.print(f"[yellow]warning:[/] reviewed findings: {escape(problem)}", soft_wrap=True)
-    from migstock.report import accepted_text, review_order
-
     accepted_checks = []
     for report in summary.reports:  # open findings first; accepted ones in one line each
+        from migstock.report import accepted_text, review_order  # pandas: only with reports
+
         pending, settled = review_order(report.findings)
         accepted_checks += [(report.revision, finding) for finding in settled]
         for finding in pending:

@@ -29,8 +29,8 @@ import duckdb
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from migstock.outcomes import Outcome, Status
 from migstock.report import review
-from migstock.report.outcomes import Outcome, Status
 from migstock.validate.gx import ValidationReport
 
 _HISTORY_SCHEMA = """
