@@ -3,6 +3,7 @@ blocking failures, a bad file; what a load changed; the steward summary in Chrom
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import openpyxl
@@ -16,7 +17,7 @@ from migstock.pipeline import revision_load
 from migstock.report import RunReports, markdown_summary
 from migstock.report import review as rv
 from migstock.report.explain import SourceRows, explain
-from migstock.store import load_revisions
+from migstock.store import changes_since, load_revisions
 from migstock.validate import validate_revision
 from tests.browser import visit
 
@@ -244,6 +245,10 @@ def test_a_load_records_what_it_changed(official_dir: Path, tmp_path: Path) -> N
         ).fetchall()
     assert ("destination_totals", 0, 0, 2) in kept and len(kept) == 2 * len(first.tables)
     assert arab == [(368, 1995, "total", 199_460, 204_460), (368, 1995, "male", 114_821, 119_821)]
+    kept = changes_since(db, second.loaded_at)  # what a run's summary reads back
+    assert kept is not None and kept.tables == second.tables
+    assert [c.line() for c in kept.largest] == [c.line() for c in second.largest]
+    assert changes_since(db, second.loaded_at + timedelta(seconds=1)) is None
 
 
 def test_the_steward_summary_collapses_accepted_findings_and_shows_what_changed(

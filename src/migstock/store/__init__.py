@@ -542,7 +542,7 @@ def _record_changes(con: duckdb.DuckDBPyConnection, changes: LoadChanges) -> Non
     """Keep what the load changed in ``load_changes`` and ``load_changes_arab`` (the
     largest changes of the whole load, with place names) and name the places."""
     names = dict(con.execute("SELECT code, name FROM locations").fetchall())
-    changes.largest.sort(key=lambda change: -abs(change.difference))
+    changes.largest.sort(key=_largest_first)
     del changes.largest[LARGEST_KEPT:]
     for position, change in enumerate(changes.largest):
         name = names.get(change.destination_code, str(change.destination_code))
@@ -564,6 +564,50 @@ def _record_changes(con: duckdb.DuckDBPyConnection, changes: LoadChanges) -> Non
                 for c in changes.largest
             ],
         )
+
+
+def changes_since(db_path: Path | None, since: datetime) -> LoadChanges | None:
+    """What the loads from ``since`` on changed, as kept in the published store
+    (``load_changes``, ``load_changes_arab``); None when nothing was loaded since."""
+    if db_path is None or not Path(db_path).exists():
+        return None
+    try:
+        with duckdb.connect(str(db_path), read_only=True) as con:
+            tables = con.execute(
+                "SELECT loaded_at, revision, table_name, rows_before, rows_after, added, "
+                "removed, changed FROM load_changes WHERE loaded_at >= ? "
+                "ORDER BY loaded_at, revision, table_name",
+                [since],
+            ).fetchall()
+            largest = con.execute(
+                "SELECT c.revision, c.table_name, c.year, c.destination_code, c.origin_code, "
+                "c.origin_kind, c.sex, c.migrants_before, c.migrants_after, "
+                "coalesce(d.name, CAST(c.destination_code AS VARCHAR)), o.name "
+                "FROM load_changes_arab c LEFT JOIN locations d ON d.code = c.destination_code "
+                "LEFT JOIN locations o ON o.code = c.origin_code WHERE c.loaded_at >= ? "
+                "ORDER BY abs(coalesce(c.migrants_after, 0) - coalesce(c.migrants_before, 0)) "
+                "DESC LIMIT ?",
+                [since, LARGEST_KEPT],
+            ).fetchall()
+    except duckdb.Error:  # a store written before load_changes existed, or held open
+        return None
+    if not tables:
+        return None
+    order = (*PARTITIONED_TABLES, *REVISION_TABLES)  # as a load writes them
+    tables.sort(key=lambda row: (row[0], row[1], order.index(row[2]) if row[2] in order else 99))
+    changes = LoadChanges(tables[-1][0], [TableChange(*row[1:]) for row in tables])
+    for *values, name, origin in largest:
+        code, kind = values[3], values[5]
+        place = f"{name} ({code})" + (f" from {origin or kind}" if kind else "")
+        changes.largest.append(RowChange(*values, place=place))
+    changes.largest.sort(key=_largest_first)
+    return changes
+
+
+def _largest_first(change: RowChange) -> tuple[object, ...]:
+    sexes = ("total", "male", "female")
+    sex = sexes.index(change.sex) if change.sex in sexes else len(sexes)
+    return (-abs(change.difference), change.table, change.destination_code, change.year, sex)
 
 
 def _insert(
