@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
 
 from migstock.acquire.provenance import local_file
@@ -18,7 +19,9 @@ from migstock.report import RunReports, markdown_summary
 from migstock.report import review as rv
 from migstock.report.explain import SourceRows, explain
 from migstock.store import changes_since, load_revisions
-from migstock.validate import validate_revision
+from migstock.validate import known_location_codes, validate_revision
+from migstock.validate.gx import Validator
+from migstock.validate.reconcile import COLUMNS
 from tests.browser import visit
 
 TOTALS_2024 = "undesa_pd_2024_ims_stock_by_sex_and_destination.xlsx"
@@ -128,7 +131,7 @@ def test_a_changed_value_opens_its_finding_again_and_a_new_workbook_all(
         if e.sex == "total"
     )
     assert iraq.failure.status == "open"
-    assert "lapsed: the values changed" in iraq.failure.lapsed
+    assert "the values changed; accepted by" in iraq.failure.lapsed
     assert iraq.id not in {a.id for a in arab}
     # the other values are the same, but in a workbook published anew (its sha256
     # differs): their acceptances lapse too, saying why
@@ -287,3 +290,45 @@ def test_the_steward_summary_collapses_accepted_findings_and_shows_what_changed(
 
 def _raw(official_dir: Path):
     return local_file(official_dir / TOTALS_2024, "raw-dir")
+
+
+def test_data_docs_name_each_result_and_show_warnings_only_as_passed(
+    official_dir: Path, tmp_path: Path
+) -> None:
+    item = prepare_file(local_file(official_dir / TOTALS_2024, "raw-dir"))
+    parameters = {
+        "revision_years": list(revision(2024).years),
+        "location_codes": known_location_codes([item]),
+    }
+    docs = tmp_path / "validation" / "data_docs"
+    validator = Validator(docs_dir=docs)
+    totals = validator.run_suite(
+        "destination_totals", item.rows, parameters, "run-1", "destination_totals", 2024,
+        source=TOTALS_2024,
+    )  # fmt: skip
+    assert [r for r in totals if not r.success] and not [r for r in totals if r.blocking]
+    failing = [["destination_totals", "male_plus_female", 2020, 682, 4, None]]
+    failing[0] += [100.0, 130.0, 30.0, 0.3, 1.3, False]
+    blocked = validator.run_suite(
+        "reconciliation", pd.DataFrame(failing, columns=COLUMNS), {}, "run-1",
+        "destination_totals", 2024, source=TOTALS_2024,
+    )  # fmt: skip
+    assert [r for r in blocked if r.blocking]
+    index = validator.build_docs()
+    assert index is not None
+    page = visit(index, tmp_path / "docs.png", selectors=("table tbody tr",))
+    assert page.external == [] and page.errors == []
+    text = "\n".join(page.texts["table tbody tr"])
+    assert f"2024 · destination_totals · {TOTALS_2024}" in text
+    assert f"2024 · reconciliation · {TOTALS_2024}" in text
+    totals_row = next(r for r in page.texts["table tbody tr"] if "· destination_totals ·" in r)
+    reconciliation_row = next(r for r in page.texts["table tbody tr"] if "· reconciliation ·" in r)
+    assert "with warnings" in totals_row and "with warnings" not in reconciliation_row
+    html = index.read_text(encoding="utf-8")
+    assert html.count("'_validation_success_text': 'Passed with warnings'") == 1
+    assert html.count("'_validation_success_text': 'Failed'") == 1
+    result_page = next(docs.glob("validations/destination_totals/*/*/*.html"))
+    assert "Passed with warnings" in result_page.read_text(encoding="utf-8")
+    assert f"Result: 2024 · destination_totals · {TOTALS_2024}" in result_page.read_text(
+        encoding="utf-8"
+    )

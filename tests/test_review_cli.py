@@ -144,7 +144,7 @@ def test_a_changed_value_opens_its_finding_again(story: Story) -> None:
         == ("year_over_year", 368, 1995, "total")
     )
     assert iraq["id"] not in story.accepted_ids and iraq["status"] == "open"
-    assert "lapsed: the values changed" in iraq["lapsed"]
+    assert "the values changed; accepted by" in iraq["lapsed"]
     assert "83,638 in the previous reference year, 204,460 in 1995" in iraq["text"]
 
 

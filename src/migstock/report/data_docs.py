@@ -182,6 +182,9 @@ def name_pages(site_dir: Path, pages: dict[str, str], warned: list[str]) -> None
             path.write_text(fixed, encoding="utf-8")
 
 
+_INDEX_STYLE = "<style>table td { overflow-wrap: anywhere; }</style>"
+
+
 def mark_passed_with_warnings(site_dir: Path, pages: list[str]) -> int:
     """Remember ``pages`` (results that failed only in warnings, stored as successes) and
     show every such result of the site's index as "passed with warnings": an amber
@@ -193,7 +196,7 @@ def mark_passed_with_warnings(site_dir: Path, pages: list[str]) -> int:
         record.parent.mkdir(parents=True, exist_ok=True)
         record.write_text("".join(f"{page}\n" for page in sorted(known)), encoding="utf-8")
     index = site_dir / "index.html"
-    if not known or not index.exists():
+    if not index.exists():
         return 0
     marked = 0
 
@@ -212,6 +215,8 @@ def mark_passed_with_warnings(site_dir: Path, pages: list[str]) -> int:
 
     html = index.read_text(encoding="utf-8")
     fixed = _ROW.sub(mark, html)
+    if _INDEX_STYLE not in fixed:  # long names (workbook files) wrap instead of overflowing
+        fixed = fixed.replace("</head>", f"{_INDEX_STYLE}\n</head>", 1)
     if fixed != html:
         index.write_text(fixed, encoding="utf-8")
     return marked

@@ -77,8 +77,8 @@ class Acceptance:
         return (self.check, self.revision, self.place_code, self.origin_code, self.year, self.sex)
 
     def words(self) -> str:
-        """'accepted by Amal on 2026-12-03: <reason>'."""
-        return f"accepted by {self.by} on {self.at[:10]}: {self.reason}"
+        """'accepted by Amal on 2026-12-03 ("<reason>")'."""
+        return f'accepted by {self.by} on {self.at[:10]} ("{self.reason}")'
 
 
 @dataclass
@@ -420,13 +420,12 @@ def judge(listed: list[Entry], reviewed: Reviewed) -> None:
             earlier = by_subject.get(entry.subject)
             if earlier is not None:
                 was = earlier.text or earlier.value
-                entry.lapsed = f"{earlier.words()} — lapsed: the values changed (were: {was})"
+                entry.lapsed = f"the values changed; {earlier.words()} for: {was}"
             continue
         if acceptance.source_sha256 and entry.sha256 and acceptance.source_sha256 != entry.sha256:
             entry.lapsed = (
-                f"{acceptance.words()} — lapsed: {entry.file or 'the workbook'} was "
-                f"published anew (sha256 {entry.sha256[:12]}…, accepted for "
-                f"{acceptance.source_sha256[:12]}…)"
+                f"the workbook was published anew (sha256 {entry.sha256[:12]}…); "
+                f"{acceptance.words()} for sha256 {acceptance.source_sha256[:12]}…"
             )
             continue
         entry.status, entry.reason, entry.by, entry.at = (
