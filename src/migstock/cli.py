@@ -377,9 +377,13 @@ def _print_summary(summary: RunSummary, verbose: bool = False) -> None:
     table.add_column("status")
     table.add_column("details", overflow="fold")
     not_provided = []
+    reviewed_problems = []
     for outcome in summary.outcomes:
         if outcome.status == "not provided":
             not_provided.append(outcome.subject)
+            continue
+        if outcome.subject == "reviewed findings":  # one line of its own, below
+            reviewed_problems.append(outcome.message)
             continue
         style = _STATUS_STYLE.get(outcome.status, "")
         failed = outcome.status in ("rejected", "unavailable")
@@ -388,8 +392,15 @@ def _print_summary(summary: RunSummary, verbose: bool = False) -> None:
     console.print(table)
     if not_provided:
         console.print(f"[dim]not in the raw folder (skipped): {', '.join(not_provided)}[/]")
-    for report in summary.reports:
-        for finding in report.findings:
+    for problem in reviewed_problems:
+        err.print(f"[yellow]warning:[/] reviewed findings: {escape(problem)}", soft_wrap=True)
+    accepted_checks = []
+    for report in summary.reports:  # open findings first; accepted ones in one line each
+        from migstock.report import accepted_text, review_order  # pandas: only with reports
+
+        pending, settled = review_order(report.findings)
+        accepted_checks += [(report.revision, finding) for finding in settled]
+        for finding in pending:
             if finding.blocking and not verbose:
                 continue  # its one line is the rejected outcome, printed as an error below
             label = "[bold red]blocking[/]" if finding.blocking else "[yellow]warning[/]"
@@ -399,8 +410,20 @@ def _print_summary(summary: RunSummary, verbose: bool = False) -> None:
             )
             if verbose:
                 console.print(f"  [dim]{escape(finding.gx_id)}[/]")
-                for failure in finding.failures:
-                    console.print(f"  - {escape(failure.line())}", soft_wrap=True)
+                for failure in finding.open:
+                    lapsed = f" (open again: {failure.lapsed})" if failure.lapsed else ""
+                    console.print(
+                        f"  - {failure.id} {escape(failure.line() + lapsed)}", soft_wrap=True
+                    )
+            if finding.accepted:
+                console.print(f"  [dim]{escape(accepted_text(finding))}[/]", soft_wrap=True)
+    for revision, finding in accepted_checks:
+        console.print(
+            f"[green]accepted[/] revision {revision}: {escape(accepted_text(finding))}",
+            soft_wrap=True,
+        )
+    if any(f.failures for r in summary.reports for f in r.findings):
+        console.print("[dim]open findings with their IDs: migstock review[/]")
     if any(o.status == "loaded" for o in summary.outcomes):
         console.print(f"database:          {summary.db_path}")
         console.print(f"parquet:           {summary.parquet_dir}")
@@ -426,6 +449,135 @@ def _print_summary(summary: RunSummary, verbose: bool = False) -> None:
                 f"[bold red]error:[/] {escape(outcome.subject)}: {escape(outcome.message)}",
                 soft_wrap=True,
             )
+
+
+review_app = typer.Typer(
+    add_completion=False,
+    help="List the findings of the latest run; accept the ones a steward has checked.",
+)
+app.add_typer(review_app, name="review")
+
+
+def _review_entries(db: Path | None, reviewed: Path | None) -> tuple[str, list[Any], Path]:
+    """The latest run's findings, marked with today's ``reviewed.toml``."""
+    from migstock.report import review
+
+    run_id, listed = review.latest_findings(settings.validation_dir(db or settings.db_path()))
+    path = reviewed or review.default_path()
+    try:
+        review.judge(listed, review.load(path))
+    except MigstockError as error:
+        review.judge(listed, review.Reviewed(path))
+        err.print(
+            f"[yellow]warning:[/] {escape(str(error))}; every finding is listed as open",
+            soft_wrap=True,
+        )
+    return run_id, listed, path
+
+
+@review_app.callback(invoke_without_command=True)
+def review_list(
+    ctx: typer.Context,
+    db: Annotated[Path | None, typer.Option(help="DuckDB file (its runs are listed).")] = None,
+    output_format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    show_all: Annotated[
+        bool, typer.Option("--all", help="Also list the accepted findings.")
+    ] = False,
+    reviewed: Annotated[
+        Path | None,
+        typer.Option(
+            help="The reviewed findings (default: $MIGSTOCK_REVIEWED or "
+            "expectations/reviewed.toml)."
+        ),
+    ] = None,
+) -> None:
+    """List the open findings of the latest run: ID, check, place, year, sex, value, where."""
+    import json
+
+    if ctx.invoked_subcommand is not None:
+        return
+    if output_format not in ("table", "json"):
+        raise typer.BadParameter("--format must be table or json")
+    try:
+        run_id, listed, path = _review_entries(db, reviewed)
+    except MigstockError as error:
+        err.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    shown = [e for e in listed if show_all or e.status == "open"]
+    shown.sort(key=lambda e: (e.status != "open", not e.blocking, e.revision, not e.arab))
+    if output_format == "json":
+        typer.echo(json.dumps([e.as_dict() for e in shown], indent=1, default=str))
+        return
+    console.print(f"[bold]findings of run {run_id}[/]")
+    for entry in shown:
+        where = ", ".join(
+            part
+            for part in (
+                entry.file,
+                f"sheet '{entry.sheet}'" if entry.sheet else None,
+                f"row {entry.row}" if entry.row is not None else None,
+            )
+            if part
+        )
+        status = "[bold red]blocking[/]" if entry.blocking else f"[yellow]{entry.status}[/]"
+        if entry.status == "accepted":
+            status = f"[green]accepted[/] ({escape(entry.by)}: {escape(entry.reason)})"
+        elif entry.lapsed:
+            status = f"[yellow]open again[/] ({escape(entry.lapsed)})"
+        when = f" {entry.year}" if entry.year is not None else ""
+        sex = f", {entry.sex}" if entry.sex else ""
+        console.print(
+            f"{entry.id}  {entry.revision}  {escape(entry.check)}  "
+            f"{escape(entry.place)}{when}{sex}: {escape(entry.text)}  {escape('[' + where + ']')}  "
+            f"{status}",
+            soft_wrap=True,
+            highlight=False,
+        )
+    accepted = sum(e.status == "accepted" for e in listed)
+    opened = sum(e.status == "open" for e in listed)
+    hint = "" if show_all or not accepted else " (--all lists them)"
+    console.print(
+        f"{opened:,} open, {accepted:,} accepted{hint}; reviewed findings: {path}",
+        soft_wrap=True,
+    )
+
+
+@review_app.command("accept")
+def review_accept(
+    ids: Annotated[list[str], typer.Argument(help="Finding IDs (from `migstock review`).")],
+    reason: Annotated[str, typer.Option(help="Why the finding is accepted.")],
+    by: Annotated[str, typer.Option(help="Who accepts it.")],
+    reviewed: Annotated[
+        Path | None,
+        typer.Option(
+            help="The file to record it in (default: $MIGSTOCK_REVIEWED or "
+            "expectations/reviewed.toml in a checkout)."
+        ),
+    ] = None,
+    db: Annotated[Path | None, typer.Option(help="DuckDB file (its latest run).")] = None,
+) -> None:
+    """Accept findings of the latest run, with a reason and a name, in reviewed.toml."""
+    from migstock.report import review
+
+    try:
+        path = review.writable_path(reviewed)
+        run_id, listed, _ = _review_entries(db, path)
+        known = {entry.id: entry for entry in listed}
+        unknown = [i for i in ids if i not in known]
+        if unknown:
+            raise MigstockError(
+                f"no finding {', '.join(unknown)} in the latest run ({run_id}): "
+                "`migstock review` lists its findings"
+            )
+        written = review.append(path, [known[i] for i in dict.fromkeys(ids)], reason, by)
+    except MigstockError as error:
+        err.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    already = len(dict.fromkeys(ids)) - len(written)
+    note = f" ({already} accepted already)" if already else ""
+    console.print(
+        f"accepted {len(written)} finding{'s' if len(written) != 1 else ''}{note} in {path}"
+    )
 
 
 @app.command()

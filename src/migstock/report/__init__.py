@@ -4,6 +4,8 @@ Under ``<curated>/validation/``:
 - ``runs/<run id>/revision-<R>.json``: every expectation result of a revision
   (a blocked revision's file is named in the error message);
 - ``runs/<run id>/summary.html``: the steward summary of the run;
+- ``runs/<run id>/findings.json``: every finding with its ID and status, open or
+  accepted in ``reviewed.toml`` (``migstock.report.review``; ``migstock review`` lists them);
 - ``data_docs/index.html``: the Great Expectations Data Docs site, every run kept,
   readable offline (``migstock.report.data_docs``); ``gx_results/`` holds what it is built from;
 - ``history.duckdb``: tables ``validation_runs`` and ``validation_results`` of
@@ -28,6 +30,8 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from migstock.errors import StoreError
+from migstock.outcomes import Outcome, Status
+from migstock.report import review
 from migstock.store import connect_history, connect_read_only
 from migstock.validate.gx import ValidationReport
 
@@ -77,6 +81,8 @@ class RunReports:
     validation_dir: Path
     run_id: str = field(default_factory=new_run_id)
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    #: set once the findings were marked open or accepted (:meth:`review`)
+    reviewed: bool = False
 
     @property
     def run_dir(self) -> Path:
@@ -157,6 +163,26 @@ class RunReports:
                 f"SELECT {', '.join(_RESULT_COLUMNS)} FROM new_results"
             )
 
+    def review(
+        self,
+        reports: list[ValidationReport],
+        outcomes: list[Any],
+        expectations_dir: Path | None = None,
+        reviewed_path: Path | None = None,
+    ) -> None:
+        """Mark every finding open or accepted (``reviewed.toml``: ``reviewed_path``, else
+        ``MIGSTOCK_REVIEWED``, else beside the suites) and keep them in
+        ``findings.json``. A file that cannot be used is one warning outcome; every
+        finding is then open. Once per run: later calls do nothing."""
+        if self.reviewed:
+            return
+        path = reviewed_path or review.default_path(expectations_dir)
+        problem = review.review_run(reports, path)
+        if problem:
+            outcomes.append(Outcome("reviewed findings", Status.WARNING, problem))
+        review.write_findings(self.run_dir, reports, problem)
+        self.reviewed = True
+
     def write_summary(
         self,
         reports: list[ValidationReport],
@@ -164,14 +190,21 @@ class RunReports:
         docs_index: Path | None,
         expectations_dir: Path,
         served: dict[int, str] | None = None,
+        changes: Any = None,
     ) -> Path:
-        """Render the one-page steward summary of the run (``report.findings`` in words)."""
+        """Render the one-page steward summary of the run (``report.findings`` in words):
+        open findings first, accepted ones collapsed with their reason (the findings are
+        reviewed first if :meth:`review` was not called). ``changes``: what the load
+        changed (:class:`migstock.store.LoadChanges`), shown as "What changed since the
+        last load"."""
+        self.review(reports, outcomes, expectations_dir)
         environment = Environment(
             loader=PackageLoader("migstock.report", "templates"), autoescape=select_autoescape()
         )
         environment.filters["number"] = lambda value: f"{value:,}"
         environment.globals["counts"] = counts_text
         environment.globals["still_served"] = still_served
+        environment.globals["ordered"] = review_order
         html = environment.get_template("steward_summary.html.j2").render(
             run_id=self.run_id,
             started_at=self.started_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
@@ -181,6 +214,8 @@ class RunReports:
             served=served or {},
             docs_index=docs_index.resolve().as_uri() if docs_index else None,
             expectations_dir=expectations_dir,
+            changes=changes,
+            reviewed_file=review.default_path(expectations_dir),
         )
         self.run_dir.mkdir(parents=True, exist_ok=True)
         path = self.run_dir / "summary.html"
@@ -239,8 +274,10 @@ def markdown_summary(
     summary_path: Path | None = None,
     served: dict[int, str] | None = None,
     rows_shown: int = 25,
+    changes: Any = None,
 ) -> str:
-    """The steward summary as a Prefect markdown artifact (the same words as the HTML)."""
+    """The steward summary as a Prefect markdown artifact (the same words as the HTML):
+    open findings first, accepted ones collapsed to one line with their reason."""
     lines = ["# migstock run", ""]
     if summary_path:
         lines += [f"Steward summary: `{summary_path}`", ""]
@@ -266,22 +303,59 @@ def markdown_summary(
             )
         if not report.findings:
             lines.append(f"All {len(report.results)} expectations passed.")
-        for finding in report.findings:
+        pending, settled = review_order(report.findings)
+        for finding in pending:
             kind = "Blocking" if finding.blocking else "Warning"
             lines += ["", f"### {kind}: {finding.title}", "", counts_text(finding), ""]
-            shown = finding.failures if finding.blocking else finding.arab
+            still = finding.open
+            shown = still if finding.blocking else [f for f in still if f.arab]
             if shown:
-                lines += ["| place | year | sex | found | where |", "|---|---|---|---|---|"]
+                lines += [
+                    "| id | place | year | sex | found | where |",
+                    "|---|---|---|---|---|---|",
+                ]
                 for failure in shown[:rows_shown]:
+                    lapsed = f" ({_md(failure.lapsed)})" if failure.lapsed else ""
                     lines.append(
-                        f"| {_md(failure.place)} | {failure.year or ''} | {failure.sex} | "
-                        f"{_md(failure.text)} | {_md(failure.where)} |"
+                        f"| {failure.id} | {_md(failure.place)} | {failure.year or ''} | "
+                        f"{failure.sex} | {_md(failure.text)}{lapsed} | {_md(failure.where)} |"
                     )
                 if len(shown) > rows_shown:
                     lines.append(f"\n{len(shown) - rows_shown} more rows in the summary file.")
-            if not finding.blocking and finding.others:
-                lines.append(f"\nElsewhere: {finding.other_places()}.")
+            others = [f for f in still if not f.arab]
+            if not finding.blocking and others:
+                lines.append(f"\nElsewhere: {len(others)} open rows; see the summary file.")
+            if finding.accepted:
+                lines.append(f"\n{accepted_text(finding)}")
+        if settled:
+            lines += ["", f"Accepted earlier ({len(settled)} checks, every row accepted):"]
+            lines += [f"- {accepted_text(finding)}" for finding in settled]
+    lines += changes_markdown(changes)
     return "\n".join(lines)
+
+
+def review_order(findings: list[Any]) -> tuple[list[Any], list[Any]]:
+    """Findings with open rows (the order they come: blocking first), then those whose
+    every row is accepted."""
+    pending = [f for f in findings if not f.all_accepted]
+    return pending, [f for f in findings if f.all_accepted]
+
+
+def accepted_text(finding: Any) -> str:
+    """'Iraq (368) 1995 and 19 more accepted: "reason" (Amal, 2026-12-03)'."""
+    accepted = finding.accepted
+    reasons: dict[tuple[str, str], list[Any]] = {}
+    for failure in accepted:
+        acceptance = failure.acceptance
+        reasons.setdefault((acceptance.reason, acceptance.by), []).append(failure)
+    parts = []
+    for (reason, by), failures in reasons.items():
+        first = failures[0]
+        when = f" {first.year}" if first.year is not None else ""
+        more = f" and {len(failures) - 1} more" if len(failures) > 1 else ""
+        parts.append(f'{first.place}{when}{more}: "{reason}" ({by}, {first.acceptance.at[:10]})')
+    rows = f"{len(accepted)} row{'s' if len(accepted) != 1 else ''}"
+    return f"{finding.title}: {rows} accepted, " + "; ".join(parts)
 
 
 def findings_table(reports: list[ValidationReport]) -> list[dict[str, Any]]:
@@ -303,6 +377,23 @@ def findings_table(reports: list[ValidationReport]) -> list[dict[str, Any]]:
     ]
 
 
+def changes_markdown(changes: Any) -> list[str]:
+    """ "What changed since the last load" as markdown lines (none without a load)."""
+    if not changes or not changes.tables:
+        return []
+    lines = ["", "## What changed since the last load", ""]
+    lines += ["| revision | table | added | removed | changed |", "|---|---|---|---|---|"]
+    for table in changes.tables:
+        lines.append(
+            f"| {table.revision} | {table.table} | {table.added:,} | {table.removed:,} | "
+            f"{table.changed:,} |"
+        )
+    if changes.largest:
+        lines += ["", "Largest changes for Arab countries:", ""]
+        lines += [f"- {change.line()}" for change in changes.largest]
+    return lines
+
+
 def counts_text(finding: Any) -> str:
     """'136 rows fail: 4 in the Arab region, 132 elsewhere (70 places).'"""
     if finding.about_the_workbook:
@@ -312,6 +403,9 @@ def counts_text(finding: Any) -> str:
         text += f": {finding.split()}"
         if finding.count and finding.count > len(finding.failures):
             text += f"; the first {len(finding.failures):,} are listed"
+        accepted = len(finding.accepted)
+        if accepted:
+            text += f"; {accepted:,} accepted earlier; open: {finding.split(finding.open)}"
     return text + "."
 
 

@@ -15,7 +15,9 @@ import os
 import re
 import shutil
 import time
+from html import escape
 from pathlib import Path
+from urllib.parse import unquote
 
 ASSETS = Path(__file__).resolve().parent / "data_docs_assets"
 VENDOR = "static/vendor"
@@ -141,3 +143,80 @@ def _stale(target: Path) -> bool:
             if not copy.exists() or copy.stat().st_size != source.stat().st_size:
                 return True
     return False
+
+
+#: the pages of results that failed only in warnings, one a line (kept across runs)
+WARNED_PAGES = "static/migstock-passed-with-warnings.txt"
+_ROW = re.compile(
+    r"\{'validation_success': .*?'_table_row_link_path': '(?P<path>[^']*)'.*?\}", re.DOTALL
+)
+_FAILED_ICON = '<i class="fas fa-times text-danger ge-failed-icon" ></i>'
+_SUCCESS_ICON = '<i class="fas fa-check-circle text-success ge-success-icon" ></i>'
+_WARNED_ICON = (
+    '<i class="fas fa-check-circle ge-success-icon" style="color:#b7791f" '
+    'title="passed with warnings"></i> <small style="color:#8a5a00">with warnings</small>'
+)
+
+
+_PAGE_ASSET = "Data asset: None<br>"
+_PAGE_SUCCEEDED = '<i class="fas fa-check-circle text-success" aria-hidden="true"></i> Succeeded'
+_PAGE_WARNED = (
+    '<i class="fas fa-check-circle" style="color:#b7791f" aria-hidden="true"></i> '
+    "Passed with warnings: only expectations of severity warning failed (see below)"
+)
+
+
+def name_pages(site_dir: Path, pages: dict[str, str], warned: list[str]) -> None:
+    """Write each result's name (``pages``: page path -> name, e.g. ``2024 ·
+    destination_totals · <workbook>``) where GX writes "Data asset: None", and say
+    "passed with warnings" on the pages of ``warned``."""
+    for page, name in pages.items():
+        path = site_dir / page
+        if not path.exists():
+            continue
+        html = path.read_text(encoding="utf-8")
+        fixed = html.replace(_PAGE_ASSET, f"Result: {escape(name)}<br>", 1)
+        if page in warned:
+            fixed = fixed.replace(_PAGE_SUCCEEDED, _PAGE_WARNED, 1)
+        if fixed != html:
+            path.write_text(fixed, encoding="utf-8")
+
+
+_INDEX_STYLE = "<style>table td { overflow-wrap: anywhere; }</style>"
+
+
+def mark_passed_with_warnings(site_dir: Path, pages: list[str]) -> int:
+    """Remember ``pages`` (results that failed only in warnings, stored as successes) and
+    show every such result of the site's index as "passed with warnings": an amber
+    check and the words, not GX's red cross or plain green check. Return rows marked."""
+    record = site_dir / WARNED_PAGES
+    known = set(record.read_text(encoding="utf-8").splitlines()) if record.exists() else set()
+    if pages:
+        known.update(pages)
+        record.parent.mkdir(parents=True, exist_ok=True)
+        record.write_text("".join(f"{page}\n" for page in sorted(known)), encoding="utf-8")
+    index = site_dir / "index.html"
+    if not index.exists():
+        return 0
+    marked = 0
+
+    def mark(match: re.Match[str]) -> str:
+        nonlocal marked
+        row = match.group(0)
+        if unquote(match["path"]) not in known:  # the index links are URL-encoded
+            return row
+        marked += 1
+        row = row.replace(_SUCCESS_ICON, _WARNED_ICON).replace(_FAILED_ICON, _WARNED_ICON)
+        return re.sub(
+            r"'_validation_success_text': '[^']*'",
+            "'_validation_success_text': 'Passed with warnings'",
+            row,
+        )
+
+    html = index.read_text(encoding="utf-8")
+    fixed = _ROW.sub(mark, html)
+    if _INDEX_STYLE not in fixed:  # long names (workbook files) wrap instead of overflowing
+        fixed = fixed.replace("</head>", f"{_INDEX_STYLE}\n</head>", 1)
+    if fixed != html:
+        index.write_text(fixed, encoding="utf-8")
+    return marked

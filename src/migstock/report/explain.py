@@ -28,6 +28,8 @@ from migstock.validate.gx import COMPLETENESS, CheckResult, ValidationReport
 SEX_WORDS = {"total": "both sexes", "male": "males", "female": "females"}
 #: how many places the grouped count names before "and N more"
 PLACES_NAMED = 12
+#: file, sheet, row and the file's sha256 of a cell (None when not known)
+Cell = tuple[str | None, str | None, int | None, str | None]
 
 
 @dataclass(frozen=True)
@@ -37,11 +39,14 @@ class SourceRows:
     file_name: str
     dataset: str
     rows: pd.DataFrame
+    #: the raw file's sha256: an accepted finding lapses when its workbook changes
+    sha256: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class Failure:
-    """One failing row, in words."""
+    """One failing row, in words; the fields after ``where`` identify it for a review
+    (:mod:`migstock.report.review` fills in ``id`` and ``status``)."""
 
     place: str
     arab: bool
@@ -49,6 +54,23 @@ class Failure:
     sex: str
     text: str
     where: str = ""
+    place_code: int | None = None
+    origin_code: int | None = None
+    #: the sex as stored (total, male, female), or None
+    sex_code: str | None = None
+    #: the values compared, canonical (e.g. "previous=1,234 current=2,944")
+    value: str = ""
+    #: the first cell behind it: file, sheet, row, and the file's sha256
+    file: str | None = None
+    sheet: str | None = None
+    row: int | None = None
+    sha256: str | None = None
+    id: str = ""
+    status: str = "open"
+    #: an acceptance that applies (status "accepted"), or one that lapsed (status "open")
+    acceptance: Any = None
+    #: why an earlier acceptance no longer holds
+    lapsed: str = ""
 
     def line(self) -> str:
         when = f" {self.year}" if self.year is not None else ""
@@ -69,10 +91,28 @@ class Finding:
     gx_id: str = ""
     #: the workbook the check judges (bilateral or destination_totals)
     dataset: str | None = None
+    #: the check, stable across runs and wording changes: a reconciliation check's name,
+    #: else ``suite.expectation(column)`` and its row condition
+    check: str = ""
 
     @property
     def blocking(self) -> bool:
         return self.severity == "critical"
+
+    @property
+    def open(self) -> list[Failure]:
+        """The failing rows not accepted in ``reviewed.toml``."""
+        return [f for f in self.failures if f.status != "accepted"]
+
+    @property
+    def accepted(self) -> list[Failure]:
+        return [f for f in self.failures if f.status == "accepted"]
+
+    @property
+    def all_accepted(self) -> bool:
+        """Every row of the finding is accepted (and GX listed every row)."""
+        listed = self.count is None or self.count <= len(self.failures)
+        return bool(self.failures) and listed and not self.open
 
     @property
     def arab(self) -> list[Failure]:
@@ -92,11 +132,14 @@ class Finding:
         count = self.count if self.count is not None else len(self.failures)
         return f"{self.rows_word} fail{'s' if count == 1 else ''}"
 
-    def split(self) -> str:
-        """'4 in the Arab region, 132 elsewhere (70 places)'."""
-        places = len({f.place for f in self.others})
+    def split(self, failures: list[Failure] | None = None) -> str:
+        """'4 in the Arab region, 132 elsewhere (70 places)' (of ``failures``: all)."""
+        failures = self.failures if failures is None else failures
+        arab = [f for f in failures if f.arab]
+        others = [f for f in failures if not f.arab]
+        places = len({f.place for f in others})
         where = f" ({places} place{'s' if places != 1 else ''})" if places else ""
-        return f"{len(self.arab)} in the Arab region, {len(self.others)} elsewhere{where}"
+        return f"{len(arab)} in the Arab region, {len(others)} elsewhere{where}"
 
     def other_places(self, named: int = PLACES_NAMED) -> str:
         """Non-Arab places with their number of failing rows, most first."""
@@ -114,6 +157,18 @@ class Finding:
         """One line: the check and how many rows fail, Arab region first."""
         if self.about_the_workbook:
             return self.title
+        accepted = self.accepted
+        if accepted:
+            total = self.count if self.count is not None else len(self.failures)
+            still = self.open
+            parts = [
+                f"{self.title}: {total - len(accepted):,} of {total:,} rows open, "
+                f"{len(accepted):,} accepted"
+            ]
+            if still:
+                first = next((f for f in still if f.arab), still[0])
+                parts += [self.split(still), f"e.g. {first.line()}"]
+            return "; ".join(parts)
         parts = [f"{self.title}: {self.fail_word}"]
         if self.failures:
             parts.append(self.split())
@@ -139,8 +194,19 @@ def explain(
         else:
             finding = _tidy(result, sources, names)
         finding.dataset = result.dataset
+        finding.check = check_key(result, check)
         findings.append(finding)
     return findings
+
+
+def check_key(result: CheckResult, check: str | None = None) -> str:
+    """The check's name in a finding's ID: what it tests, not how it is worded."""
+    if result.suite == "reconciliation" and check:
+        return check
+    if result.expectation == COMPLETENESS:
+        return f"{result.dataset}.{COMPLETENESS}"
+    where = f" where {result.condition}" if result.condition else ""
+    return f"{result.suite}.{result.expectation}({result.column or ''}){where}"
 
 
 # --- reconciliation checks ------------------------------------------------------------
@@ -198,10 +264,12 @@ def _reconciliation(
     rows = pd.DataFrame([r for r in result.rows if isinstance(r, dict)])
     failures = []
     if len(rows):
-        where = locator.where(check, rows)
+        where, cells = locator.where(check, rows)
         missing = locator.missing_arab(rows) if check == "arab_countries_present" else {}
         for position, row in enumerate(rows.to_dict("records")):
-            failures.append(_check_failure(check, row, names, where[position], missing))
+            failure = _check_failure(check, row, names, where[position], missing)
+            failure.file, failure.sheet, failure.row, failure.sha256 = cells[position]
+            failures.append(failure)
     return Finding(
         severity=result.severity,
         title=check_title(result, check),
@@ -265,6 +333,10 @@ def _check_failure(
         sex=sex_words,
         text=text,
         where=where,
+        place_code=code,
+        origin_code=origin,
+        sex_code=None if sex is None else str(sex),
+        value=f"expected={_canonical(expected)} actual={_canonical(actual)}",
     )
 
 
@@ -290,11 +362,15 @@ class _Locator:
             rows = source.rows
             if kinds is not None and "origin_kind" in rows:
                 rows = rows[rows["origin_kind"].isin(kinds)]
-            frames.append(rows.assign(file_name=source.file_name))
+            rows = rows.assign(file_name=source.file_name)
+            if "raw_sha256" not in rows:
+                rows = rows.assign(raw_sha256=source.sha256)
+            frames.append(rows)
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
-    def where(self, check: str, failing: pd.DataFrame) -> list[str]:
-        """One text per failing row, e.g. ``file.xlsx, sheet 'Table 1', row 148``."""
+    def where(self, check: str, failing: pd.DataFrame) -> tuple[list[str], list[Cell]]:
+        """One text per failing row, e.g. ``file.xlsx, sheet 'Table 1', row 148``, and
+        the first cell behind it (file, sheet, row, the file's sha256)."""
         keys = ["year", "destination_code", "sex"]
         every = pd.Series(True, index=failing.index)
         lookups: list[tuple[pd.DataFrame, list[str], pd.Series]] = []
@@ -317,12 +393,15 @@ class _Locator:
                 stock = self._frame("bilateral", ("total",))
             lookups.append((stock, keys, every))
         found: list[list[str]] = [[] for _ in range(len(failing))]
+        first: list[Cell] = [(None, None, None, None)] * len(failing)
         for frame, on, mask in lookups:
             if not len(frame) or not mask.any():
                 continue
-            for position, text in _cells(failing, frame, on, mask).items():
+            for position, (text, cell) in _cells(failing, frame, on, mask).items():
                 found[position].append(text)
-        return ["; ".join(dict.fromkeys(texts)) for texts in found]
+                if first[position][0] is None:
+                    first[position] = cell
+        return ["; ".join(dict.fromkeys(texts)) for texts in found], first
 
     def missing_arab(self, failing: pd.DataFrame) -> dict[tuple[int, str], list[int]]:
         """Per (year, sex): the Arab countries without a value."""
@@ -344,11 +423,14 @@ class _Locator:
 
 def _cells(
     failing: pd.DataFrame, frame: pd.DataFrame, on: list[str], mask: pd.Series
-) -> dict[int, str]:
-    """Position of each failing row (where ``mask``) -> where its matching tidy rows are."""
+) -> dict[int, tuple[str, Cell]]:
+    """Position of each failing row (where ``mask``) -> where its matching tidy rows are,
+    in words and as the first cell."""
     left = failing[on].reset_index(drop=True).assign(_position=range(len(failing)))
     left = left[mask.to_numpy()]
-    right = frame[[*on, "file_name", "source_sheet", "source_row"]]
+    if "raw_sha256" not in frame:
+        frame = frame.assign(raw_sha256=None)
+    right = frame[[*on, "file_name", "source_sheet", "source_row", "raw_sha256"]]
     for key in on:
         if key == "sex":
             left[key] = left[key].astype("string")
@@ -360,16 +442,24 @@ def _cells(
     # position -> file -> sheet -> rows, in the order the rows come (plain dicts: a
     # groupby per failing row took most of a second for a few hundred rows)
     places: dict[int, dict[str, dict[str, set[int]]]] = {}
-    for position, file_name, sheet, row in zip(
+    first: dict[int, Cell] = {}
+    for position, file_name, sheet, row, sha256 in zip(
         merged["_position"],
         merged["file_name"],
         merged["source_sheet"],
         merged["source_row"],
+        merged["raw_sha256"],
         strict=True,
     ):
         sheets = places.setdefault(int(position), {}).setdefault(file_name, {})
         sheets.setdefault(sheet, set()).add(int(row))
-    return {position: _where_text(files) for position, files in places.items()}
+        cell = (str(file_name), str(sheet), int(row), str(sha256) if sha256 else None)
+        first[int(position)] = min(first.get(int(position), cell), cell, key=_cell_order)
+    return {position: (_where_text(files), first[position]) for position, files in places.items()}
+
+
+def _cell_order(cell: Cell) -> tuple[str, str, int]:
+    return (cell[0] or "", cell[1] or "", cell[2] or 0)
 
 
 def _where_text(files: dict[str, dict[str, set[int]]]) -> str:
@@ -421,6 +511,7 @@ def tidy_title(result: CheckResult) -> str:
 
 def _tidy(result: CheckResult, sources: list[SourceRows], names: dict[int, str]) -> Finding:
     files = [s.file_name for s in sources if s.dataset == result.suite]
+    shas = [s.sha256 for s in sources if s.dataset == result.suite]
     failures = []
     for row in result.rows:
         if not isinstance(row, dict):
@@ -437,14 +528,24 @@ def _tidy(result: CheckResult, sources: list[SourceRows], names: dict[int, str])
             place += f", migrants from {_place(origin, names)}"
         value = row.get(result.column) if result.column in row else None
         shown = f"{result.column} = {_value(value)}" if result.column in row else "this row"
+        sex = row.get("sex")
+        sha256 = row.get("raw_sha256") or (shas[0] if len(shas) == 1 else None)
         failures.append(
             Failure(
                 place=place,
                 arab=code in ARAB_COUNTRIES if code is not None else False,
                 year=_int(row.get("year")),
-                sex=SEX_WORDS.get(str(row.get("sex")), ""),
+                sex=SEX_WORDS.get(str(sex), ""),
                 text=shown,
                 where=where.strip(", "),
+                place_code=code,
+                origin_code=origin,
+                sex_code=None if sex is None else str(sex),
+                value=f"{result.column}={_canonical(value)}",
+                file=files[0] if len(files) == 1 else None,
+                sheet=None if sheet is None else str(sheet),
+                row=number,
+                sha256=str(sha256) if sha256 else None,
             )
         )
     return Finding(
@@ -490,6 +591,15 @@ def _number(value: Any) -> str:
 def _bound(value: Any) -> Any:
     """A bound as written in a suite: 0, not GX's 0.0."""
     return f"{value:g}" if isinstance(value, (int, float)) else value
+
+
+def _canonical(value: Any) -> str:
+    """A value as it goes into a finding's ID: 1234.0 and 1234 alike, floats to 6 places."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return "none"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else f"{value:.6g}"
+    return str(value)
 
 
 def _value(value: Any) -> str:

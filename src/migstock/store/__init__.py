@@ -32,7 +32,8 @@ import stat
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
+from dataclasses import replace as with_fields
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -59,6 +60,8 @@ PLAIN_TABLES = (
     "revisions",
     "schema_version",
     *REVISION_TABLES,
+    "load_changes",
+    "load_changes_arab",
 )
 
 logger = logging.getLogger(__name__)
@@ -114,8 +117,9 @@ def load_lock(db_path: Path, timeout_s: float = 30.0) -> Iterator[None]:
         lock.release()
 
 
-def load_revisions(db_path: Path, parquet_dir: Path, loads: list[RevisionLoad]) -> None:
-    """Replace the given revisions in the store, all or nothing, published in one step.
+def load_revisions(db_path: Path, parquet_dir: Path, loads: list[RevisionLoad]) -> LoadChanges:
+    """Replace the given revisions in the store, all or nothing, published in one step;
+    return what the load changed (also kept in ``load_changes`` and ``load_changes_arab``).
 
     The new DuckDB file and Parquet tree are built side by side in a fresh version
     folder, then ``<db>.current`` is pointed at it by one atomic rename. The reader
@@ -135,7 +139,7 @@ def load_revisions(db_path: Path, parquet_dir: Path, loads: list[RevisionLoad]) 
                 shutil.copyfile(db_path, new_db)  # not its read-only mode: the copy is written
             _publish_step("copied")
             with duckdb.connect(str(new_db), config=LOAD_CONFIG) as con:
-                _apply(con, loads)
+                changes = _apply(con, loads)
                 export_parquet(con, version / "parquet")
                 from migstock.exchange import publish_exchange  # SDMX, data package
 
@@ -153,6 +157,7 @@ def load_revisions(db_path: Path, parquet_dir: Path, loads: list[RevisionLoad]) 
             raise
         _publish_step("published")
         remove_leftovers(db_path, parquet_dir)
+    return changes
 
 
 def versions_dir(db_path: Path) -> Path:
@@ -369,7 +374,7 @@ def create_empty(con: duckdb.DuckDBPyConnection) -> None:
     apply_comments(con)
 
 
-def _apply(con: duckdb.DuckDBPyConnection, loads: list[RevisionLoad]) -> None:
+def _apply(con: duckdb.DuckDBPyConnection, loads: list[RevisionLoad]) -> LoadChanges:
     # pandas and the M49 reference only here: a run with nothing to load never needs them
     import pandas as pd
 
@@ -377,6 +382,7 @@ def _apply(con: duckdb.DuckDBPyConnection, loads: list[RevisionLoad]) -> None:
 
     ensure_schema(con)
     now = datetime.now(UTC)
+    changes = LoadChanges(now)
     con.execute("BEGIN TRANSACTION")
     for load in loads:
         entry = revision(load.revision)
@@ -389,8 +395,17 @@ def _apply(con: duckdb.DuckDBPyConnection, loads: list[RevisionLoad]) -> None:
             frame = getattr(load, table)
             if frame is None:
                 continue
+            con.execute(  # the version replaced, to compare with (what changed)
+                f"CREATE OR REPLACE TEMP TABLE replaced AS SELECT * FROM {table} "
+                "WHERE revision = ?",
+                [load.revision],
+            )
             con.execute(f"DELETE FROM {table} WHERE revision = ?", [load.revision])
             _insert(con, table, frame)
+            compared = _compare(con, table, load.revision)
+            changes.tables.append(compared)
+            if compared.rows_before:  # a first load of a revision: every row is new
+                changes.largest += _largest_arab_changes(con, table, load.revision)
         for names in load.location_names:
             _insert(con, "location_names", names[["revision", "code", "name"]], replace=True)
         for dataset in {str(record["dataset"]) for record in load.raw_files}:
@@ -403,10 +418,231 @@ def _apply(con: duckdb.DuckDBPyConnection, loads: list[RevisionLoad]) -> None:
     con.execute("DELETE FROM locations")
     names = con.execute("SELECT revision, code, name FROM location_names").df()
     _insert(con, "locations", build_locations(names))
+    _record_changes(con, changes)
     con.execute(_sql("views.sql"))
     apply_comments(con)
     con.execute("COMMIT")
     con.execute("CHECKPOINT")
+    return changes
+
+
+# --- what a load changed ---------------------------------------------------------------
+
+#: the columns that say which row a row is (the rest are its values); lineage columns
+#: (raw file, sheet, row) are neither: a workbook published anew changes them all
+ROW_KEYS = {
+    "bilateral_stock": ("year", "destination_code", "origin_code", "origin_kind", "sex"),
+    "destination_totals": ("year", "destination_code", "sex"),
+    "refugees": ("year", "destination_code"),
+    "data_basis": ("destination_code",),
+    "location_notes": ("location_code", "note_number"),
+}
+LINEAGE_COLUMNS = ("revision", "raw_sha256", "source_sheet", "source_row")
+#: how many of the largest changes for Arab countries a load keeps
+LARGEST_KEPT = 15
+
+
+@dataclass(frozen=True)
+class TableChange:
+    """Rows of one table and revision added, removed and changed by a load, compared
+    with the version it replaced."""
+
+    revision: int
+    table: str
+    rows_before: int
+    rows_after: int
+    added: int
+    removed: int
+    changed: int
+
+
+@dataclass(frozen=True)
+class RowChange:
+    """One Arab country's migrant count that a load changed (None: no row)."""
+
+    revision: int
+    table: str
+    year: int
+    destination_code: int
+    origin_code: int | None
+    origin_kind: str | None
+    sex: str
+    before: int | None
+    after: int | None
+    place: str = ""
+
+    @property
+    def difference(self) -> int:
+        return (self.after or 0) - (self.before or 0)
+
+    @property
+    def before_text(self) -> str:
+        return "no row" if self.before is None else f"{self.before:,}"
+
+    @property
+    def after_text(self) -> str:
+        return "no row" if self.after is None else f"{self.after:,}"
+
+    @property
+    def difference_text(self) -> str:
+        return f"{self.difference:+,}"
+
+    def line(self) -> str:
+        """'2024 destination_totals: Iraq (368) 1995, total: 83,638 -> 90,000 (+6,362)'."""
+        origin = f", from {self.origin_code or self.origin_kind}" if self.origin_kind else ""
+        return (
+            f"{self.revision} {self.table}: {self.place} {self.year}, {self.sex}{origin}: "
+            f"{self.before_text} -> {self.after_text} ({self.difference_text})"
+        )
+
+
+@dataclass
+class LoadChanges:
+    """What one load changed: per table and revision, and the largest changes of an Arab
+    country's migrant count (``migrants``), largest first."""
+
+    loaded_at: datetime
+    tables: list[TableChange] = field(default_factory=list)
+    largest: list[RowChange] = field(default_factory=list)
+
+
+def _keyed(table: str, columns: list[str], source: str, where: str = "") -> str:
+    """``source`` with each row's key and values as text (NULL written out)."""
+    keys = ROW_KEYS[table]
+    values = [c for c in columns if c not in keys and c not in LINEAGE_COLUMNS]
+
+    def text(names: tuple[str, ...] | list[str]) -> str:
+        parts = ", ".join(f"coalesce(CAST({name} AS VARCHAR), '<null>')" for name in names)
+        return f"concat_ws('|', {parts})" if names else "''"
+
+    return f"SELECT {text(keys)} AS k, {text(values)} AS v FROM {source} {where}"
+
+
+def _compare(con: duckdb.DuckDBPyConnection, table: str, number: int) -> TableChange:
+    """Compare the revision's new rows of ``table`` with the ``replaced`` temp table."""
+    columns = [row[0] for row in con.execute(f"DESCRIBE {table}").fetchall()]
+    old = _keyed(table, columns, "replaced")
+    new = _keyed(table, columns, table, f"WHERE revision = {int(number)}")
+    before, after, added, removed, changed = con.execute(
+        f"WITH o AS ({old}), n AS ({new}) SELECT "
+        "(SELECT count(*) FROM o), (SELECT count(*) FROM n), "
+        "(SELECT count(*) FROM n ANTI JOIN o USING (k)), "
+        "(SELECT count(*) FROM o ANTI JOIN n USING (k)), "
+        "(SELECT count(*) FROM n JOIN o USING (k) WHERE n.v <> o.v)"
+    ).fetchall()[0]
+    return TableChange(number, table, before, after, added, removed, changed)
+
+
+def _largest_arab_changes(
+    con: duckdb.DuckDBPyConnection, table: str, number: int
+) -> list[RowChange]:
+    """The largest changes of an Arab destination's ``migrants`` in ``table``."""
+    if table not in ("bilateral_stock", "destination_totals"):
+        return []
+    from migstock.regions import ARAB_COUNTRIES
+
+    keys = ROW_KEYS[table]
+    on = " AND ".join(f"o.{k} IS NOT DISTINCT FROM n.{k}" for k in keys)
+    pick = ", ".join(f"coalesce(n.{k}, o.{k}) AS {k}" for k in keys)
+    arab = ", ".join(str(code) for code in sorted(ARAB_COUNTRIES))
+    rows = con.execute(
+        f"SELECT {pick}, o.migrants AS before, n.migrants AS after FROM replaced o "
+        f"FULL JOIN (SELECT * FROM {table} WHERE revision = ?) n ON {on} "
+        f"WHERE coalesce(n.destination_code, o.destination_code) IN ({arab}) "
+        "AND o.migrants IS DISTINCT FROM n.migrants "
+        "ORDER BY abs(coalesce(n.migrants, 0) - coalesce(o.migrants, 0)) DESC LIMIT ?",
+        [number, LARGEST_KEPT],
+    ).fetchall()
+    names = [description[0] for description in con.description]
+    changes = []
+    for values in rows:
+        row = dict(zip(names, values, strict=True))
+        changes.append(
+            RowChange(
+                revision=number,
+                table=table,
+                year=int(row["year"]),
+                destination_code=int(row["destination_code"]),
+                origin_code=row.get("origin_code"),
+                origin_kind=row.get("origin_kind"),
+                sex=str(row["sex"]),
+                before=row["before"],
+                after=row["after"],
+            )
+        )
+    return changes
+
+
+def _record_changes(con: duckdb.DuckDBPyConnection, changes: LoadChanges) -> None:
+    """Keep what the load changed in ``load_changes`` and ``load_changes_arab`` (the
+    largest changes of the whole load, with place names) and name the places."""
+    names = dict(con.execute("SELECT code, name FROM locations").fetchall())
+    changes.largest.sort(key=_largest_first)
+    del changes.largest[LARGEST_KEPT:]
+    for position, change in enumerate(changes.largest):
+        name = names.get(change.destination_code, str(change.destination_code))
+        place = f"{name} ({change.destination_code})"
+        if change.origin_kind:
+            origin = names.get(change.origin_code, change.origin_kind)
+            place += f" from {origin}"
+        changes.largest[position] = with_fields(change, place=place)
+    if changes.tables:
+        con.executemany(
+            "INSERT INTO load_changes VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(changes.loaded_at, *astuple(t)) for t in changes.tables],
+        )
+    if changes.largest:
+        con.executemany(
+            "INSERT INTO load_changes_arab VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (changes.loaded_at, *astuple(c)[:-1])  # all but the place's name
+                for c in changes.largest
+            ],
+        )
+
+
+def changes_since(db_path: Path | None, since: datetime) -> LoadChanges | None:
+    """What the loads from ``since`` on changed, as kept in the published store
+    (``load_changes``, ``load_changes_arab``); None when nothing was loaded since."""
+    if db_path is None or not Path(db_path).exists():
+        return None
+    try:
+        with duckdb.connect(str(db_path), read_only=True) as con:
+            tables = con.execute(
+                "SELECT loaded_at, revision, table_name, rows_before, rows_after, added, "
+                "removed, changed FROM load_changes WHERE loaded_at >= ? "
+                "ORDER BY loaded_at, revision, table_name",
+                [since],
+            ).fetchall()
+            largest = con.execute(
+                "SELECT c.revision, c.table_name, c.year, c.destination_code, c.origin_code, "
+                "c.origin_kind, c.sex, c.migrants_before, c.migrants_after, "
+                "coalesce(d.name, CAST(c.destination_code AS VARCHAR)), o.name "
+                "FROM load_changes_arab c LEFT JOIN locations d ON d.code = c.destination_code "
+                "LEFT JOIN locations o ON o.code = c.origin_code WHERE c.loaded_at >= ? "
+                "ORDER BY abs(coalesce(c.migrants_after, 0) - coalesce(c.migrants_before, 0)) "
+                "DESC LIMIT ?",
+                [since, LARGEST_KEPT],
+            ).fetchall()
+    except duckdb.Error:  # a store written before load_changes existed, or held open
+        return None
+    if not tables:
+        return None
+    order = (*PARTITIONED_TABLES, *REVISION_TABLES)  # as a load writes them
+    tables.sort(key=lambda row: (row[0], row[1], order.index(row[2]) if row[2] in order else 99))
+    changes = LoadChanges(tables[-1][0], [TableChange(*row[1:]) for row in tables])
+    for *values, name, origin in largest:
+        code, kind = values[3], values[5]
+        place = f"{name} ({code})" + (f" from {origin or kind}" if kind else "")
+        changes.largest.append(RowChange(*values, place=place))
+    changes.largest.sort(key=_largest_first)
+    return changes
+
+
+def _largest_first(change: RowChange) -> tuple[object, ...]:
+    sexes = ("total", "male", "female")
+    sex = sexes.index(change.sex) if change.sex in sexes else len(sexes)
+    return (-abs(change.difference), change.table, change.destination_code, change.year, sex)
 
 
 def _insert(

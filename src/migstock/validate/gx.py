@@ -191,25 +191,34 @@ class Validator:
                 },
             )
         self._source = self.context.data_sources.add_pandas("migstock")
-        self._definitions: dict[str, Any] = {}
+        self._definitions: dict[tuple[str, str], Any] = {}
+        #: Data Docs pages (relative paths) of results that failed only in warnings
+        self._passed_with_warnings: list[str] = []
         #: GX ids of the results to render into Data Docs: the last of each suite,
         #: workbook and revision (results of callers that name no revision: all)
         self._rendered: dict[Any, Any] = {}
 
-    def _definition_of(self, suite_name: str) -> Any:
-        """The GX validation definition of a suite (its frame as the batch), added
-        to the context with the suite on first use."""
-        if suite_name not in self._definitions:
+    def _definition_of(self, suite_name: str, asset_name: str | None = None) -> Any:
+        """The GX validation definition of a suite for one data asset (its frame as the
+        batch; the asset's name is what Data Docs call the result), added to the context
+        with the suite on first use."""
+        asset_name = asset_name or suite_name
+        if (suite_name, asset_name) not in self._definitions:
             gx = self._gx
-            document = load_suite_document(self.expectations_dir, suite_name)
-            suite = self.context.suites.add(gx.ExpectationSuite(**document))
-            batch = self._source.add_dataframe_asset(
-                suite_name
-            ).add_batch_definition_whole_dataframe(suite_name)
-            self._definitions[suite_name] = self.context.validation_definitions.add(
-                gx.ValidationDefinition(name=suite_name, data=batch, suite=suite)
+            suite = next(
+                (d.suite for (name, _), d in self._definitions.items() if name == suite_name),
+                None,
             )
-        return self._definitions[suite_name]
+            if suite is None:
+                document = load_suite_document(self.expectations_dir, suite_name)
+                suite = self.context.suites.add(gx.ExpectationSuite(**document))
+            batch = self._source.add_dataframe_asset(
+                asset_name
+            ).add_batch_definition_whole_dataframe(asset_name)
+            self._definitions[(suite_name, asset_name)] = self.context.validation_definitions.add(
+                gx.ValidationDefinition(name=f"{suite_name}: {asset_name}", data=batch, suite=suite)
+            )
+        return self._definitions[(suite_name, asset_name)]
 
     def run_suite(
         self,
@@ -219,10 +228,14 @@ class Validator:
         run_name: str | None = None,
         dataset: str | None = None,
         revision: int | None = None,
+        source: str | None = None,
     ) -> list[CheckResult]:
         """Validate ``frame`` with one suite; return one result per expectation, each
         naming ``dataset``, the workbook it judges. With ``revision`` (the rows'), a later
-        result of the same suite, workbook and revision replaces this one in Data Docs.
+        result of the same suite, workbook and revision replaces this one in Data Docs,
+        where it is named by revision, suite and workbook (``source``: its file name),
+        e.g. ``2024 · destination_totals · undesa_pd_2024_ims_stock_by_sex_and_destination.xlsx``.
+        A result whose failures are all warnings shows there as passed with warnings.
 
         The quick result format (BASIC) comes first, and the detailed one (with the
         index of the unexpected rows, to show the failing rows) only when something
@@ -243,7 +256,9 @@ class Validator:
         # pandas deep-copies attrs into every frame and series derived from a frame,
         # and GX derives hundreds (reconciliation_frame() keeps its counts there)
         frame.attrs = {}
-        definition = self._definition_of(suite_name)
+        definition = self._definition_of(
+            suite_name, docs_name(suite_name, revision, dataset, source)
+        )
         # run_time given: GX would otherwise try to parse run_name as a date
         run_id = RunIdentifier(run_name=gx_run_name(run_name), run_time=datetime.now(UTC))
 
@@ -264,10 +279,21 @@ class Validator:
         # failing rows are listed when the suite failed; when it passed (a warning
         # with ``mostly`` may still have unexpected values), the sample of values,
         # as the quick run gives: the results do not depend on which run came first
-        return [
+        results = [
             _check_result(suite_name, item, frame, dataset, rows=not validation.success)
             for item in validation.results
         ]
+        if not validation.success and not any(r.blocking for r in results):
+            self._mark_passed_with_warnings(key, validation)
+        return results
+
+    def _mark_passed_with_warnings(self, key: Any, validation: Any) -> None:
+        """Store a result that failed only in warnings as a success (Data Docs show it
+        as passed) and remember its page, marked "passed with warnings" in the index."""
+        validation.success = True
+        validation.meta["migstock_status"] = "passed with warnings"
+        self.context.validation_results_store.set(key, validation)
+        self._passed_with_warnings.append(_page_of(key))
 
     def build_docs(self) -> Path | None:
         """Render this run's results into the Data Docs site, readable offline;
@@ -278,7 +304,11 @@ class Validator:
             ExpectationSuiteIdentifier,
         )
 
-        from migstock.report.data_docs import make_offline
+        from migstock.report.data_docs import (
+            make_offline,
+            mark_passed_with_warnings,
+            name_pages,
+        )
 
         for name in SUITES:  # the index lists (and keeps) the suites it knows
             self._definition_of(name)
@@ -286,10 +316,28 @@ class Validator:
         self.context.build_data_docs(
             site_names=[DOCS_SITE], resource_identifiers=[*suites, *self._rendered.values()]
         )
+        pages = {
+            _page_of(key): key.batch_identifier.removeprefix("migstock-")
+            for key in self._rendered.values()
+        }
         self._rendered.clear()
         make_offline(self.docs_dir)
+        name_pages(self.docs_dir, pages, self._passed_with_warnings)
+        mark_passed_with_warnings(self.docs_dir, self._passed_with_warnings)
+        self._passed_with_warnings.clear()
         index = self.docs_dir / "index.html"
         return index if index.exists() else None
+
+
+def docs_name(
+    suite_name: str, revision: int | None, dataset: str | None, source: str | None
+) -> str:
+    """What Data Docs call a result: ``2024 · destination_totals · <workbook file>``
+    (the suite's name alone for a result of no revision)."""
+    if revision is None:
+        return suite_name
+    workbook = source or (f"{dataset} workbook" if dataset else "")
+    return " · ".join(part for part in (str(revision), suite_name, workbook) if part)
 
 
 def gx_run_name(run_id: str | None) -> str:
@@ -309,6 +357,12 @@ def _result_format(suite_name: str, detailed: bool) -> dict[str, Any]:
         return {"result_format": "BASIC", "partial_unexpected_count": SAMPLE_SIZE}
     kind = "COMPLETE" if suite_name in COMPLETE_SUITES else "SUMMARY"
     return {"result_format": kind, "partial_unexpected_count": SAMPLE_SIZE}
+
+
+def _page_of(key: Any) -> str:
+    """The Data Docs page of a result, relative to the site."""
+    suite, run_name, run_time, batch = key.to_tuple()
+    return f"validations/{suite}/{run_name}/{run_time}/{batch}.html"
 
 
 def _result_key(suite_name: str, run_id: Any, batch_id: str | None) -> Any:

@@ -104,3 +104,28 @@ CREATE TABLE IF NOT EXISTS location_notes (
 -- stores written before the column existed
 ALTER TABLE bilateral_stock ADD COLUMN IF NOT EXISTS suppressed BOOLEAN DEFAULT false;
 ALTER TABLE destination_totals ADD COLUMN IF NOT EXISTS suppressed BOOLEAN DEFAULT false;
+
+-- what each load changed: per revision and table, then the largest changes for Arab countries
+CREATE TABLE IF NOT EXISTS load_changes (
+    loaded_at TIMESTAMPTZ NOT NULL,
+    revision SMALLINT NOT NULL,
+    table_name VARCHAR NOT NULL,
+    rows_before BIGINT NOT NULL,
+    rows_after BIGINT NOT NULL,
+    added BIGINT NOT NULL,
+    removed BIGINT NOT NULL,
+    changed BIGINT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS load_changes_arab (
+    loaded_at TIMESTAMPTZ NOT NULL,
+    revision SMALLINT NOT NULL,
+    table_name VARCHAR NOT NULL,
+    year SMALLINT NOT NULL,
+    destination_code SMALLINT NOT NULL,
+    origin_code SMALLINT,
+    origin_kind VARCHAR,
+    sex VARCHAR NOT NULL,
+    migrants_before BIGINT,
+    migrants_after BIGINT
+);
