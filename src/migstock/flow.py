@@ -129,7 +129,9 @@ def publish_artifacts(summary: RunSummary) -> None:
     where = f"Steward summary: {summary.summary_html}" if summary.summary_html else ""
     create_markdown_artifact(
         key="migstock-run",
-        markdown=markdown_summary(summary.reports, summary.outcomes, summary.summary_html, served),
+        markdown=markdown_summary(
+            summary.reports, summary.outcomes, summary.summary_html, served, changes=summary.changes
+        ),
         description=f"migstock run {summary.run_id}. {where}",
     )
     create_table_artifact(

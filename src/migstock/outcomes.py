@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from migstock.brief import BriefResult
     from migstock.site import SiteResult
+    from migstock.store import LoadChanges
     from migstock.validate.gx import ValidationReport
 
 
@@ -61,6 +62,8 @@ class RunSummary:
     brief: list[BriefResult] = field(default_factory=list)
     site: SiteResult | None = None
     exchange_dir: Path | None = None
+    #: what the load changed, per table and revision (:class:`migstock.store.LoadChanges`)
+    changes: LoadChanges | None = None
 
     @property
     def failed(self) -> bool:

@@ -37,7 +37,13 @@ from migstock.parse.prepare import (
 from migstock.report import RunReports
 from migstock.report.publish import write_reports
 from migstock.site import SiteResult, build_site, site_root
-from migstock.store import RevisionLoad, clean_up, current_pointer, load_revisions
+from migstock.store import (
+    LoadChanges,
+    RevisionLoad,
+    clean_up,
+    current_pointer,
+    load_revisions,
+)
 from migstock.validate import passing_files, validate_revision
 from migstock.validate.gx import ValidationReport, Validator
 
@@ -71,7 +77,7 @@ class Stages:
     download: acquire.Fetcher = acquire.plain_download
     prepare: Callable[[RawFile], PreparedFile | Outcome] = prepare_or_reject
     validate: Validate = validate_revision
-    load: Callable[[Path, Path, list[RevisionLoad]], None] = load_revisions
+    load: Callable[[Path, Path, list[RevisionLoad]], LoadChanges] = load_revisions
     brief: Callable[[Path], list[BriefResult] | str] = publish_brief
     site: Callable[[Path], SiteResult | str] = publish_site
 
@@ -145,7 +151,7 @@ def _validate_load_and_report(
         progress.stage(f"loading {numbers} into {summary.db_path}")
         # a store that cannot be written (locked, disk full, read-only) ends the run: the
         # caller says so in one line, and the published version stays as it was
-        stages.load(summary.db_path, summary.parquet_dir, loads)
+        summary.changes = stages.load(summary.db_path, summary.parquet_dir, loads)
     else:
         clean_up(summary.db_path, summary.parquet_dir)
     progress.stage("writing the reports")

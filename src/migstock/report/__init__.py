@@ -82,7 +82,6 @@ class RunReports:
     run_id: str = field(default_factory=new_run_id)
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     #: set once the findings were marked open or accepted (:meth:`review`)
-    reviewed: bool = False
 
     @property
     def run_dir(self) -> Path:
@@ -173,15 +172,12 @@ class RunReports:
         """Mark every finding open or accepted (``reviewed.toml``: ``reviewed_path``, else
         ``MIGSTOCK_REVIEWED``, else beside the suites) and keep them in
         ``findings.json``. A file that cannot be used is one warning outcome; every
-        finding is then open. Once per run: later calls do nothing."""
-        if self.reviewed:
-            return
+        finding is then open."""
         path = reviewed_path or review.default_path(expectations_dir)
         problem = review.review_run(reports, path)
         if problem:
             outcomes.append(Outcome("reviewed findings", Status.WARNING, problem))
         review.write_findings(self.run_dir, reports, problem)
-        self.reviewed = True
 
     def write_summary(
         self,
@@ -193,11 +189,10 @@ class RunReports:
         changes: Any = None,
     ) -> Path:
         """Render the one-page steward summary of the run (``report.findings`` in words):
-        open findings first, accepted ones collapsed with their reason (the findings are
-        reviewed first if :meth:`review` was not called). ``changes``: what the load
+        open findings first, accepted ones collapsed with their reason (call :meth:`review`
+        first). ``changes``: what the load
         changed (:class:`migstock.store.LoadChanges`), shown as "What changed since the
         last load"."""
-        self.review(reports, outcomes, expectations_dir)
         environment = Environment(
             loader=PackageLoader("migstock.report", "templates"), autoescape=select_autoescape()
         )

@@ -40,7 +40,7 @@ def write_reports(
     }
     for report in summary.reports:
         sources = [
-            SourceRows(item.raw.path.name, item.dataset, item.rows)
+            SourceRows(item.raw.path.name, item.dataset, item.rows, item.raw.sha256)
             for item in prepared
             if item.revision == report.revision
         ]
@@ -52,6 +52,7 @@ def write_reports(
                     f"revision {report.revision} {item.dataset}",
                     blocked_message(report, served, item.raw.path.name, item.dataset),
                 )
+    reports.review(summary.reports, summary.outcomes, default_expectations_dir())
     try:
         reports.record_history(summary.reports, {r: ", ".join(n) for r, n in raw_files.items()})
     except duckdb.Error as error:  # e.g. a steward holds history.duckdb open
@@ -63,7 +64,12 @@ def write_reports(
         )
     summary.docs_index = docs_index
     summary.summary_html = reports.write_summary(
-        summary.reports, summary.outcomes, docs_index, default_expectations_dir(), served
+        summary.reports,
+        summary.outcomes,
+        docs_index,
+        default_expectations_dir(),
+        served,
+        changes=summary.changes,
     )
 
 

@@ -39,24 +39,49 @@ def validate_revision(
         "location_codes": known_location_codes(files),
     }
     frames: dict[str, pd.DataFrame | None] = {}
+    #: the workbook(s) each dataset's rows come from, to name the results in Data Docs
+    sources = {
+        dataset: ", ".join(f.raw.path.name for f in files if f.dataset == dataset)
+        for dataset in DATASETS
+    }
     for dataset in DATASETS:
         frames[dataset] = combined_rows(files, dataset)
         if frames[dataset] is not None:
             report.results.extend(
-                validator.run_suite(dataset, frames[dataset], parameters, run_name, dataset, number)
+                validator.run_suite(
+                    dataset,
+                    frames[dataset],
+                    parameters,
+                    run_name,
+                    dataset,
+                    number,
+                    source=sources[dataset],
+                )
             )
     refugees = next((f.refugees for f in files if f.refugees is not None), None)
     if refugees is not None:
         report.results.extend(
             validator.run_suite(
-                "refugees", refugees, parameters, run_name, "destination_totals", number
+                "refugees",
+                refugees,
+                parameters,
+                run_name,
+                "destination_totals",
+                number,
+                source=sources["destination_totals"],
             )
         )
     for item in files:
         report.results.extend(completeness_warning(item.dataset, note) for note in item.notes)
         if item.data_basis is not None and len(item.data_basis):
             basis = validator.run_suite(
-                "data_basis", item.data_basis, parameters, run_name, item.dataset, number
+                "data_basis",
+                item.data_basis,
+                parameters,
+                run_name,
+                item.dataset,
+                number,
+                source=item.raw.path.name,
             )
             report.results.extend(basis)
     report.data_basis = _basis_counts(files)
@@ -73,7 +98,9 @@ def validate_revision(
         if frames[dataset] is not None:
             mine = checks[checks["dataset"] == dataset].reset_index(drop=True)
             report.results.extend(
-                validator.run_suite("reconciliation", mine, {}, run_name, dataset, number)
+                validator.run_suite(
+                    "reconciliation", mine, {}, run_name, dataset, number, source=sources[dataset]
+                )
             )
     return report
 
