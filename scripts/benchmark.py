@@ -287,7 +287,7 @@ def stages_section(raw_dir: Path) -> None:
         merged.setdefault(name, [0.0, 0.0])
         merged[name][0] += seconds
         merged[name][1] = max(merged[name][1], mb)
-    accounted = sum(v[0] for k, v in merged.items() if not k.startswith("import"))
+    accounted = sum(v[0] for k, v in merged.items() if not k.startswith(("import", "start")))
     merged["other (acquire, GX context, Data Docs, reports)"] = [total - accounted, peak()]
     print(f"  stages of a first load in one fresh process ({time.perf_counter() - started:.2f} s):")
     for name, (seconds, mb) in merged.items():
