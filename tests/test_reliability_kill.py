@@ -35,6 +35,8 @@ from migstock.store import (
     wait_for_writers,
 )
 
+pytestmark = pytest.mark.slow
+
 RANDOM_KILLS = 20
 PUBLISH_STEPS = ("copied", "built", "switched", "published")
 
@@ -45,7 +47,6 @@ import os, pickle, sys, time
 from pathlib import Path
 from migstock import store
 
-pytestmark = pytest.mark.slow
 loads = pickle.loads(Path(sys.argv[1]).read_bytes())
 db, parquet = Path(sys.argv[2]), Path(sys.argv[3])
 print("ready", flush=True)

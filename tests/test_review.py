@@ -272,6 +272,7 @@ def test_the_steward_summary_collapses_accepted_findings_and_shows_what_changed(
     changes = load_revisions(db, db.parent / "parquet", [revision_load(2024, [item])])
     run = RunReports(tmp_path / "validation")
     outcomes: list = []
+    run.review(reports, outcomes, tmp_path)
     summary = run.write_summary(reports, outcomes, None, tmp_path, changes=changes)
     assert outcomes == []  # the reviewed file is fine: nothing to report about it
     found = rv.latest_findings(tmp_path / "validation")[1]

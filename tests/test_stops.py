@@ -56,22 +56,34 @@ def _environment(tmp_path: Path) -> dict[str, str]:
     return environment
 
 
-@pytest.fixture
-def loaded(official_dir: Path, tmp_path: Path) -> tuple[Path, Path]:
+@pytest.fixture(scope="module")
+def first_load(official_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A raw folder with one workbook, and a store that has loaded it once."""
-    raw = tmp_path / "raw"
+    root = tmp_path_factory.mktemp("stops")
+    raw = root / "raw"
     raw.mkdir()
     shutil.copy(official_dir / WORKBOOK, raw / WORKBOOK)
-    db = tmp_path / "curated" / "migstock.duckdb"
+    db = root / "curated" / "migstock.duckdb"
     first = subprocess.run(
         [MIGSTOCK, "run", "--raw-dir", str(raw), "--db", str(db)],
-        env=_environment(tmp_path),
+        env=_environment(root),
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert first.returncode == 0, first.stdout + first.stderr
-    return raw, db
+    return root
+
+
+@pytest.fixture
+def loaded(first_load: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """A copy of that raw folder and store, for one test (the store's links are relative)."""
+    for folder in ("raw", "curated"):
+        shutil.copytree(first_load / folder, tmp_path / folder, symlinks=True)
+    for path in (tmp_path / "curated").rglob("*"):  # published versions are read-only
+        if path.is_dir() and not path.is_symlink():
+            path.chmod(0o755)
+    return tmp_path / "raw", tmp_path / "curated" / "migstock.duckdb"
 
 
 @pytest.mark.parametrize(
