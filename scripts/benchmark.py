@@ -1,12 +1,15 @@
 """Benchmarks: parsing speed (one process) and a whole ``migstock run`` (end to end).
 
 Parsing: generates workbooks of the real sizes (synthetic numbers):
-- 2024 bilateral layout: ~35,000 rows x 31 columns in one sheet;
+- 2024 bilateral layout: ~35,000 rows x 31 columns in one sheet, with shared strings
+  (as Excel writes them) and the same cells with inline strings (``t="inlineStr"``, as
+  streaming writers such as xlsxwriter's ``constant_memory`` write them);
 - the same with a quarter of its rows listed twice (as the UN lists some aggregates);
 - 2019 bilateral layout: 3 sheets x ~2,000 rows x ~240 columns.
 For each it reports the best of N runs of
 - baseline: ``pandas.read_excel(engine="calamine")`` of the same sheets,
-- migstock: read + parse + harmonize to tidy rows,
+- python-calamine's own ``to_python`` of the same sheets (no pandas), for reference,
+- migstock: read + parse + harmonize to tidy rows (the bar: at most 1.2x the baseline),
 - validation: the revision's suites and its reconciliation (GX context set up once),
 - openpyxl: ``pandas.read_excel(engine="openpyxl")`` (what most public scripts do),
 as seconds and as ratios to the baseline, plus migstock's peak traced memory.
@@ -23,17 +26,20 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
 import subprocess
 import sys
 import tempfile
 import time
 import tracemalloc
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from python_calamine import CalamineWorkbook
 
 from migstock.acquire.provenance import local_file
 from migstock.catalog import revision
@@ -73,6 +79,49 @@ def make_2024(path: Path, rng: np.random.Generator, repeated: float = 0.0) -> li
         rows = [copy for i, row in enumerate(rows) for copy in [row] * (2 if i % every == 0 else 1)]
     write_long_rows(path, 2024, YEARS_2024, rows)
     return ["Table 1"]
+
+
+def make_2024_inline(path: Path, rng: np.random.Generator) -> list[str]:
+    """The 2024 layout with every text written inline (``t="inlineStr"``), no shared strings."""
+    shared = path.with_name(f"shared-{path.name}")
+    sheets = make_2024(shared, rng)
+    inline_strings(shared, path)
+    shared.unlink()
+    return sheets
+
+
+def inline_strings(source: Path, target: Path) -> Path:
+    """Copy an .xlsx, each shared-string cell written as an inline string instead."""
+    with zipfile.ZipFile(source) as old:
+        table = old.read("xl/sharedStrings.xml")
+        strings = re.findall(rb"<si>(<t[^>]*>.*?</t>)</si>", table, re.S)
+
+        def inline(cell: re.Match[bytes]) -> bytes:
+            return b'<c r="%s"%s t="inlineStr"><is>%s</is></c>' % (
+                cell[1],
+                cell[2],
+                strings[int(cell[3])],
+            )
+
+        with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as new:
+            for member in old.infolist():
+                data = old.read(member)
+                if member.filename == "xl/sharedStrings.xml":
+                    continue
+                if member.filename.startswith("xl/worksheets/"):
+                    data = re.sub(
+                        rb'<c r="([A-Z]+[0-9]+)"([^>]*?) t="s"><v>([0-9]+)</v></c>', inline, data
+                    )
+                if member.filename in ("[Content_Types].xml", "xl/_rels/workbook.xml.rels"):
+                    data = re.sub(rb"<[^>]*sharedStrings[^>]*/>", b"", data)
+                new.writestr(member, data)
+    return target
+
+
+def calamine_to_python(path: Path, sheets: list[str]) -> None:
+    book = CalamineWorkbook.from_path(str(path))
+    for name in sheets:
+        book.get_sheet_by_name(name).to_python(skip_empty_area=False)
 
 
 def make_2024_repeats(path: Path, rng: np.random.Generator) -> list[str]:
@@ -128,6 +177,7 @@ def parse_section(repeat: int, skip_openpyxl: bool) -> None:
     )
     cases = (
         ("2024 long rows", make_2024),
+        ("2024 long rows, inline strings", make_2024_inline),
         ("2024 long rows, 25% repeated", make_2024_repeats),
         ("2019 year rows", make_2019),
     )
@@ -137,6 +187,7 @@ def parse_section(repeat: int, skip_openpyxl: bool) -> None:
             sheets = make(path, rng)
             size_mb = path.stat().st_size / 1e6
             baseline = best_of(repeat, pd.read_excel, path, sheet_name=sheets, engine="calamine")
+            bare = best_of(repeat, calamine_to_python, path, sheets)
             ours = best_of(repeat, migstock_parse, path)
             rows = len(migstock_parse(path))
             prepared = prepare_file(local_file(path, "raw-dir"))
@@ -147,6 +198,10 @@ def parse_section(repeat: int, skip_openpyxl: bool) -> None:
             tracemalloc.stop()
             print(f"{label}: {size_mb:.1f} MB, {len(sheets)} sheet(s), {rows:,} tidy rows")
             print(f"  calamine read (baseline) {baseline:7.2f} s   1.00x")
+            print(
+                f"  python-calamine to_python{bare:7.2f} s   {bare / baseline:.2f}x"
+                "   (no pandas; migstock reads with it)"
+            )
             print(
                 f"  migstock parse to tidy   {ours:7.2f} s   {ours / baseline:.2f}x"
                 f"   peak traced memory {peak_mb:.0f} MB"
