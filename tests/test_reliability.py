@@ -140,11 +140,38 @@ def test_a_bad_input_is_rejected_alone_and_changes_nothing(
     assert raw_state(raw) == before[2]
 
 
-def test_a_renamed_country_is_a_named_warning(official_dir: Path, tmp_path: Path) -> None:
-    path = edited(T20, rename(400, "Jordania"), "jordania.xlsx")(official_dir, tmp_path)
+def test_a_renamed_country_is_a_named_warning_and_never_the_reference(
+    official_dir: Path, tmp_path: Path
+) -> None:
+    """A 2020 workbook (edited with openpyxl, as a person would) calls 400 "Jordania"."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(official_dir / T20)
+    cells = []
+    for sheet in book.worksheets:
+        for (code,) in sheet.iter_rows(min_col=4, max_col=4):
+            if code.value == 400:
+                sheet.cell(code.row, 2).value = "Jordania"
+                cells.append((sheet.title, f"B{code.row}"))
+    path = tmp_path / "jordania.xlsx"
+    book.save(path)
+    assert ("Table 1", "B143") in cells
+
     prepared = prepare_file(local_file(path, "raw-dir"))
-    assert len(prepared.warnings) == 1
-    assert "location 400 is named 'Jordania', not 'Jordan'" in prepared.warnings[0]
+    assert prepared.warnings == [
+        "jordania.xlsx, sheet 'Table 1', cell B143: location 400 is named 'Jordania', not "
+        "'Jordan' (its M49 name) or a known alias; the store keeps the M49 name: check it "
+        "(confirmed names go into reference/name_aliases.csv)"
+    ]
+    db = tmp_path / "curated" / "migstock.duckdb"
+    load_revisions(db, db.parent / "parquet", [revision_load(2020, [prepared])])
+    with duckdb.connect(str(db), read_only=True) as con:
+        reference = con.execute("SELECT name FROM locations WHERE code = 400").fetchall()
+        published = con.execute(
+            "SELECT name FROM location_names WHERE revision = 2020 AND code = 400"
+        ).fetchall()
+    assert reference == [("Jordan",)]
+    assert published == [("Jordania",)]
 
 
 def test_names_are_normalised(official_dir: Path, tmp_path: Path) -> None:
