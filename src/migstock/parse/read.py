@@ -93,9 +93,9 @@ def read_workbook(path: Path) -> Workbook:
         raise InputError(path, f"cannot open: {error.strerror or error}") from error
     kind = sniff_format(path, head)
     if kind == "csv":
-        sheets = {CSV_SHEET: _read_csv(path)}
-        _check_text_lengths(path, sheets)
-        return Workbook(path, sheets)
+        grid = _read_csv(path)
+        _check_text_lengths(path, {CSV_SHEET: grid.to_numpy()})
+        return Workbook(path, {CSV_SHEET: grid})
     if kind == "xlsx":
         check_zip(path)
         in_process = check_xlsx_sheets(path)
@@ -104,14 +104,14 @@ def read_workbook(path: Path) -> Workbook:
     # calamine allocates a sheet's whole bounding box and aborts the process when it
     # cannot: a workbook whose every cell the scan could place is read here, any
     # other (unusual markup, .xls) in a child process under a memory limit
-    sheets = _read_sheets(path, kind) if in_process else _read_sheets_in_child(path, kind)
-    if not sheets:
+    cells = _read_sheets(path, kind) if in_process else _read_sheets_in_child(path, kind)
+    if not cells:
         raise InputError(path, "the workbook has no sheets")
-    _check_text_lengths(path, sheets)
-    return Workbook(path, sheets)
+    _check_text_lengths(path, cells)
+    return Workbook(path, {name: pd.DataFrame(grid, copy=False) for name, grid in cells.items()})
 
 
-def _read_sheets(path: Path, kind: str) -> dict[str, pd.DataFrame]:
+def _read_sheets(path: Path, kind: str) -> dict[str, np.ndarray]:
     try:
         book = CalamineWorkbook.from_path(str(path))
         return {
@@ -122,12 +122,12 @@ def _read_sheets(path: Path, kind: str) -> dict[str, pd.DataFrame]:
         raise InputError(path, f"not a readable {kind} workbook ({error})") from error
 
 
-def _grid(rows: list[list[object]]) -> pd.DataFrame:
-    """A rectangular object grid; calamine gives numbers as floats and blanks as ''."""
+def _grid(rows: list[list[object]]) -> np.ndarray:
+    """A rectangular object array; calamine gives numbers as floats and blanks as ''."""
     width = max((len(row) for row in rows), default=0)
     if any(len(row) != width for row in rows):
         rows = [row + [""] * (width - len(row)) for row in rows]
-    return pd.DataFrame(np.array(rows, dtype=object).reshape(len(rows), width))
+    return np.array(rows, dtype=object).reshape(len(rows), width)
 
 
 def check_zip(path: Path) -> None:
@@ -445,13 +445,13 @@ def _column(letters: bytes) -> int:
     return number
 
 
-def _check_text_lengths(path: Path, sheets: dict[str, pd.DataFrame]) -> None:
+def _check_text_lengths(path: Path, sheets: dict[str, np.ndarray]) -> None:
     """Refuse a cell holding more text than Excel allows, naming it.
 
     One pass over the cells in C (about 35 ms a million cells); the cell is
     looked for only when there is one."""
     for name, grid in sheets.items():
-        cells = grid.to_numpy().ravel()
+        cells = grid.ravel()
         if max(map(len, filter(str.__instancecheck__, cells)), default=0) <= MAX_CELL_CHARS:
             continue
         position = next(
@@ -469,7 +469,7 @@ def _check_text_lengths(path: Path, sheets: dict[str, pd.DataFrame]) -> None:
         )
 
 
-def _read_sheets_in_child(path: Path, kind: str) -> dict[str, pd.DataFrame]:
+def _read_sheets_in_child(path: Path, kind: str) -> dict[str, np.ndarray]:
     """Read in a child process under a memory limit that follows from the cell limit:
     if calamine aborts or runs out of memory there, this process reports it instead
     of dying. The child imports only python-calamine and hands over one sheet at a
