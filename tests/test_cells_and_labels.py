@@ -200,3 +200,21 @@ def test_an_infinite_number_names_its_cell() -> None:
 
 def test_a_blank_float_is_still_not_available() -> None:
     assert np.isnan(_numbers(12.0, float("nan")).values[0][1])
+
+
+def test_locations_take_the_m49_name_whatever_a_workbook_says() -> None:
+    from migstock.parse.harmonize import build_locations, m49_reference
+
+    names = pd.DataFrame(
+        {
+            "revision": [2024, 2020, 2024, 2024],
+            "code": [400, 400, 344, 1833],
+            "name": ["Jordania", "Jordan", "China, Hong Kong SAR", "Western Asia"],
+        }
+    )
+    table = build_locations(names).set_index("code")["name"]
+    assert table[400] == "Jordan"  # the newest revision's "Jordania" does not rewrite it
+    reference = m49_reference().set_index("code")["name"]
+    assert table[344] == reference[344] == "China, Hong Kong Special Administrative Region"
+    assert table[1833] == "Western Asia"  # aggregates: the reference has none, as published
+    assert len(table) == len(reference) + 1

@@ -20,7 +20,7 @@ import pandas as pd
 from migstock.errors import InputError, where
 from migstock.parse import ParsedWorkbook
 from migstock.parse.cells import cell_ref, clean_name
-from migstock.parse.names import NameTooLong
+from migstock.parse.names import NameTooLong, normalise_name
 from migstock.regions import ARAB_SUBREGION_OF, FIRST_AGGREGATE_CODE, WORLD
 
 #: origin labels that are not locations; code None means "no M49 code"
@@ -72,7 +72,10 @@ def name_key(name: str) -> str:
 def m49_reference() -> pd.DataFrame:
     """The M49 countries shipped with migstock (code, name, iso3, un_region, ...)."""
     with resources.files("migstock.reference").joinpath("m49_countries.csv").open("rb") as f:
-        return pd.read_csv(f, dtype={"code": "int64", "iso3": "string"})
+        reference = pd.read_csv(f, dtype={"code": "int64", "iso3": "string"})
+    # the names as a workbook's are compared and stored ("China,  Hong Kong" has two spaces)
+    reference["name"] = reference["name"].map(normalise_name)
+    return reference
 
 
 @cache
