@@ -264,3 +264,15 @@ def test_a_run_with_nothing_to_load_still_removes_leftovers(
     # kept: the published version and the one before it (here: the older one)
     assert sorted(p.name for p in versions_dir(db).iterdir()) == sorted([published, older.name])
     assert (store_content(db), parquet_bytes(db.parent / "parquet")) == before
+
+
+def test_a_newline_in_a_file_name_is_one_rejection_line(tmp_path: Path) -> None:
+    from migstock.parse.prepare import prepare_or_reject
+
+    path = tmp_path / "stock\n2024.xlsx"
+    path.write_bytes(b"<!DOCTYPE html><html><body>Access denied</body></html>")
+    outcome = prepare_or_reject(local_file(path, "raw-dir"))
+    assert isinstance(outcome, Outcome)
+    line = f"{outcome.subject}: {outcome.message}"
+    assert "\n" not in line
+    assert line.startswith("stock\\n2024.xlsx: this is an HTML/XML page")
