@@ -215,8 +215,10 @@ def check_xlsx_sheets(path: Path) -> bool:
     return in_process
 
 
-#: parts smaller than this are matched together, one RE2 pass per declared range
+#: parts smaller than this are matched together, one RE2 pass per declared range,
+#: until they hold :data:`_BATCH_HELD_BYTES` between them
 _BATCH_BYTES = 1024 * 1024
+_BATCH_HELD_BYTES = 32 * 1024 * 1024
 
 
 def _first_pass(archive: zipfile.ZipFile) -> Iterator[tuple[str, bytes, tuple[int, int], bool]]:
@@ -224,13 +226,24 @@ def _first_pass(archive: zipfile.ZipFile) -> Iterator[tuple[str, bytes, tuple[in
     at again (see :data:`_ANYTHING`). A pattern is compiled for each pass, so the many
     small parts of a workbook (styles, themes, small sheets) are matched together."""
     small: dict[tuple[int, int], list[tuple[str, bytes]]] = defaultdict(list)
+    held = 0
     for member in archive.infolist():
         data = archive.read(member)
         declared = _declared_range(data[:2048])
         if len(data) >= _BATCH_BYTES:
             yield member.filename, data, declared, _matches(_look_again(*declared), data)
-        else:
-            small[declared].append((member.filename, data))
+            continue
+        small[declared].append((member.filename, data))
+        held += len(data)
+        if held >= _BATCH_HELD_BYTES:
+            yield from _match_batches(small)
+            small, held = defaultdict(list), 0
+    yield from _match_batches(small)
+
+
+def _match_batches(
+    small: dict[tuple[int, int], list[tuple[str, bytes]]],
+) -> Iterator[tuple[str, bytes, tuple[int, int], bool]]:
     for declared, parts in small.items():
         array = pa.array([data for _, data in parts], type=pa.binary())
         found = pc.match_substring_regex(array, _look_again(*declared)).to_pylist()
