@@ -194,3 +194,25 @@ def test_a_newline_in_a_file_name_never_splits_the_line(tmp_path: Path) -> None:
     assert str(raised.value) == "bad\\nname\\x1b[31m.xlsx: the file is empty"
     sheet = InputError(tmp_path / "a.xlsx", "bad value\nhere", sheet="Table\u20281", cell="B2")
     assert str(sheet) == "a.xlsx, sheet 'Table\\u20281', cell B2: bad value\\nhere"
+
+
+def test_the_child_reader_gives_the_same_grids(tmp_path: Path) -> None:
+    """The child hands rows over in chunks; the grids are those read in this process."""
+    from migstock.parse import read
+
+    path = _workbook(
+        tmp_path / "book.xlsx",
+        {
+            "Offset": b'<row r="3"><c r="B3"><v>1</v></c><c r="C3"><v>2</v></c></row>'
+            b'<row r="4"><c r="C4" t="inlineStr"><is><t>x</t></is></c></row>',
+            "Empty": b"",
+            "Long": b"".join(
+                b'<row r="%d"><c r="A%d"><v>%d</v></c></row>' % (i, i, i) for i in range(1, 9000)
+            ),
+        },
+    )
+    here, child = read._read_sheets(path, "xlsx"), read._read_sheets_in_child(path, "xlsx")
+    assert list(here) == list(child) == ["Offset", "Empty", "Long"]
+    for name in here:
+        assert here[name].shape == child[name].shape
+        assert here[name].tolist() == child[name].tolist()

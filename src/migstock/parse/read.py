@@ -261,11 +261,13 @@ MAX_WORKBOOK_CELLS = 20_000_000
 MAX_SHEET_CELLS = MAX_WORKBOOK_CELLS
 #: Excel's own limit on the characters in one cell
 MAX_CELL_CHARS = 32_767
-#: what the child reader needs for one cell at its peak: calamine's list of cells
-#: (40 bytes) and the bounding box it builds from it (32), or the box and the Python
-#: objects of ``to_python`` (32 + 32); the child reads (and hands over) one sheet at a time
+#: what the child reader needs for one cell at its peak: calamine's list of cells and
+#: the bounding box it builds from them. Measured (peak RSS, sheets of numbers without
+#: cell references, 1 and 4 million cells): 71 bytes a cell above about 100 MB. The
+#: child hands rows over a few thousand at a time, so Python's objects for a whole
+#: sheet are never held there.
 CHILD_BYTES_PER_CELL = 80
-#: the child's interpreter and python-calamine (about 15 MB), with room to spare
+#: the child's interpreter, python-calamine and its buffers (about 100 MB measured)
 CHILD_BASE_BYTES = 256 * 1024**2
 #: a child process that reads a workbook may use this much address space (1.7 GiB)
 CHILD_MEMORY_BYTES = CHILD_BASE_BYTES + MAX_SHEET_CELLS * CHILD_BYTES_PER_CELL
@@ -505,8 +507,11 @@ def _read_sheets_in_child(path: Path, kind: str) -> dict[str, np.ndarray]:
             sheets = {}
             with result.open("rb") as handle:
                 for _ in range(pickle.load(handle)):
-                    name, rows = pickle.load(handle)
-                    sheets[name] = _grid(rows)
+                    name, rows = pickle.load(handle), []
+                    while (chunk := pickle.load(handle)) is not None:
+                        rows += chunk
+                    above = pickle.load(handle)
+                    sheets[name] = _grid([[]] * above + rows)
             return sheets
         lines = child.stderr.strip().splitlines()
         if child.returncode == 3 and lines:  # a refusal, already worded: [sheet, problem]
@@ -551,14 +556,24 @@ with open(sys.argv[2], "wb") as handle:
             sheet = book.get_sheet_by_name(name)
         except Exception as error:
             refuse("", f"not a readable workbook ({{error}})")
-        rows, columns = sheet.total_height, sheet.total_width
+        end = sheet.end  # (row, column) of the last cell, 0-based; None when empty
+        rows, columns = (end[0] + 1, end[1] + 1) if end else (0, 0)
         total += rows * columns
         if rows * columns > {MAX_WORKBOOK_CELLS} or total > {MAX_WORKBOOK_CELLS}:
             refuse(name, f"spans {{rows:,}} rows x {{columns:,}} columns from A1 (the workbook "
                    f"{{total:,}} cells so far); workbooks of more than {MAX_WORKBOOK_CELLS:,} "
                    "cells are refused")
-        rows = sheet.to_python(skip_empty_area=False)
+        # the rows of to_python(skip_empty_area=False), a few thousand at a time: only
+        # calamine's box and one chunk of Python objects are held here at once
+        pickle.dump(name, handle)
+        chunk, count = [], 0
+        for row in sheet.iter_rows():
+            chunk.append([""] * (columns - len(row)) + row if len(row) < columns else row)
+            if len(chunk) >= 4096:
+                pickle.dump(chunk, handle, protocol=pickle.HIGHEST_PROTOCOL)
+                count, chunk = count + len(chunk), []
+        pickle.dump(chunk, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(None, handle)
+        pickle.dump(rows - count - len(chunk), handle)  # blank rows above the first given
         del sheet
-        pickle.dump((name, rows), handle, protocol=pickle.HIGHEST_PROTOCOL)
-        del rows
 """
