@@ -1,12 +1,15 @@
 """Benchmarks: parsing speed (one process) and a whole ``migstock run`` (end to end).
 
 Parsing: generates workbooks of the real sizes (synthetic numbers):
-- 2024 bilateral layout: ~35,000 rows x 31 columns in one sheet;
+- 2024 bilateral layout: ~35,000 rows x 31 columns in one sheet, with shared strings
+  (as Excel writes them) and the same cells with inline strings (``t="inlineStr"``, as
+  streaming writers such as xlsxwriter's ``constant_memory`` write them);
 - the same with a quarter of its rows listed twice (as the UN lists some aggregates);
 - 2019 bilateral layout: 3 sheets x ~2,000 rows x ~240 columns.
 For each it reports the best of N runs of
 - baseline: ``pandas.read_excel(engine="calamine")`` of the same sheets,
-- migstock: read + parse + harmonize to tidy rows,
+- python-calamine's own ``to_python`` of the same sheets (no pandas), for reference,
+- migstock: read + parse + harmonize to tidy rows (the bar: at most 1.2x the baseline),
 - validation: the revision's suites and its reconciliation (GX context set up once),
 - openpyxl: ``pandas.read_excel(engine="openpyxl")`` (what most public scripts do),
 as seconds and as ratios to the baseline, plus migstock's peak traced memory.
@@ -23,17 +26,21 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
 import subprocess
 import sys
 import tempfile
 import time
 import tracemalloc
+import zipfile
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from python_calamine import CalamineWorkbook
 
 from migstock.acquire.provenance import local_file
 from migstock.catalog import revision
@@ -75,6 +82,49 @@ def make_2024(path: Path, rng: np.random.Generator, repeated: float = 0.0) -> li
     return ["Table 1"]
 
 
+def make_2024_inline(path: Path, rng: np.random.Generator) -> list[str]:
+    """The 2024 layout with every text written inline (``t="inlineStr"``), no shared strings."""
+    shared = path.with_name(f"shared-{path.name}")
+    sheets = make_2024(shared, rng)
+    inline_strings(shared, path)
+    shared.unlink()
+    return sheets
+
+
+def inline_strings(source: Path, target: Path) -> Path:
+    """Copy an .xlsx, each shared-string cell written as an inline string instead."""
+    with zipfile.ZipFile(source) as old:
+        table = old.read("xl/sharedStrings.xml")
+        strings = re.findall(rb"<si>(<t[^>]*>.*?</t>)</si>", table, re.S)
+
+        def inline(cell: re.Match[bytes]) -> bytes:
+            return b'<c r="%s"%s t="inlineStr"><is>%s</is></c>' % (
+                cell[1],
+                cell[2],
+                strings[int(cell[3])],
+            )
+
+        with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as new:
+            for member in old.infolist():
+                data = old.read(member)
+                if member.filename == "xl/sharedStrings.xml":
+                    continue
+                if member.filename.startswith("xl/worksheets/"):
+                    data = re.sub(
+                        rb'<c r="([A-Z]+[0-9]+)"([^>]*?) t="s"><v>([0-9]+)</v></c>', inline, data
+                    )
+                if member.filename in ("[Content_Types].xml", "xl/_rels/workbook.xml.rels"):
+                    data = re.sub(rb"<[^>]*sharedStrings[^>]*/>", b"", data)
+                new.writestr(member, data)
+    return target
+
+
+def calamine_to_python(path: Path, sheets: list[str]) -> None:
+    book = CalamineWorkbook.from_path(str(path))
+    for name in sheets:
+        book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+
+
 def make_2024_repeats(path: Path, rng: np.random.Generator) -> list[str]:
     """2024 layout in which a quarter of the rows are repeats of earlier rows."""
     return make_2024(path, rng, repeated=1 / 3)  # 1 in 3 listed twice: 25% of all rows
@@ -110,6 +160,22 @@ def best_of(repeat: int, action: Callable[..., object], *args: object, **kwargs:
     return min(timings)
 
 
+def best_of_each(repeat: int, *actions: Callable[[], object]) -> tuple[list[float], list[float]]:
+    """The best wall time and the best CPU time of each action, the actions taking turns
+    (a machine busy with other work for a while slows them all alike). Every action
+    here runs on one thread, so its CPU time is its wall time on an idle machine, and
+    is what other work on a busy one does not inflate."""
+    walls: list[list[float]] = [[] for _ in actions]
+    cpus: list[list[float]] = [[] for _ in actions]
+    for _ in range(repeat):
+        for action, wall, cpu in zip(actions, walls, cpus, strict=True):
+            start, start_cpu = time.perf_counter(), time.process_time()
+            action()
+            wall.append(time.perf_counter() - start)
+            cpu.append(time.process_time() - start_cpu)
+    return [min(times) for times in walls], [min(times) for times in cpus]
+
+
 def migstock_parse(path: Path) -> pd.DataFrame:
     return harmonize_bilateral(parse_workbook(read_workbook(path)), path)
 
@@ -128,6 +194,7 @@ def parse_section(repeat: int, skip_openpyxl: bool) -> None:
     )
     cases = (
         ("2024 long rows", make_2024),
+        ("2024 long rows, inline strings", make_2024_inline),
         ("2024 long rows, 25% repeated", make_2024_repeats),
         ("2019 year rows", make_2019),
     )
@@ -136,8 +203,12 @@ def parse_section(repeat: int, skip_openpyxl: bool) -> None:
             path = Path(tmp) / f"{label.replace(' ', '_').replace(',', '').replace('%', '')}.xlsx"
             sheets = make(path, rng)
             size_mb = path.stat().st_size / 1e6
-            baseline = best_of(repeat, pd.read_excel, path, sheet_name=sheets, engine="calamine")
-            ours = best_of(repeat, migstock_parse, path)
+            (baseline, bare, ours), (baseline_cpu, bare_cpu, ours_cpu) = best_of_each(
+                repeat,
+                partial(pd.read_excel, path, sheet_name=sheets, engine="calamine"),
+                partial(calamine_to_python, path, sheets),
+                partial(migstock_parse, path),
+            )
             rows = len(migstock_parse(path))
             prepared = prepare_file(local_file(path, "raw-dir"))
             validation = best_of(repeat, migstock_validate, validator, prepared)
@@ -146,10 +217,19 @@ def parse_section(repeat: int, skip_openpyxl: bool) -> None:
             peak_mb = tracemalloc.get_traced_memory()[1] / 1e6
             tracemalloc.stop()
             print(f"{label}: {size_mb:.1f} MB, {len(sheets)} sheet(s), {rows:,} tidy rows")
-            print(f"  calamine read (baseline) {baseline:7.2f} s   1.00x")
+            print(
+                f"  calamine read (baseline) {baseline:7.2f} s   1.00x"
+                f"   CPU {baseline_cpu:5.2f} s   1.00x"
+            )
+            print(
+                f"  python-calamine to_python{bare:7.2f} s   {bare / baseline:.2f}x"
+                f"   CPU {bare_cpu:5.2f} s   {bare_cpu / baseline_cpu:.2f}x"
+                "   (no pandas; migstock reads with it)"
+            )
             print(
                 f"  migstock parse to tidy   {ours:7.2f} s   {ours / baseline:.2f}x"
-                f"   peak traced memory {peak_mb:.0f} MB"
+                f"   CPU {ours_cpu:5.2f} s   {ours_cpu / baseline_cpu:.2f}x"
+                f"   (bar: 1.20x)   peak traced memory {peak_mb:.0f} MB"
             )
             print(
                 f"  validation (3 suites)    {validation:7.2f} s   {validation / baseline:.2f}x"

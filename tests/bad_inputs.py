@@ -105,6 +105,13 @@ def _far_cell(tag: bytes) -> Callable[[bytes], bytes]:
     )
 
 
+def _cells_without_references(data: bytes) -> bytes:
+    """One row at 1,000,000 holding 100 cells that name no position (no ``r=``): calamine
+    places them by counting, a box of 100 million cells."""
+    row = b'<row r="1000000">' + b"<c><v>1</v></c>" * 100 + b"</row>"
+    return data.replace(b"</sheetData>", row + b"</sheetData>")
+
+
 def _retitle(year_from: str, year_to: str, sheets: tuple[str, ...] | None = None):
     def edit(grids: dict[str, pd.DataFrame]) -> None:
         for name, grid in grids.items():
@@ -263,12 +270,17 @@ CASES: list[Case] = [
     Case(
         "far-cell-odd-markup",
         _xml(T20, "xl/worksheets/sheet2.xml", _far_cell(b'<c\tr="XFD1048576">'), "odd.xlsx"),
-        ("odd.xlsx", "reader was killed by SIGABRT"),
+        ("odd.xlsx", "sheet 'Table 1'", "XFD1048576", "refused"),
     ),
     Case(
         "far-cell-attribute-order",
         _xml(T20, "xl/worksheets/sheet2.xml", _far_cell(b'<c s="0" r="XFD1048576">'), "ord.xlsx"),
-        ("ord.xlsx", "reader was killed by SIGABRT"),
+        ("ord.xlsx", "sheet 'Table 1'", "XFD1048576", "refused"),
+    ),
+    Case(
+        "cells-without-references",
+        _xml(T20, "xl/worksheets/sheet2.xml", _cells_without_references, "noref.xlsx"),
+        ("noref.xlsx", "sheet 'Table 1'", "1,000,000 rows x 100 columns", "refused"),
     ),
     # title blocks and layout
     Case(
@@ -309,6 +321,16 @@ CASES: list[Case] = [
         "fractional-count",
         edited(T20, set_cell("Table 1", 682, 5, 12.5), "frac.xlsx"),
         ("frac.xlsx", "sheet 'Table 1'", "F148", "12.5"),
+    ),
+    Case(
+        "text-inf-in-count",
+        edited(T20, set_cell("Table 1", 682, 5, "inf"), "inf.xlsx"),
+        ("inf.xlsx", "sheet 'Table 1'", "F148", "'inf'"),
+    ),
+    Case(
+        "text-1e400-in-count",
+        edited(T20, set_cell("Table 1", 682, 5, "1e400"), "e400.xlsx"),
+        ("e400.xlsx", "sheet 'Table 1'", "F148", "'1e400'"),
     ),
     Case(
         "decimal-comma",

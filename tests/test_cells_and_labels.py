@@ -183,3 +183,38 @@ def test_a_table_2_row_that_does_not_line_up_names_its_cell(official_dir: Path) 
         r"'Saudi Arabia' in Table 1",
     ):
         parse_workbook(Workbook(book.path, grids))
+
+
+@pytest.mark.parametrize("cell", ["inf", "-inf", "nan", "NaN", "Infinity", "1e400"])
+def test_text_that_is_no_finite_number_names_its_cell(cell: str) -> None:
+    """``inf`` converts to a float, then to -9,223,372,036,854,775,808 as a count."""
+    for cells in ((12.0, cell), ("..", 12.0, cell)):  # every cell a number, or not
+        with pytest.raises(InputError, match=rf"cell {chr(69 + len(cells) - 1)}12: .*{cell!r}"):
+            _numbers(*cells, whole=True)
+
+
+def test_an_infinite_number_names_its_cell() -> None:
+    with pytest.raises(InputError, match=r"cell F12: .*inf"):
+        _numbers(12.0, float("inf"))
+
+
+def test_a_blank_float_is_still_not_available() -> None:
+    assert np.isnan(_numbers(12.0, float("nan")).values[0][1])
+
+
+def test_locations_take_the_m49_name_whatever_a_workbook_says() -> None:
+    from migstock.parse.harmonize import build_locations, m49_reference
+
+    names = pd.DataFrame(
+        {
+            "revision": [2024, 2020, 2024, 2024],
+            "code": [400, 400, 344, 1833],
+            "name": ["Jordania", "Jordan", "China, Hong Kong SAR", "Western Asia"],
+        }
+    )
+    table = build_locations(names).set_index("code")["name"]
+    assert table[400] == "Jordan"  # the newest revision's "Jordania" does not rewrite it
+    reference = m49_reference().set_index("code")["name"]
+    assert table[344] == reference[344] == "China, Hong Kong Special Administrative Region"
+    assert table[1833] == "Western Asia"  # aggregates: the reference has none, as published
+    assert len(table) == len(reference) + 1

@@ -140,11 +140,38 @@ def test_a_bad_input_is_rejected_alone_and_changes_nothing(
     assert raw_state(raw) == before[2]
 
 
-def test_a_renamed_country_is_a_named_warning(official_dir: Path, tmp_path: Path) -> None:
-    path = edited(T20, rename(400, "Jordania"), "jordania.xlsx")(official_dir, tmp_path)
+def test_a_renamed_country_is_a_named_warning_and_never_the_reference(
+    official_dir: Path, tmp_path: Path
+) -> None:
+    """A 2020 workbook (edited with openpyxl, as a person would) calls 400 "Jordania"."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(official_dir / T20)
+    cells = []
+    for sheet in book.worksheets:
+        for (code,) in sheet.iter_rows(min_col=4, max_col=4):
+            if code.value == 400:
+                sheet.cell(code.row, 2).value = "Jordania"
+                cells.append((sheet.title, f"B{code.row}"))
+    path = tmp_path / "jordania.xlsx"
+    book.save(path)
+    assert ("Table 1", "B143") in cells
+
     prepared = prepare_file(local_file(path, "raw-dir"))
-    assert len(prepared.warnings) == 1
-    assert "location 400 is named 'Jordania', not 'Jordan'" in prepared.warnings[0]
+    assert prepared.warnings == [
+        "jordania.xlsx, sheet 'Table 1', cell B143: location 400 is named 'Jordania', not "
+        "'Jordan' (its M49 name) or a known alias; the store keeps the M49 name: check it "
+        "(confirmed names go into reference/name_aliases.csv)"
+    ]
+    db = tmp_path / "curated" / "migstock.duckdb"
+    load_revisions(db, db.parent / "parquet", [revision_load(2020, [prepared])])
+    with duckdb.connect(str(db), read_only=True) as con:
+        reference = con.execute("SELECT name FROM locations WHERE code = 400").fetchall()
+        published = con.execute(
+            "SELECT name FROM location_names WHERE revision = 2020 AND code = 400"
+        ).fetchall()
+    assert reference == [("Jordan",)]
+    assert published == [("Jordania",)]
 
 
 def test_names_are_normalised(official_dir: Path, tmp_path: Path) -> None:
@@ -237,3 +264,15 @@ def test_a_run_with_nothing_to_load_still_removes_leftovers(
     # kept: the published version and the one before it (here: the older one)
     assert sorted(p.name for p in versions_dir(db).iterdir()) == sorted([published, older.name])
     assert (store_content(db), parquet_bytes(db.parent / "parquet")) == before
+
+
+def test_a_newline_in_a_file_name_is_one_rejection_line(tmp_path: Path) -> None:
+    from migstock.parse.prepare import prepare_or_reject
+
+    path = tmp_path / "stock\n2024.xlsx"
+    path.write_bytes(b"<!DOCTYPE html><html><body>Access denied</body></html>")
+    outcome = prepare_or_reject(local_file(path, "raw-dir"))
+    assert isinstance(outcome, Outcome)
+    line = f"{outcome.subject}: {outcome.message}"
+    assert "\n" not in line
+    assert line.startswith("stock\\n2024.xlsx: this is an HTML/XML page")

@@ -5,8 +5,33 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def printable(text: str) -> str:
+    """``text`` safe for a one-line message: control characters (a newline or escape
+    sequence in a file name), line separators and invisible format characters (bidi
+    overrides) are written as ``repr`` writes them (``\\n``, ``\\x1b``, ``\\u202e``)."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or ch == " " else repr(ch)[1:-1] for ch in text)
+
+
+def where(path: Path | str, sheet: str | None = None, cell: str | None = None) -> str:
+    """``file.xlsx, sheet 'Table 1', cell B12``: the start of every message about a cell,
+    printable whatever the file and sheet are called."""
+    place = Path(path).name
+    if sheet is not None:
+        place += f", sheet '{sheet}'"
+    if cell is not None:
+        place += f", cell {cell}"
+    return printable(place)
+
+
 class MigstockError(Exception):
-    """Base class of every error migstock reports to the user without a traceback."""
+    """Base class of every error migstock reports to the user without a traceback.
+
+    Its message is always one printable line (see :func:`printable`)."""
+
+    def __str__(self) -> str:
+        return printable(super().__str__())
 
 
 class InputError(MigstockError):
@@ -27,12 +52,7 @@ class InputError(MigstockError):
         self.sheet = sheet
         self.cell = cell
         self.problem = problem
-        where = self.path.name
-        if sheet is not None:
-            where += f", sheet '{sheet}'"
-        if cell is not None:
-            where += f", cell {cell}"
-        super().__init__(f"{where}: {problem}")
+        super().__init__(f"{where(self.path, sheet, cell)}: {printable(problem)}")
 
 
 class FetchError(MigstockError):

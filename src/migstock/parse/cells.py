@@ -111,6 +111,7 @@ def to_numbers(
     suppressed = None
     try:
         numbers = cells.astype(np.float64)  # fast path: every cell is already a number
+        _refuse_non_finite(cells.ravel(), numbers.ravel(), ref, first_row, columns)
     except (TypeError, ValueError):
         flat = cells.ravel()
         numbers = np.array(
@@ -119,6 +120,8 @@ def to_numbers(
             )
         )
         _refuse_dates(flat, numbers, ref, first_row, columns, cells.shape[1])
+        # a NaN here is text the loop below reads (``..``) or refuses (``nan``)
+        _refuse_non_finite(flat, np.where(np.isnan(numbers), 0.0, numbers), ref, first_row, columns)
         todo = np.flatnonzero(np.isnan(numbers))
         if len(todo):
             originals = flat[todo]
@@ -164,6 +167,25 @@ def _refuse_dates(
             row, col = divmod(int(position), width)
             raise ref.error(
                 f"expected a number, found a date ({value})", first_row + row, columns[col]
+            )
+
+
+def _refuse_non_finite(
+    flat: np.ndarray, numbers: np.ndarray, ref: SheetRef, first_row: int, columns: list[int]
+) -> None:
+    """Text such as ``inf``, ``nan``, ``Infinity`` or ``1e400`` converts to a float that no
+    count can be (an infinite count would be stored as -9,223,372,036,854,775,808): an
+    error naming the cell. A blank float NaN (CSV blanks) is left to the caller."""
+    width = len(columns)
+    for position in np.flatnonzero(~np.isfinite(numbers)):
+        value = flat[position]
+        if isinstance(value, str) or np.isinf(numbers[position]):
+            row, col = divmod(int(position), width)
+            found = f"text {value!r}" if isinstance(value, str) else f"{value!r}"
+            raise ref.error(
+                f"expected a number, found {found} (not a finite number)",
+                first_row + row,
+                columns[col],
             )
 
 

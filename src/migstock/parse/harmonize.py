@@ -17,8 +17,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from migstock.errors import InputError
+from migstock.errors import InputError, where
 from migstock.parse import ParsedWorkbook
+from migstock.parse.cells import cell_ref, clean_name
+from migstock.parse.names import NameTooLong, normalise_name
 from migstock.regions import ARAB_SUBREGION_OF, FIRST_AGGREGATE_CODE, WORLD
 
 #: origin labels that are not locations; code None means "no M49 code"
@@ -70,7 +72,10 @@ def name_key(name: str) -> str:
 def m49_reference() -> pd.DataFrame:
     """The M49 countries shipped with migstock (code, name, iso3, un_region, ...)."""
     with resources.files("migstock.reference").joinpath("m49_countries.csv").open("rb") as f:
-        return pd.read_csv(f, dtype={"code": "int64", "iso3": "string"})
+        reference = pd.read_csv(f, dtype={"code": "int64", "iso3": "string"})
+    # the names as a workbook's are compared and stored ("China,  Hong Kong" has two spaces)
+    reference["name"] = reference["name"].map(normalise_name)
+    return reference
 
 
 @cache
@@ -205,11 +210,104 @@ def location_names(parsed: ParsedWorkbook) -> pd.DataFrame:
     )
 
 
+def renamed_locations(parsed_or_names: ParsedWorkbook | pd.DataFrame, path: Path) -> list[str]:
+    """A warning for each location a workbook names differently from every name known for
+    its code (the M49 name and ``reference/name_aliases.csv``), naming the file, sheet
+    and cell, the name found and the name expected.
+
+    ``parsed_or_names``: the parsed workbook, or its ``location_names`` (revision, code,
+    name). A warning, not an error: the UN does rename countries between revisions
+    (Swaziland -> Eswatini); a steward confirms the new name by adding it as an alias.
+    The reference is never rewritten (see :func:`build_locations`). Only when a name
+    differs is the workbook read again, to find the cell.
+    """
+    if isinstance(parsed_or_names, ParsedWorkbook):
+        names = parsed_or_names.location_names
+    else:
+        names = dict(zip(parsed_or_names["code"], parsed_or_names["name"], strict=True))
+    known = _known_names()
+    reference = dict(zip(m49_reference()["code"], m49_reference()["name"], strict=True))
+    renamed = [
+        (int(code), name)
+        for code, name in sorted(names.items())
+        if int(code) in known and name_key(name) not in known[int(code)]
+    ]
+    if not renamed:
+        return []
+    from migstock.parse.read import read_workbook  # again, only to name the cells
+
+    sheets = read_workbook(path).sheets
+    warnings = []
+    for code, name in renamed:
+        sheet, cell = _name_cell(sheets, _rows_of(parsed_or_names, code, name), name)
+        warnings.append(
+            f"{where(path, sheet, cell)}: location {code} is named {name!r}, not "
+            f"{reference[code]!r} (its M49 name) or a known alias; the store keeps the M49 "
+            "name: check it (confirmed names go into reference/name_aliases.csv)"
+        )
+    return warnings
+
+
+@cache
+def _known_names() -> dict[int, frozenset[str]]:
+    """Code -> name keys of its M49 name and its aliases."""
+    known: dict[int, set[str]] = {}
+    for name, code in zip(m49_reference()["name"], m49_reference()["code"], strict=True):
+        known.setdefault(int(code), set()).add(name_key(name))
+    for key, code in name_aliases().items():
+        known.setdefault(code, set()).add(key)
+    return {code: frozenset(keys) for code, keys in known.items()}
+
+
+def _rows_of(parsed: ParsedWorkbook | pd.DataFrame, code: int, name: str) -> list[tuple[str, int]]:
+    """(sheet, 1-based row) of rows that may hold ``code``'s name, most likely first."""
+    if not isinstance(parsed, ParsedWorkbook):
+        return []
+    places = []
+    if name in parsed.origin_cells:  # a named origin column's header (2013-2019)
+        sheet, cell = parsed.origin_cells[name]
+        places.append((sheet, int("".join(ch for ch in cell if ch.isdigit()))))
+    for frame in (parsed.rows, parsed.refugees):
+        if frame is None:
+            continue
+        for column in ("destination_code", "origin_code"):
+            if column in frame.columns:
+                hits = frame.loc[frame[column] == code, ["source_sheet", "source_row"]]
+                places += [(str(s), int(r)) for s, r in hits.head(1).itertuples(index=False)]
+    return places
+
+
+def _name_cell(
+    sheets: dict[str, pd.DataFrame], places: list[tuple[str, int]], name: str
+) -> tuple[str | None, str | None]:
+    """The first cell whose cleaned text is ``name``: in the given rows, else anywhere."""
+    for sheet, row in places:
+        grid = sheets.get(sheet)
+        if grid is not None and 0 < row <= len(grid):
+            for col, value in enumerate(grid.iloc[row - 1].tolist()):
+                if isinstance(value, str) and _is_name(value, name):
+                    return sheet, cell_ref(row - 1, col)
+    for sheet, grid in sheets.items():
+        for position, value in enumerate(grid.to_numpy().ravel()):
+            if isinstance(value, str) and _is_name(value, name):
+                return sheet, cell_ref(*divmod(position, grid.shape[1]))
+    return None, None
+
+
+def _is_name(value: str, name: str) -> bool:
+    try:
+        return clean_name(value) == name
+    except NameTooLong:
+        return False
+
+
 def build_locations(names: pd.DataFrame) -> pd.DataFrame:
     """The ``locations`` dimension: every M49 country plus every code seen in the data.
 
-    ``names`` holds (revision, code, name); a location's ``name`` is the one
-    its newest revision published, else the M49 standard name.
+    ``names`` holds (revision, code, name). A location's ``name`` is its M49 name
+    whenever the reference knows the code, whatever a workbook calls it (names as
+    published stay in ``location_names``); only codes the reference does not hold
+    (the UN's aggregates: regions, income groups) take the newest published name.
     """
     reference = m49_reference()
     latest = (
@@ -219,8 +317,7 @@ def build_locations(names: pd.DataFrame) -> pd.DataFrame:
     )
     codes = sorted(set(reference["code"]).union(int(c) for c in latest.index))
     table = pd.DataFrame({"code": codes}).merge(reference, on="code", how="left")
-    published = table["code"].map(latest)
-    table["name"] = published.where(published.notna(), table["name"])
+    table["name"] = table["name"].where(table["name"].notna(), table["code"].map(latest))
     table["is_aggregate"] = table["code"] >= FIRST_AGGREGATE_CODE
     table["kind"] = np.where(table["is_aggregate"], "aggregate", "country")
     table["is_ldc"] = table["is_ldc"].astype("boolean")

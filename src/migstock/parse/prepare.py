@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
 from migstock.acquire.provenance import RawFile
 from migstock.catalog import Dataset
-from migstock.errors import InputError, MigstockError
+from migstock.errors import InputError, MigstockError, printable
 from migstock.outcomes import Outcome, Status
-from migstock.parse import parse_workbook
+from migstock.parse import ParsedWorkbook, harmonize, parse_workbook
 from migstock.parse.harmonize import (
     data_basis,
     harmonize_bilateral,
@@ -24,9 +25,6 @@ from migstock.parse.harmonize import (
     harmonize_totals,
     location_names,
     location_notes,
-    m49_reference,
-    name_aliases,
-    name_key,
 )
 from migstock.parse.names import NameTooLong
 from migstock.parse.read import read_workbook
@@ -72,7 +70,7 @@ def prepare_file(raw: RawFile) -> PreparedFile:
         refugees=harmonize_refugees(parsed),
         data_basis=data_basis(parsed),
         location_notes=location_notes(parsed),
-        warnings=renamed_locations(names),
+        warnings=renamed_locations(parsed, raw.path),
     )
 
 
@@ -81,33 +79,12 @@ def prepare_or_reject(raw: RawFile) -> PreparedFile | Outcome:
     try:
         return prepare_file(raw)
     except MigstockError as error:  # the subject names the file: the message need not repeat it
-        message = str(error).removeprefix(f"{raw.path.name}: ")
-        return Outcome(raw.path.name, Status.REJECTED, message)
+        name = printable(raw.path.name)  # a newline in a file name never splits the line
+        return Outcome(name, Status.REJECTED, str(error).removeprefix(f"{name}: "))
 
 
-def renamed_locations(names: pd.DataFrame) -> list[str]:
-    """Warnings for countries a workbook names differently from every name known for
-    their code (the M49 name and ``reference/name_aliases.csv``).
-
-    A warning, not an error: the UN does rename countries between revisions
-    (Swaziland -> Eswatini); a steward confirms the new name by adding it as an
-    alias. Until then the run says so instead of storing it silently.
-    """
-    known: dict[int, set[str]] = defaultdict(set)
-    for name, code in zip(m49_reference()["name"], m49_reference()["code"], strict=True):
-        known[int(code)].add(name_key(name))
-    for key, code in name_aliases().items():
-        known[code].add(key)
-    warnings = []
-    for code, name in zip(names["code"], names["name"], strict=True):
-        code = int(code)
-        if code in known and name_key(name) not in known[code]:
-            usual = sorted(n for n in m49_reference().loc[m49_reference()["code"] == code, "name"])
-            warnings.append(
-                f"location {code} is named {name!r}, not {usual[0]!r} or a known alias: check "
-                "it (confirmed names go into reference/name_aliases.csv)"
-            )
-    return warnings
+def renamed_locations(parsed: ParsedWorkbook, path: Path) -> list[str]:
+    return harmonize.renamed_locations(parsed, path)
 
 
 def group_by_revision(prepared: list[PreparedFile]) -> dict[int, list[PreparedFile]]:

@@ -12,6 +12,7 @@ CSV export of one table.
 from __future__ import annotations
 
 import io
+import json
 import pickle
 import posixpath
 import re
@@ -20,6 +21,8 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
@@ -90,23 +93,25 @@ def read_workbook(path: Path) -> Workbook:
         raise InputError(path, f"cannot open: {error.strerror or error}") from error
     kind = sniff_format(path, head)
     if kind == "csv":
-        return Workbook(path, {CSV_SHEET: _read_csv(path)})
+        grid = _read_csv(path)
+        _check_text_lengths(path, {CSV_SHEET: grid.to_numpy()})
+        return Workbook(path, {CSV_SHEET: grid})
     if kind == "xlsx":
         check_zip(path)
-        plain, long_text = check_xlsx_sheets(path)
+        in_process = check_xlsx_sheets(path)
     else:
-        plain, long_text = False, True
+        in_process = False
     # calamine allocates a sheet's whole bounding box and aborts the process when it
-    # cannot: a sheet it could not be proven safe for is read in a child process
-    sheets = _read_sheets(path, kind) if plain else _read_sheets_in_child(path, kind)
-    if not sheets:
+    # cannot: a workbook whose every cell the scan could place is read here, any
+    # other (unusual markup, .xls) in a child process under a memory limit
+    cells = _read_sheets(path, kind) if in_process else _read_sheets_in_child(path, kind)
+    if not cells:
         raise InputError(path, "the workbook has no sheets")
-    if long_text:
-        _check_text_lengths(path, sheets)
-    return Workbook(path, sheets)
+    _check_text_lengths(path, cells)
+    return Workbook(path, {name: pd.DataFrame(grid, copy=False) for name, grid in cells.items()})
 
 
-def _read_sheets(path: Path, kind: str) -> dict[str, pd.DataFrame]:
+def _read_sheets(path: Path, kind: str) -> dict[str, np.ndarray]:
     try:
         book = CalamineWorkbook.from_path(str(path))
         return {
@@ -117,12 +122,12 @@ def _read_sheets(path: Path, kind: str) -> dict[str, pd.DataFrame]:
         raise InputError(path, f"not a readable {kind} workbook ({error})") from error
 
 
-def _grid(rows: list[list[object]]) -> pd.DataFrame:
-    """A rectangular object grid; calamine gives numbers as floats and blanks as ''."""
+def _grid(rows: list[list[object]]) -> np.ndarray:
+    """A rectangular object array; calamine gives numbers as floats and blanks as ''."""
     width = max((len(row) for row in rows), default=0)
     if any(len(row) != width for row in rows):
         rows = [row + [""] * (width - len(row)) for row in rows]
-    return pd.DataFrame(np.array(rows, dtype=object).reshape(len(rows), width))
+    return np.array(rows, dtype=object).reshape(len(rows), width)
 
 
 def check_zip(path: Path) -> None:
@@ -166,82 +171,147 @@ def _read_csv(path: Path) -> pd.DataFrame:
     return grid.replace("", np.nan)
 
 
-def check_xlsx_sheets(path: Path) -> tuple[bool, bool]:
+def check_xlsx_sheets(path: Path) -> bool:
     """Check every part of an .xlsx before calamine materialises a sheet.
 
-    calamine allocates a sheet's whole bounding box (32 bytes a cell) and aborts
-    the process when it cannot. Returns ``(plain, long_text)``. ``plain``: every
-    cell tag is ``<c r="A1"`` with a plain reference, so the bounding box is known
-    and was checked; otherwise the caller reads the workbook in a child process.
-    ``long_text``: a string may exceed :data:`MAX_CELL_CHARS` (named after reading).
-    Raises :class:`InputError` for a sheet larger than :data:`MAX_SHEET_CELLS`.
-    Every part is scanned, not only ``xl/worksheets/``: a workbook may put a
-    sheet anywhere.
+    calamine allocates a sheet's whole bounding box and aborts the process when
+    it cannot, so the workbook is held to :data:`MAX_WORKBOOK_CELLS` (rows x
+    columns from A1, summed over its sheets) whatever its XML says. The usual
+    part takes one RE2 pass: its cells are ``<c r="A1"`` tags within the sheet's
+    ``<dimension>``, and no formula lacks its saved value. Only a part where
+    that pass finds something is looked at again: cells beyond the dimension are
+    measured exactly, cells the pass cannot place (no ``r=``, other markup) are
+    placed as calamine places them. Every part is scanned, not only
+    ``xl/worksheets/`` (a workbook may put a sheet anywhere): the sheets together,
+    and any other part alone, are held to the limit.
+    Returns whether the workbook may be read in this process: False when a cell
+    was placed by emulating calamine (read in a child process, to be safe).
+    Raises :class:`InputError` naming the sheet (and the cell for a formula).
     """
-    plain, long_text = True, False
+    in_process, total = True, 0
     with zipfile.ZipFile(path) as archive:
         sheets = _sheet_parts(archive)
-        for member in archive.infolist():
-            data = archive.read(member)
-            if member.filename == "xl/sharedStrings.xml":
-                long_text |= _LONG_TEXT.search(data) is not None
-                continue
-            if b"<" not in data:
-                continue
-            rows, columns = _declared_range(data[:2048])
-            anything = f"{_UNUSUAL_CELL}|{_INLINE_TEXT}|{_NO_VALUE}|{_beyond(rows, columns)}"
-            if not _matches(anything, data):
-                continue  # the usual case: one pass over the part
-            sheet = sheets.get(member.filename)
-            formula = _FORMULA_WITHOUT_VALUE.search(data)
-            if formula and sheet is not None:
-                raise InputError(
-                    path,
-                    "the cell holds a formula whose value was never saved (a workbook written "
-                    "by a program, not Excel); open and save it in Excel or LibreOffice",
-                    sheet=sheet,
-                    cell=formula[1].decode(),
-                )
-            long_text |= _matches(_INLINE_TEXT, data)
-            if _matches(_UNUSUAL_CELL, data):
-                plain = False  # a cell this scan cannot place: the child process reads
-                continue
-            rows, columns = _used_range(data)
-            if rows * columns > MAX_SHEET_CELLS:
-                where = f"sheet '{sheet}'" if sheet else f"part {member.filename}"
-                raise InputError(
-                    path,
-                    f"{where} spans {rows:,} rows x {columns:,} columns from A1 "
-                    f"(a cell as far as {_letters(columns)}{rows}); sheets of more than "
-                    f"{MAX_SHEET_CELLS:,} cells are refused",
-                )
-    return plain, long_text
+        for part, data, (rows, columns), found in _first_pass(archive):
+            sheet = sheets.get(part)
+            if found:
+                formula = _FORMULA_WITHOUT_VALUE.search(data) if sheet is not None else None
+                if formula:
+                    raise InputError(
+                        path,
+                        "the cell holds a formula whose value was never saved (a workbook "
+                        "written by a program, not Excel); open and save it in Excel or "
+                        "LibreOffice",
+                        sheet=sheet,
+                        cell=formula[1].decode(),
+                    )
+                if _matches(_UNUSUAL_CELL, data):
+                    in_process = False  # placed here as calamine would; read in a child
+                    rows, columns = _placed_range(data)
+                elif _matches(_beyond(rows, columns), data):
+                    rows, columns = _used_range(data)
+            if sheet is not None:  # calamine reads sheets only: other parts count alone
+                total += rows * columns
+            _check_size(path, sheet, part, rows, columns, total)
+    return in_process
 
 
-#: largest sheet (rows x columns counted from A1): the real 2024 bilateral table has ~1.1M
-MAX_SHEET_CELLS = 20_000_000
+#: parts smaller than this are matched together, one RE2 pass per declared range,
+#: until they hold :data:`_BATCH_HELD_BYTES` between them
+_BATCH_BYTES = 1024 * 1024
+_BATCH_HELD_BYTES = 32 * 1024 * 1024
+
+
+def _first_pass(archive: zipfile.ZipFile) -> Iterator[tuple[str, bytes, tuple[int, int], bool]]:
+    """Each part with its declared range and whether one RE2 pass found anything to look
+    at again (see :data:`_ANYTHING`). A pattern is compiled for each pass, so the many
+    small parts of a workbook (styles, themes, small sheets) are matched together."""
+    small: dict[tuple[int, int], list[tuple[str, bytes]]] = defaultdict(list)
+    held = 0
+    for member in archive.infolist():
+        data = archive.read(member)
+        declared = _declared_range(data[:2048])
+        if len(data) >= _BATCH_BYTES:
+            yield member.filename, data, declared, _matches(_look_again(*declared), data)
+            continue
+        small[declared].append((member.filename, data))
+        held += len(data)
+        if held >= _BATCH_HELD_BYTES:
+            yield from _match_batches(small)
+            small, held = defaultdict(list), 0
+    yield from _match_batches(small)
+
+
+def _match_batches(
+    small: dict[tuple[int, int], list[tuple[str, bytes]]],
+) -> Iterator[tuple[str, bytes, tuple[int, int], bool]]:
+    for declared, parts in small.items():
+        array = pa.array([data for _, data in parts], type=pa.binary())
+        found = pc.match_substring_regex(array, _look_again(*declared)).to_pylist()
+        for (part, data), hit in zip(parts, found, strict=True):
+            yield part, data, declared, bool(hit)
+
+
+def _look_again(rows: int, columns: int) -> str:
+    return f"{_ANYTHING}|{_beyond(rows, columns)}"
+
+
+#: largest workbook: cells counted from A1 (rows x columns), summed over its sheets;
+#: the real 2024 bilateral table has ~1.1M, the 2019 one ~1.5M over three sheets
+MAX_WORKBOOK_CELLS = 20_000_000
+MAX_SHEET_CELLS = MAX_WORKBOOK_CELLS
 #: Excel's own limit on the characters in one cell
 MAX_CELL_CHARS = 32_767
-#: a child process that reads a workbook may use this much address space
-CHILD_MEMORY_BYTES = 8 * 1024**3
+#: what the child reader needs for one cell at its peak: calamine's list of cells and
+#: the bounding box it builds from them. Measured (peak RSS, sheets of numbers without
+#: cell references, 1 and 4 million cells): 71 bytes a cell above about 100 MB. The
+#: child hands rows over a few thousand at a time, so Python's objects for a whole
+#: sheet are never held there.
+CHILD_BYTES_PER_CELL = 80
+#: the child's interpreter, python-calamine and its buffers (about 100 MB measured)
+CHILD_BASE_BYTES = 256 * 1024**2
+#: a child process that reads a workbook may use this much address space (1.7 GiB)
+CHILD_MEMORY_BYTES = CHILD_BASE_BYTES + MAX_SHEET_CELLS * CHILD_BYTES_PER_CELL
 
-_LONG_TEXT = re.compile(rb"<(?:\w+:)?t\b[^>]*>[^<]{%d}" % (MAX_CELL_CHARS + 1))
-#: RE2 (through pyarrow: one linear pass, ~0.7 GB/s) for cell tags this scan cannot
-#: place: not ``<c r="`` (other white space, attribute order, a namespace prefix,
-#: no reference) or a reference that is not 1-3 capitals and 1-7 digits
+
+def _check_size(
+    path: Path, sheet: str | None, part: str, rows: int, columns: int, total: int
+) -> None:
+    """Refuse a sheet, or a workbook, of more than :data:`MAX_WORKBOOK_CELLS` cells."""
+    if rows * columns > MAX_WORKBOOK_CELLS:
+        where = "" if sheet is not None else f"part {part} "
+        raise InputError(
+            path,
+            f"{where}spans {rows:,} rows x {columns:,} columns from A1 (a cell as far as "
+            f"{_letters(columns)}{rows}); sheets of more than {MAX_WORKBOOK_CELLS:,} cells "
+            "are refused",
+            sheet=sheet,
+        )
+    if total > MAX_WORKBOOK_CELLS:
+        raise InputError(
+            path,
+            f"its sheets span {total:,} cells from A1 together (the last one checked "
+            f"{rows:,} rows x {columns:,} columns); workbooks of more than "
+            f"{MAX_WORKBOOK_CELLS:,} cells are refused",
+            sheet=sheet,
+        )
+
+
+#: RE2 (through pyarrow: one linear pass) for cell tags the scan cannot place:
+#: not ``<c r="`` (other white space, attribute order, a namespace prefix, no
+#: reference) or a reference that is not 1-3 capitals and 1-7 digits
 _UNUSUAL_CELL = (
     r'<c(?:[\t\r\n/>]| [^r]| r[^=]| r=[^"])|<[^>\s/:!?]+:c[\s/>]'
     r'|<c r="(?:[^A-Z]|[A-Z]{4}|[A-Z]{1,3}[^0-9A-Z]|[A-Z]{1,3}[0-9]{1,7}[^0-9"]|[A-Z]{1,3}[0-9]{8})'
 )
 _CELL_REF = re.compile(rb'<c r="([A-Z]+)([0-9]+)"')
-
-
-_INLINE_TEXT = r"<is>|:is>"
 #: a formula cell that ends without a ``<v>``: calamine would read it as blank
 _NO_VALUE = r"</f></c>|<f[^>]*/></c>"
 _FORMULA_WITHOUT_VALUE = re.compile(
     rb'<c r="([A-Z]{1,3}[0-9]{1,7})"[^>]*>(?:<f>[^<]*</f>|<f[^>]*/>)</c>'
 )
+_ANYTHING = f"{_UNUSUAL_CELL}|{_NO_VALUE}"
+
+
 _RELATIONSHIPS = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
 _SHEET = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}sheet"
 _RELATION_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
@@ -273,14 +343,15 @@ _DIMENSION = re.compile(rb'<(?:\w+:)?dimension ref="(?:[A-Z]+[0-9]+:)?([A-Z]{1,3
 
 
 def _declared_range(head: bytes) -> tuple[int, int]:
-    """Rows and columns to check cells against: the sheet's ``<dimension>`` when it
-    is within the limit (it is only a claim: cells beyond it are looked for)."""
+    """Rows and columns of the sheet's ``<dimension>``, to check its cells against (it is
+    only a claim); (0, 0), so that every cell is measured, when missing or too large."""
     match = _DIMENSION.search(head)
-    rows = int(match[2]) if match else 1
-    columns = _column(match[1]) if match else 1
-    if rows * columns > MAX_SHEET_CELLS:
-        return 1, 1
-    return max(rows, 1), max(MAX_SHEET_CELLS // max(rows, 1), columns, 1)
+    if not match:
+        return 0, 0
+    rows, columns = int(match[2]), _column(match[1])
+    if rows * columns > MAX_WORKBOOK_CELLS:
+        return 0, 0
+    return rows, columns
 
 
 def _beyond(rows: int, columns: int) -> str:
@@ -302,6 +373,52 @@ def _used_range(data: bytes) -> tuple[int, int]:
         max((int(number) for _, number in refs), default=0),
         max((_column(letters) for letters in {letters for letters, _ in refs}), default=0),
     )
+
+
+#: a ``<row>`` or ``<c>`` tag in any namespace, its attributes (quoted values may hold ``>``)
+_ROW_OR_CELL_TAG = re.compile(
+    rb"<(/?)(?:[A-Za-z_][\w.-]*:)?(row|c)(?=[\s/>])((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>"
+)
+_R_ATTRIBUTE = re.compile(rb"(?:^|\s)r\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
+_REFERENCE = re.compile(rb"([A-Za-z]{1,9})([0-9]{1,9})")
+
+
+def _placed_range(data: bytes) -> tuple[int, int]:
+    """(rows, columns) from A1 to the farthest cell, every cell placed as calamine places
+    it: at its ``r=`` reference, or (without one) after the cell before it in its row,
+    the row being the ``<row r=>`` or the one after the previous row. Where the two
+    could differ both count: the range is never smaller than calamine's."""
+    rows = columns = 0
+    row = column = 0  # 0-based position of the next row and of the next cell in it
+    for tag in _ROW_OR_CELL_TAG.finditer(data):
+        closing, name, attributes = tag[1], tag[2], tag[3]
+        if name == b"row":
+            if closing:
+                row, column = row + 1, 0
+                continue
+            number = _R_ATTRIBUTE.search(attributes)
+            value = (number[1] or number[2] or b"").strip() if number else b""
+            if value.isdigit():
+                row = max(int(value) - 1, 0)
+            column = 0
+            if attributes.rstrip().endswith(b"/"):
+                row += 1
+            continue
+        if closing:
+            continue
+        rows, columns = max(rows, row + 1), max(columns, column + 1)
+        reference = _R_ATTRIBUTE.search(attributes)
+        placed = (
+            _REFERENCE.fullmatch((reference[1] or reference[2] or b"").strip())
+            if (reference)
+            else None
+        )
+        if placed:
+            at_row, at_column = int(placed[2]), _column(placed[1].upper())
+            rows, columns = max(rows, at_row), max(columns, at_column)
+            column = max(column, at_column - 1)
+        column += 1
+    return rows, columns
 
 
 def _greater_number(n: int) -> bytes:
@@ -343,30 +460,40 @@ def _column(letters: bytes) -> int:
     return number
 
 
-def _check_text_lengths(path: Path, sheets: dict[str, pd.DataFrame]) -> None:
-    """Refuse a cell holding more text than Excel allows, naming it."""
+def _check_text_lengths(path: Path, sheets: dict[str, np.ndarray]) -> None:
+    """Refuse a cell holding more text than Excel allows, naming it.
+
+    One pass over the cells in C (about 35 ms a million cells); the cell is
+    looked for only when there is one."""
     for name, grid in sheets.items():
-        lengths = grid.map(lambda value: len(value) if isinstance(value, str) else 0)
-        hits = np.argwhere(lengths.to_numpy() > MAX_CELL_CHARS)
-        if len(hits):
-            row, col = (int(i) for i in hits[0])
-            raise InputError(
-                path,
-                f"the cell holds {lengths.iat[row, col]:,} characters, more than the "
-                f"{MAX_CELL_CHARS:,} Excel allows",
-                sheet=name,
-                cell=f"{_letters(col + 1)}{row + 1}",
-            )
+        cells = grid.ravel()
+        if max(map(len, filter(str.__instancecheck__, cells)), default=0) <= MAX_CELL_CHARS:
+            continue
+        position = next(
+            i
+            for i, value in enumerate(cells)
+            if isinstance(value, str) and len(value) > MAX_CELL_CHARS
+        )
+        row, col = divmod(position, grid.shape[1])
+        raise InputError(
+            path,
+            f"the cell holds {len(cells[position]):,} characters, more than the "
+            f"{MAX_CELL_CHARS:,} Excel allows",
+            sheet=name,
+            cell=f"{_letters(col + 1)}{row + 1}",
+        )
 
 
-def _read_sheets_in_child(path: Path, kind: str) -> dict[str, pd.DataFrame]:
-    """Read in a child process under a memory limit: if calamine aborts or runs out
-    of memory there, this process reports it instead of dying."""
+def _read_sheets_in_child(path: Path, kind: str) -> dict[str, np.ndarray]:
+    """Read in a child process under a memory limit that follows from the cell limit:
+    if calamine aborts or runs out of memory there, this process reports it instead
+    of dying. The child imports only python-calamine and hands over one sheet at a
+    time, refusing a sheet (or workbook) larger than :data:`MAX_WORKBOOK_CELLS`."""
     with tempfile.TemporaryDirectory(prefix="migstock-read-") as folder:
         result = Path(folder) / "sheets.pickle"
         try:
             child = subprocess.run(
-                [sys.executable, "-c", _CHILD, str(path), kind, str(result)],
+                [sys.executable, "-I", "-c", _CHILD, str(path), str(result)],
                 capture_output=True,
                 text=True,
                 timeout=CHILD_TIMEOUT_S,
@@ -377,11 +504,21 @@ def _read_sheets_in_child(path: Path, kind: str) -> dict[str, pd.DataFrame]:
                 path, f"reading took longer than {CHILD_TIMEOUT_S} s and was stopped"
             ) from None
         if child.returncode == 0:
+            sheets = {}
             with result.open("rb") as handle:
-                return pickle.load(handle)
-        if child.returncode == 3:  # an InputError, already worded
-            raise InputError(path, child.stderr.strip().splitlines()[-1])
+                for _ in range(pickle.load(handle)):
+                    name, rows = pickle.load(handle), []
+                    while (chunk := pickle.load(handle)) is not None:
+                        rows += chunk
+                    above = pickle.load(handle)
+                    sheets[name] = _grid([[]] * above + rows)
+            return sheets
         lines = child.stderr.strip().splitlines()
+        if child.returncode == 3 and lines:  # a refusal, already worded: [sheet, problem]
+            sheet, problem = json.loads(lines[-1])
+            if problem.startswith("not a readable workbook"):
+                problem = problem.replace("workbook", f"{kind} workbook", 1)
+            raise InputError(path, problem, sheet=sheet or None)
         detail = next((line for line in lines if "allocat" in line), lines[-1] if lines else "")
         how = (
             f"was killed by {signal.Signals(-child.returncode).name}"
@@ -391,22 +528,52 @@ def _read_sheets_in_child(path: Path, kind: str) -> dict[str, pd.DataFrame]:
         raise InputError(
             path,
             f"the {kind} reader {how}: {detail[:200]}; a sheet is probably far larger than "
-            f"its content (the reader may use {CHILD_MEMORY_BYTES // 1024**3} GB of memory)",
+            f"its content (the reader may use {CHILD_MEMORY_BYTES / 1024**3:.1f} GB of memory)",
         )
 
 
 CHILD_TIMEOUT_S = 300
+#: run with ``python -I``: nothing of migstock, pandas or pyarrow is imported
 _CHILD = f"""
-import pickle, resource, sys
-from pathlib import Path
+import json, pickle, resource, sys
 resource.setrlimit(resource.RLIMIT_AS, ({CHILD_MEMORY_BYTES}, {CHILD_MEMORY_BYTES}))
-from migstock.errors import InputError
-from migstock.parse.read import _read_sheets
-try:
-    sheets = _read_sheets(Path(sys.argv[1]), sys.argv[2])
-except InputError as error:
-    print(error.problem, file=sys.stderr)
+from python_calamine import CalamineWorkbook
+
+def refuse(sheet, problem):
+    print(json.dumps([sheet, problem]), file=sys.stderr)
     sys.exit(3)
-with open(sys.argv[3], "wb") as handle:
-    pickle.dump(sheets, handle, protocol=pickle.HIGHEST_PROTOCOL)
+
+try:
+    book = CalamineWorkbook.from_path(sys.argv[1])
+    names = book.sheet_names
+except Exception as error:
+    refuse("", f"not a readable workbook ({{error}})")
+total = 0
+with open(sys.argv[2], "wb") as handle:
+    pickle.dump(len(names), handle)
+    for name in names:
+        try:
+            sheet = book.get_sheet_by_name(name)
+        except Exception as error:
+            refuse("", f"not a readable workbook ({{error}})")
+        end = sheet.end  # (row, column) of the last cell, 0-based; None when empty
+        rows, columns = (end[0] + 1, end[1] + 1) if end else (0, 0)
+        total += rows * columns
+        if rows * columns > {MAX_WORKBOOK_CELLS} or total > {MAX_WORKBOOK_CELLS}:
+            refuse(name, f"spans {{rows:,}} rows x {{columns:,}} columns from A1 (the workbook "
+                   f"{{total:,}} cells so far); workbooks of more than {MAX_WORKBOOK_CELLS:,} "
+                   "cells are refused")
+        # the rows of to_python(skip_empty_area=False), a few thousand at a time: only
+        # calamine's box and one chunk of Python objects are held here at once
+        pickle.dump(name, handle)
+        chunk, count = [], 0
+        for row in sheet.iter_rows():
+            chunk.append([""] * (columns - len(row)) + row if len(row) < columns else row)
+            if len(chunk) >= 4096:
+                pickle.dump(chunk, handle, protocol=pickle.HIGHEST_PROTOCOL)
+                count, chunk = count + len(chunk), []
+        pickle.dump(chunk, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(None, handle)
+        pickle.dump(rows - count - len(chunk), handle)  # blank rows above the first given
+        del sheet
 """

@@ -32,6 +32,9 @@ CREATE TABLE IF NOT EXISTS location_names (
     PRIMARY KEY (revision, code)
 );
 
+-- one row per M49 code; name is the M49 reference name for every code the reference
+-- holds (a workbook never rewrites it: names as published are in location_names), the
+-- newest published name only for the UN's aggregates (parse.harmonize.build_locations)
 CREATE TABLE IF NOT EXISTS locations (
     code SMALLINT PRIMARY KEY,
     name VARCHAR NOT NULL,
