@@ -218,3 +218,12 @@ def test_locations_take_the_m49_name_whatever_a_workbook_says() -> None:
     assert table[344] == reference[344] == "China, Hong Kong Special Administrative Region"
     assert table[1833] == "Western Asia"  # aggregates: the reference has none, as published
     assert len(table) == len(reference) + 1
+
+
+@pytest.mark.parametrize("cell", ["inf", "1e400", float("inf")])
+def test_an_infinite_location_code_names_its_cell(cell: object) -> None:
+    from migstock.parse.rows import parse_codes
+
+    column = pd.Series([400.0, cell], dtype=object)
+    with pytest.raises(InputError, match=r"cell D13: location code .* is not a number"):
+        parse_codes(column, SheetRef(Path("book.xlsx"), "Table 1"), first_row=11, col=3)

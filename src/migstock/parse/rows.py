@@ -44,6 +44,10 @@ def parse_codes(column: pd.Series, ref: SheetRef, first_row: int, col: int) -> n
             raise ref.error(
                 f"expected a numeric location code, found {label!r}", first_row + i, col
             )
+    infinite = np.isinf(codes)
+    if infinite.any():  # text "inf" or "1e400": never a code, never cast to an integer
+        i = int(np.flatnonzero(infinite)[0])
+        raise ref.error(f"location code {originals[i]!r} is not a number", first_row + i, col)
     fractional = ~np.isnan(codes) & (codes != np.round(codes))
     if fractional.any():
         i = int(np.flatnonzero(fractional)[0])
