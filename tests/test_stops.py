@@ -247,3 +247,26 @@ def test_a_full_disk_gets_one_line_and_leaves_no_unfinished_version(
         assert "the disk is full" in line or "No space left" in line, line
         assert published_version(db) == before
         assert sorted(p.name for p in versions_dir(db).iterdir()) == [before]
+
+
+def test_the_child_reader_ends_with_a_killed_run(tmp_path: Path) -> None:
+    """The guarded reader's child process (``parse/read.py``) dies with its parent: here it
+    blocks on a FIFO posing as a workbook when the parent is killed."""
+    fifo = tmp_path / "book.xlsx"
+    os.mkfifo(fifo)
+    script = (
+        "import sys; from pathlib import Path; from migstock.parse import read; "
+        "read._read_sheets_in_child(Path(sys.argv[1]), 'xlsx')"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script, str(fifo)])
+    deadline = time.monotonic() + 60
+    children: set[int] = set()
+    while time.monotonic() < deadline and not children:
+        children = _descendants(parent.pid)
+        time.sleep(0.05)
+    assert children, "the child reader did not start"
+    time.sleep(0.5)  # past its start-up, blocked on the FIFO
+    parent.kill()
+    parent.wait()
+    time.sleep(3)
+    assert [pid for pid in children if _alive(pid)] == []

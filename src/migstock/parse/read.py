@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import pickle
 import posixpath
 import re
@@ -493,7 +494,7 @@ def _read_sheets_in_child(path: Path, kind: str) -> dict[str, np.ndarray]:
         result = Path(folder) / "sheets.pickle"
         try:
             child = subprocess.run(
-                [sys.executable, "-I", "-c", _CHILD, str(path), str(result)],
+                [sys.executable, "-I", "-c", _CHILD, str(path), str(result), str(os.getpid())],
                 capture_output=True,
                 text=True,
                 timeout=CHILD_TIMEOUT_S,
@@ -535,7 +536,13 @@ def _read_sheets_in_child(path: Path, kind: str) -> dict[str, np.ndarray]:
 CHILD_TIMEOUT_S = 300
 #: run with ``python -I``: nothing of migstock, pandas or pyarrow is imported
 _CHILD = f"""
-import json, pickle, resource, sys
+import ctypes, json, os, pickle, resource, signal, sys
+try:  # Linux: end with the run, even when it is killed outright (PR_SET_PDEATHSIG)
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL)
+except (OSError, AttributeError):
+    pass
+if os.getppid() != int(sys.argv[3]):  # the run ended before the line above
+    sys.exit(1)
 resource.setrlimit(resource.RLIMIT_AS, ({CHILD_MEMORY_BYTES}, {CHILD_MEMORY_BYTES}))
 from python_calamine import CalamineWorkbook
 
