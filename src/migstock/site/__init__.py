@@ -26,10 +26,12 @@ from pathlib import Path
 
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
 from migstock import settings
 from migstock.brief.i18n import LANGUAGES, Translator
 from migstock.brief.queries import connect
+from migstock.brief.render import Cell
 from migstock.site import render
 from migstock.site.queries import SiteData, read_site
 
@@ -182,11 +184,26 @@ class _Context:
 
 
 def _environment() -> Environment:
-    return Environment(
+    environment = Environment(
         loader=PackageLoader("migstock.site", "templates"),
         autoescape=select_autoescape(["html", "j2"]),
         trim_blocks=True,
         lstrip_blocks=True,
+    )
+    environment.globals["cell"] = table_cell
+    return environment
+
+
+def table_cell(c: Cell, tag: str = "td") -> Markup:
+    """One table cell, escaped as the templates escape: ``<td class="num"><data
+    value="1234">1,234</data></td>`` for a number, ``<td>text</td>`` for a label. A Python
+    function rather than a Jinja macro: the pages hold 30,000 cells, and a macro call
+    costs ten times more."""
+    lang = Markup(' lang="{}" dir="ltr"').format(c.lang) if c.lang else ""
+    if c.value is None:
+        return Markup("<{0}{1}>{2}</{0}>").format(tag, lang, c.text)
+    return Markup('<{0}{1} class="num"><data value="{2}">{3}</data></{0}>').format(
+        tag, lang, c.value, c.text
     )
 
 
