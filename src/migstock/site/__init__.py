@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from migstock import settings
 from migstock.brief.i18n import LANGUAGES, Translator
@@ -199,12 +199,11 @@ def table_cell(c: Cell, tag: str = "td") -> Markup:
     value="1234">1,234</data></td>`` for a number, ``<td>text</td>`` for a label. A Python
     function rather than a Jinja macro: the pages hold 30,000 cells, and a macro call
     costs ten times more."""
-    lang = Markup(' lang="{}" dir="ltr"').format(c.lang) if c.lang else ""
+    lang = f' lang="{escape(c.lang)}" dir="ltr"' if c.lang else ""
     if c.value is None:
-        return Markup("<{0}{1}>{2}</{0}>").format(tag, lang, c.text)
-    return Markup('<{0}{1} class="num"><data value="{2}">{3}</data></{0}>').format(
-        tag, lang, c.value, c.text
-    )
+        return Markup(f"<{tag}{lang}>{escape(c.text)}</{tag}>")
+    value, text = escape(c.value), escape(c.text)
+    return Markup(f'<{tag}{lang} class="num"><data value="{value}">{text}</data></{tag}>')
 
 
 # ---------------------------------------------------------------- assets
