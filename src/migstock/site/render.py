@@ -53,12 +53,15 @@ def place_name(t: Translator, place: Place) -> str:
 
 
 def _value(frame: pd.DataFrame, column: str, **where: object) -> object | None:
-    rows = frame
+    """``column`` in the first row of ``frame`` where every ``where`` column equals its
+    value (None if there is none, or it is missing)."""
+    matches = np.ones(len(frame), dtype=bool)
     for key, wanted in where.items():
-        rows = rows[rows[key] == wanted]
-    if rows.empty or pd.isna(rows[column].iloc[0]):
+        matches &= (frame[key] == wanted).to_numpy(dtype=bool, na_value=False)
+    found = np.flatnonzero(matches)
+    if not len(found) or pd.isna(frame[column].iloc[found[0]]):
         return None
-    return rows[column].iloc[0]
+    return frame[column].iloc[found[0]]
 
 
 def _melt(
