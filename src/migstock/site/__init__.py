@@ -18,7 +18,7 @@ import json
 import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import partial
+from functools import cache, partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from importlib.metadata import version
@@ -183,7 +183,10 @@ class _Context:
         return path
 
 
+@cache
 def _environment() -> Environment:
+    """The templates, compiled once per process (compiling them costs more than rendering
+    a page)."""
     environment = Environment(
         loader=PackageLoader("migstock.site", "templates"),
         autoescape=select_autoescape(["html", "j2"]),

@@ -64,14 +64,20 @@ def _value(frame: pd.DataFrame, column: str, **where: object) -> object | None:
     return frame[column].iloc[found[0]]
 
 
-def _melt(
+def _long(
     frame: pd.DataFrame, id_vars: list[str], value_vars: list[str], var_name: str, value_name: str
 ) -> pd.DataFrame:
-    """``frame.melt(...)`` (same rows, order and columns) without its general machinery:
-    the site reshapes a few small frames per page, and ``melt`` costs 20 times more."""
+    """``frame.melt(id_vars, value_vars, var_name, value_name).dropna()`` (the same rows in
+    the same order, the same columns and values) without pandas' general machinery: the
+    site reshapes a few small frames per page, and ``melt`` costs 20 times more."""
+    values = pd.concat([frame[name] for name in value_vars], ignore_index=True)
     long = {name: np.tile(frame[name].to_numpy(), len(value_vars)) for name in id_vars}
     long[var_name] = np.repeat(np.array(value_vars, dtype=object), len(frame))
-    long[value_name] = pd.concat([frame[name] for name in value_vars], ignore_index=True)
+    complete = values.notna().to_numpy(copy=True)
+    for name in id_vars:
+        complete &= ~pd.isna(long[name])
+    long = {name: column[complete] for name, column in long.items()}
+    long[value_name] = values[complete].reset_index(drop=True)
     return pd.DataFrame(long)
 
 
@@ -352,8 +358,8 @@ def stock_chart(t: Translator, data: SiteData, place: Place, name: str) -> SiteC
         female=t.number(_int(cells[last]["female"])),
         male=t.number(_int(cells[last]["male"])),
     )
-    frame = _melt(wide.reset_index(), ["year"], list(SEXES), "sex", "migrants")
-    frame = frame.dropna().assign(series=name)
+    frame = _long(wide.reset_index(), ["year"], list(SEXES), "sex", "migrants")
+    frame = frame.assign(series=name)
     return SiteChart(
         "migrants_by_sex",
         t("site.stock.heading", first=t.year(first), last=t.year(last)),
@@ -405,7 +411,7 @@ def female_chart(t: Translator, data: SiteData, place: Place) -> SiteChart | Non
         pct=t.percent(_float(cells[last][names[0]]), decimals=2),
         region_pct=t.percent(_float(cells[last][names[-1]]), decimals=2),
     )
-    long = _melt(wide.reset_index(), ["year"], names, "series", "share").dropna()
+    long = _long(wide.reset_index(), ["year"], names, "series", "share")
     return SiteChart(
         "female_share",
         t("site.female.heading"),
@@ -466,9 +472,7 @@ def share_chart(t: Translator, data: SiteData, place: Place, name: str) -> SiteC
     series = [wide.assign(series=name)]
     if show_region:
         series.append(region_rows[list(SEXES)].assign(series=place_name(t, region)))
-    long = _melt(
-        pd.concat(series).reset_index(), ["year", "series"], list(SEXES), "sex", "share"
-    ).dropna()
+    long = _long(pd.concat(series).reset_index(), ["year", "series"], list(SEXES), "sex", "share")
     return SiteChart(
         "migrant_share",
         t("site.share.heading"),
@@ -575,12 +579,12 @@ def _ranking(t: Translator, data: SiteData, key: str, place: Place, name: str) -
         top_n=t.number(_int(first["total"])),
         top_pct=t.percent(_float(first["share_pct"])),
     )
-    long = _melt(top.assign(name=names), ["name"], list(SEXES), "sex", "migrants")
+    long = _long(top.assign(name=names), ["name"], list(SEXES), "sex", "migrants")
     return SiteChart(
         key,
         t(f"site.{key}.title", place=name),
         alt_text,
-        _chart_spec(t, key, long.dropna(), alt_text),
+        _chart_spec(t, key, long, alt_text),
         table,
         True,
     )
@@ -771,7 +775,7 @@ def revisions_chart(t: Translator, data: SiteData, place: Place, name: str) -> S
     alt_text = t(
         "site.revisions.alt", n=t.number(csv["revision"].nunique()), place=name, detail=detail
     )
-    long = _melt(csv, ["year", "revision"], list(SEXES), "sex", "migrants").dropna()
+    long = _long(csv, ["year", "revision"], list(SEXES), "sex", "migrants")
     labels = {r: t("revisions.series", revision=t.year(int(r))) for r in long["revision"].unique()}
     long = long.assign(series=long["revision"].map(labels))
     return SiteChart(

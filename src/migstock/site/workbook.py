@@ -38,7 +38,7 @@ def _sheet(book: xlsxwriter.Workbook, name: str, frame: pd.DataFrame, start: int
     columns = [str(c) for c in frame.columns]
     sheet.write_row(start, 0, columns, header)
     widths = [len(c) for c in columns]
-    rows = frame.itertuples(index=False, name=None)  # plain tuples: no namedtuple class
+    rows = frame.to_numpy(dtype=object).tolist()  # Python values, one conversion
     for offset, row in enumerate(rows, start=start + 1):
         values = [_cell(v) for v in row]
         sheet.write_row(offset, 0, values)
