@@ -311,6 +311,15 @@ def _by_place(data: SiteData, name: str, build) -> dict[str, pd.DataFrame]:
     return data._split[name]
 
 
+def _once(data: SiteData, name: str, place: Place, build):
+    """``build()``: language-free numbers of one place's section, computed once per site
+    build and shared by both languages."""
+    key = (name, place.key)
+    if key not in data._split:
+        data._split[key] = build()
+    return data._split[key]
+
+
 def _stock_wide(data: SiteData) -> pd.DataFrame:
     """place, year, revision, total, female, male, previous_revision, change, change_pct."""
     stock = data.stock
@@ -566,9 +575,16 @@ def _ranking(t: Translator, data: SiteData, key: str, place: Place, name: str) -
             ]
             for rank, (label, row) in enumerate(zip(names, top.itertuples(), strict=True), 1)
         ],
-        top[["code", "name", *SEXES, "share_pct"]]
-        .assign(revision=r, year=y, code=top["code"].astype(int))
-        .loc[:, ["revision", "year", "code", "name", *SEXES, "share_pct"]],
+        _once(
+            data,
+            key,
+            place,
+            lambda: (
+                top[["code", "name", *SEXES, "share_pct"]]
+                .assign(revision=r, year=y, code=top["code"].astype(int))
+                .loc[:, ["revision", "year", "code", "name", *SEXES, "share_pct"]]
+            ),
+        ),
     )
     first = top.iloc[0]
     alt_text = t(
@@ -730,10 +746,10 @@ def notes_table(t: Translator, data: SiteData, place: Place) -> Table | None:
 
 
 def revisions_chart(t: Translator, data: SiteData, place: Place, name: str) -> SiteChart | None:
-    csv = _by_place(data, "stock_wide", _stock_wide).get(place.key)
-    if csv is None:
+    every = _by_place(data, "stock_wide", _stock_wide).get(place.key)
+    if every is None:
         return None
-    csv = csv.drop(columns=["place"])
+    csv, biggest, long = _once(data, "revisions", place, lambda: _revision_numbers(every))
     rows = [
         [
             Cell(t.year(row.year)),
@@ -761,8 +777,6 @@ def revisions_chart(t: Translator, data: SiteData, place: Place, name: str) -> S
         rows,
         csv,
     )
-    changed = csv.dropna(subset=["change_pct"])
-    biggest = changed.loc[changed["change_pct"].abs().idxmax()] if len(changed) else None
     detail = ""
     if biggest is not None:
         detail = t(
@@ -775,7 +789,6 @@ def revisions_chart(t: Translator, data: SiteData, place: Place, name: str) -> S
     alt_text = t(
         "site.revisions.alt", n=t.number(csv["revision"].nunique()), place=name, detail=detail
     )
-    long = _long(csv, ["year", "revision"], list(SEXES), "sex", "migrants")
     labels = {r: t("revisions.series", revision=t.year(int(r))) for r in long["revision"].unique()}
     long = long.assign(series=long["revision"].map(labels))
     return SiteChart(
@@ -786,6 +799,16 @@ def revisions_chart(t: Translator, data: SiteData, place: Place, name: str) -> S
         table,
         True,
     )
+
+
+def _revision_numbers(every: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series | None, pd.DataFrame]:
+    """A place's revisions table (its CSV), its biggest revision change (None if none) and
+    its chart rows (year, revision, sex, migrants)."""
+    csv = every.drop(columns=["place"])
+    changed = csv.dropna(subset=["change_pct"])
+    biggest = changed.loc[changed["change_pct"].abs().idxmax()] if len(changed) else None
+    long = _long(csv, ["year", "revision"], list(SEXES), "sex", "migrants")
+    return csv, biggest, long
 
 
 def members_table(
