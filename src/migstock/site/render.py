@@ -342,20 +342,17 @@ def _share_wide(data: SiteData) -> pd.DataFrame:
 
 
 def stock_chart(t: Translator, data: SiteData, place: Place, name: str) -> SiteChart | None:
-    every = _by_place(data, "stock_wide", _stock_wide).get(place.key)
-    if every is None:
+    numbers = _once(data, "stock", place, lambda: _stock_numbers(data, place))
+    if numbers is None:
         return None
-    wide = every[every["revision"] == data.revision].set_index("year")[list(SEXES)]
-    if wide.empty:
-        return None
+    wide, cells, csv, long = numbers
     first, last = int(wide.index.min()), int(wide.index.max())
-    cells = wide.to_dict("index")  # year -> {sex: migrants}
     table = Table(
         "migrants_by_sex",
         t("site.stock.table", revision=t.year(data.revision)),
         [t("col.year"), *(t(f"site.sex.{s}") for s in SEXES)],
         [[Cell(t.year(year)), *(_num(t, cells[year][s]) for s in SEXES)] for year in wide.index],
-        wide.reset_index().assign(revision=data.revision)[["revision", "year", *SEXES]],
+        csv,
     )
     alt_text = t(
         "site.stock.alt",
@@ -367,8 +364,7 @@ def stock_chart(t: Translator, data: SiteData, place: Place, name: str) -> SiteC
         female=t.number(_int(cells[last]["female"])),
         male=t.number(_int(cells[last]["male"])),
     )
-    frame = _long(wide.reset_index(), ["year"], list(SEXES), "sex", "migrants")
-    frame = frame.assign(series=name)
+    frame = long.assign(series=name)
     return SiteChart(
         "migrants_by_sex",
         t("site.stock.heading", first=t.year(first), last=t.year(last)),
@@ -377,6 +373,20 @@ def stock_chart(t: Translator, data: SiteData, place: Place, name: str) -> SiteC
         table,
         True,
     )
+
+
+def _stock_numbers(data: SiteData, place: Place):
+    """Migrants by sex and year in the newest revision: the frame (by year), its cells
+    (year -> {sex: migrants}), the CSV and the chart rows; None if the place has none."""
+    every = _by_place(data, "stock_wide", _stock_wide).get(place.key)
+    if every is None:
+        return None
+    wide = every[every["revision"] == data.revision].set_index("year")[list(SEXES)]
+    if wide.empty:
+        return None
+    csv = wide.reset_index().assign(revision=data.revision)[["revision", "year", *SEXES]]
+    long = _long(wide.reset_index(), ["year"], list(SEXES), "sex", "migrants")
+    return wide, wide.to_dict("index"), csv, long
 
 
 def _comparators(data: SiteData, place: Place) -> list[Place]:
