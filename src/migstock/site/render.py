@@ -446,21 +446,16 @@ def _pct2(t: Translator, value: object) -> Cell:
 
 
 def share_chart(t: Translator, data: SiteData, place: Place, name: str) -> SiteChart | None:
-    shares = _by_place(data, "share_wide", _share_wide)
-    mine = shares.get(place.key)
-    if mine is None or mine["total"].isna().all():
+    numbers = _once(data, "share", place, lambda: _share_numbers(data, place))
+    if numbers is None:
         return None
-    wide = mine.set_index("year")[list(SEXES)]
-    people = mine.set_index("year")["total_population"]
+    wide, cells, people, region_rows, region_share, csv = numbers
     region = data.place("arab-region")
-    region_rows = shares[region.key].set_index("year")
-    region_share = region_rows["total"]
     first, last = int(wide.index.min()), int(wide.index.max())
     headers = [t("col.year"), *(t(f"site.sex.{s}") for s in SEXES), t("site.col.population")]
     show_region = place is not region
     if show_region:
         headers.append(t("site.col.region_share"))
-    cells = wide.to_dict("index")  # year -> {sex: share}
     table_rows = []
     for year in wide.index:
         row = [Cell(t.year(year)), *(_pct2(t, cells[year][s]) for s in SEXES)]
@@ -468,11 +463,6 @@ def share_chart(t: Translator, data: SiteData, place: Place, name: str) -> SiteC
         if show_region:
             row.append(_pct2(t, region_share.get(year)))
         table_rows.append(row)
-    csv = wide.reset_index().assign(
-        revision=data.revision, total_population=people.reindex(wide.index).values
-    )
-    if show_region:
-        csv["arab_region_total"] = region_share.reindex(wide.index).values
     table = Table(
         "migrant_share",
         t("site.share.table", revision=t.year(data.revision)),
@@ -500,6 +490,28 @@ def share_chart(t: Translator, data: SiteData, place: Place, name: str) -> SiteC
         table,
         True,
     )
+
+
+def _share_numbers(data: SiteData, place: Place):
+    """Migrants' share of the population by sex and year (newest revision): the frame (by
+    year), its cells (year -> {sex: share}), the population and the region's rows and
+    total share (by year), and the CSV; None if the place has no share."""
+    shares = _by_place(data, "share_wide", _share_wide)
+    mine = shares.get(place.key)
+    if mine is None or mine["total"].isna().all():
+        return None
+    wide = mine.set_index("year")[list(SEXES)]
+    people = mine.set_index("year")["total_population"]
+    region = data.place("arab-region")
+    region_rows = shares[region.key].set_index("year")
+    region_share = region_rows["total"]
+    csv = wide.reset_index().assign(
+        revision=data.revision, total_population=people.reindex(wide.index).values
+    )
+    if place is not region:
+        csv["arab_region_total"] = region_share.reindex(wide.index).values
+    cells = wide.to_dict("index")
+    return wide, cells, people.to_dict(), region_rows, region_share.to_dict(), csv
 
 
 def _members(data: SiteData) -> pd.DataFrame:
