@@ -189,10 +189,9 @@ def _chart_spec(t: Translator, kind: str, frame: pd.DataFrame, description: str)
 
 def key_figures(t: Translator, data: SiteData, place: Place) -> list[Figure]:
     r, y = data.revision, data.year
-    stock = data.of("stock", place)
-    newest = stock[(stock["revision"] == r) & (stock["sex"] == "total")]
-    population = data.of("population", place)
-    female = data.of("female", place)
+    newest, female, pop_rows, first, previous, last = _once(
+        data, "figures", place, lambda: _figure_rows(data, place)
+    )
     migrants = _value(newest, "migrants", year=y)
     figures = [
         Figure(
@@ -208,7 +207,6 @@ def key_figures(t: Translator, data: SiteData, place: Place) -> list[Figure]:
             _raw(share),
         )
     )
-    pop_rows = population[(population["revision"] == r) & (population["sex"] == "total")]
     migrant_share = _value(pop_rows, "migrant_share_pct", year=y)
     figures.append(
         Figure(
@@ -227,23 +225,25 @@ def key_figures(t: Translator, data: SiteData, place: Place) -> list[Figure]:
             _raw(total_population),
         )
     )
-    if len(newest) and migrants is not None:
-        first = newest.sort_values("year").iloc[0]
-        if int(first["year"]) != y and not pd.isna(first["migrants"]):
-            change = int(migrants) - int(first["migrants"])
-            pct = 100 * change / int(first["migrants"]) if int(first["migrants"]) else None
-            figures.append(
-                Figure(
-                    "change_since_first",
-                    t("fig.change_since", year=t.year(int(first["year"]))),
-                    t.signed(change),
-                    change,
-                    t("fig.change_since.note", pct=t.percent(pct, signed=True)),
-                )
+    if (
+        first is not None
+        and migrants is not None
+        and int(first["year"]) != y
+        and not pd.isna(first["migrants"])
+    ):
+        change = int(migrants) - int(first["migrants"])
+        pct = 100 * change / int(first["migrants"]) if int(first["migrants"]) else None
+        figures.append(
+            Figure(
+                "change_since_first",
+                t("fig.change_since", year=t.year(int(first["year"]))),
+                t.signed(change),
+                change,
+                t("fig.change_since.note", pct=t.percent(pct, signed=True)),
             )
-    previous = newest.dropna(subset=["previous_revision", "change"]).sort_values("year")
-    if len(previous):
-        row = previous.iloc[-1]
+        )
+    if previous is not None:
+        row = previous
         figures.append(
             Figure(
                 "revision_change",
@@ -264,9 +264,7 @@ def key_figures(t: Translator, data: SiteData, place: Place) -> list[Figure]:
                 ),
             )
         )
-    refugees = data.of("refugees", place)
-    if len(refugees):
-        last = refugees.sort_values("year").iloc[-1]
+    if last is not None:
         note = ""
         if not bool(last["in_stock"]):  # the State of Palestine rule of arab_refugees
             note = t(
@@ -289,6 +287,24 @@ def key_figures(t: Translator, data: SiteData, place: Place) -> list[Figure]:
             )
         )
     return figures
+
+
+def _figure_rows(data: SiteData, place: Place):
+    """The rows behind a place's key figures (newest revision): its stock (both sexes),
+    female share and population rows, its first year's stock row, its newest row with a
+    revision change and its newest refugees row (None where there is none)."""
+    stock = data.of("stock", place)
+    newest = stock[(stock["revision"] == data.revision) & (stock["sex"] == "total")]
+    population = data.of("population", place)
+    pop_rows = population[
+        (population["revision"] == data.revision) & (population["sex"] == "total")
+    ]
+    first = newest.sort_values("year").iloc[0] if len(newest) else None
+    changes = newest.dropna(subset=["previous_revision", "change"]).sort_values("year")
+    previous = changes.iloc[-1] if len(changes) else None
+    refugees = data.of("refugees", place)
+    last = refugees.sort_values("year").iloc[-1] if len(refugees) else None
+    return newest, data.of("female", place), pop_rows, first, previous, last
 
 
 def _float(value: object) -> float | None:
