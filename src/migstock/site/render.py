@@ -420,33 +420,29 @@ def _comparators(data: SiteData, place: Place) -> list[Place]:
 
 def female_chart(t: Translator, data: SiteData, place: Place) -> SiteChart | None:
     chain = _comparators(data, place)
-    columns = {}
-    for other in chain:
-        rows = data.of("female", other)
-        rows = rows[rows["revision"] == data.revision]
-        columns[place_name(t, other)] = rows.set_index("year")["female_share_pct"]
-    wide = pd.DataFrame(columns).sort_index()
-    if wide.empty or wide.iloc[:, 0].isna().all():
+    numbers = _once(data, "female", place, lambda: _female_numbers(data, chain))
+    if numbers is None:
         return None
-    names = list(wide.columns)
+    wide, cells, csv, long = numbers  # columns and series: the places' keys
+    keys = [other.key for other in chain]
+    names = [place_name(t, other) for other in chain]
     first, last = int(wide.index.min()), int(wide.index.max())
-    cells = wide.to_dict("index")  # year -> {place name: female share}
     table = Table(
         "female_share",
         t("site.female.table", revision=t.year(data.revision)),
         [t("col.year"), *names],
-        [[Cell(t.year(year)), *(_pct2(t, cells[year][n]) for n in names)] for year in wide.index],
-        wide.set_axis([o.key for o in chain], axis=1).reset_index().assign(revision=data.revision),
+        [[Cell(t.year(year)), *(_pct2(t, cells[year][k]) for k in keys)] for year in wide.index],
+        csv,
     )
     alt_text = t(
         "site.female.alt",
         first=t.year(first),
         last=t.year(last),
         place=names[0],
-        pct=t.percent(_float(cells[last][names[0]]), decimals=2),
-        region_pct=t.percent(_float(cells[last][names[-1]]), decimals=2),
+        pct=t.percent(_float(cells[last][keys[0]]), decimals=2),
+        region_pct=t.percent(_float(cells[last][keys[-1]]), decimals=2),
     )
-    long = _long(wide.reset_index(), ["year"], names, "series", "share")
+    long = long.assign(series=long["series"].map(dict(zip(keys, names, strict=True))))
     return SiteChart(
         "female_share",
         t("site.female.heading"),
@@ -455,6 +451,23 @@ def female_chart(t: Translator, data: SiteData, place: Place) -> SiteChart | Non
         table,
         False,
     )
+
+
+def _female_numbers(data: SiteData, chain: list[Place]):
+    """Women's share of the migrants of each place of ``chain`` by year (newest revision),
+    columns named by place key: the frame, its cells (year -> {key: share}), the CSV and
+    the chart rows; None if the first place has no share."""
+    columns = {}
+    for other in chain:
+        rows = data.of("female", other)
+        rows = rows[rows["revision"] == data.revision]
+        columns[other.key] = rows.set_index("year")["female_share_pct"]
+    wide = pd.DataFrame(columns).sort_index()
+    if wide.empty or wide.iloc[:, 0].isna().all():
+        return None
+    csv = wide.reset_index().assign(revision=data.revision)
+    long = _long(wide.reset_index(), ["year"], list(columns), "series", "share")
+    return wide, wide.to_dict("index"), csv, long
 
 
 def _pct2(t: Translator, value: object) -> Cell:
@@ -729,12 +742,9 @@ def letters_in_words(t: Translator, letters: str) -> str:
 
 
 def basis_table(t: Translator, data: SiteData, place: Place) -> Table | None:
-    frame = data.basis[data.basis["code"].isin(list(place.members))]
-    if frame.empty:
+    frame = _once(data, "data_type", place, lambda: _basis_rows(data, place))
+    if frame is None:
         return None
-    frame = frame.assign(name=[_country_name(data, int(c)) for c in frame["code"]]).sort_values(
-        "name"
-    )
     return Table(
         "data_type",
         t("site.basis.table", revision=t.year(int(frame["revision"].iloc[0]))),
@@ -755,6 +765,15 @@ def basis_table(t: Translator, data: SiteData, place: Place) -> Table | None:
         ],
         frame[["revision", "code", "name", "data_type", "basis", "refugees_added"]],
     )
+
+
+def _basis_rows(data: SiteData, place: Place) -> pd.DataFrame | None:
+    """The data basis of the place's countries, by English name (None if none)."""
+    frame = data.basis[data.basis["code"].isin(list(place.members))]
+    if frame.empty:
+        return None
+    names = [_country_name(data, int(c)) for c in frame["code"]]
+    return frame.assign(name=names).sort_values("name")
 
 
 def _country_name(data: SiteData, code: int) -> str:
