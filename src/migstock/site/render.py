@@ -806,19 +806,21 @@ def revisions_chart(t: Translator, data: SiteData, place: Place, name: str) -> S
     every = _by_place(data, "stock_wide", _stock_wide).get(place.key)
     if every is None:
         return None
-    csv, biggest, long = _once(data, "revisions", place, lambda: _revision_numbers(every))
+    csv, records, biggest, long = _once(data, "revisions", place, lambda: _revision_numbers(every))
     rows = [
         [
-            Cell(t.year(row.year)),
-            Cell(t.year(row.revision)),
-            _num(t, row.total),
-            _num(t, row.female),
-            _num(t, row.male),
-            Cell("–" if pd.isna(row.previous_revision) else t.year(int(row.previous_revision))),
-            Cell(t.signed(_int(row.change)), _raw(row.change)),
-            _pct(t, row.change_pct, signed=True),
+            Cell(t.year(row["year"])),
+            Cell(t.year(row["revision"])),
+            _num(t, row["total"]),
+            _num(t, row["female"]),
+            _num(t, row["male"]),
+            Cell(
+                "–" if pd.isna(row["previous_revision"]) else t.year(int(row["previous_revision"]))
+            ),
+            Cell(t.signed(_int(row["change"])), _raw(row["change"])),
+            _pct(t, row["change_pct"], signed=True),
         ]
-        for row in csv.itertuples()
+        for row in records
     ]
     table = Table(
         "revisions",
@@ -858,14 +860,14 @@ def revisions_chart(t: Translator, data: SiteData, place: Place, name: str) -> S
     )
 
 
-def _revision_numbers(every: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series | None, pd.DataFrame]:
-    """A place's revisions table (its CSV), its biggest revision change (None if none) and
-    its chart rows (year, revision, sex, migrants)."""
+def _revision_numbers(every: pd.DataFrame):
+    """A place's revisions table (its CSV, and its rows as dicts), its biggest revision
+    change (None if none) and its chart rows (year, revision, sex, migrants)."""
     csv = every.drop(columns=["place"])
     changed = csv.dropna(subset=["change_pct"])
     biggest = changed.loc[changed["change_pct"].abs().idxmax()] if len(changed) else None
     long = _long(csv, ["year", "revision"], list(SEXES), "sex", "migrants")
-    return csv, biggest, long
+    return csv, csv.to_dict("records"), biggest, long
 
 
 def members_table(
