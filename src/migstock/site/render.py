@@ -478,7 +478,7 @@ def share_chart(t: Translator, data: SiteData, place: Place, name: str) -> SiteC
     numbers = _once(data, "share", place, lambda: _share_numbers(data, place))
     if numbers is None:
         return None
-    wide, cells, people, region_rows, region_share, csv = numbers
+    wide, cells, people, region_share, csv, long = numbers  # long: series are place keys
     region = data.place("arab-region")
     first, last = int(wide.index.min()), int(wide.index.max())
     headers = [t("col.year"), *(t(f"site.sex.{s}") for s in SEXES), t("site.col.population")]
@@ -507,10 +507,8 @@ def share_chart(t: Translator, data: SiteData, place: Place, name: str) -> SiteC
         pct=t.percent(_float(cells[last]["total"]), decimals=2),
         region_pct=t.percent(_float(region_share.get(last)), decimals=2),
     )
-    series = [wide.assign(series=name)]
-    if show_region:
-        series.append(region_rows[list(SEXES)].assign(series=place_name(t, region)))
-    long = _long(pd.concat(series).reset_index(), ["year", "series"], list(SEXES), "sex", "share")
+    names = {region.key: place_name(t, region), place.key: name}
+    long = long.assign(series=long["series"].map(names))
     return SiteChart(
         "migrant_share",
         t("site.share.heading"),
@@ -523,8 +521,8 @@ def share_chart(t: Translator, data: SiteData, place: Place, name: str) -> SiteC
 
 def _share_numbers(data: SiteData, place: Place):
     """Migrants' share of the population by sex and year (newest revision): the frame (by
-    year), its cells (year -> {sex: share}), the population and the region's rows and
-    total share (by year), and the CSV; None if the place has no share."""
+    year), its cells (year -> {sex: share}), the population and the region's total share
+    (by year), the CSV and the chart rows (series: place keys); None if it has no share."""
     shares = _by_place(data, "share_wide", _share_wide)
     mine = shares.get(place.key)
     if mine is None or mine["total"].isna().all():
@@ -539,8 +537,12 @@ def _share_numbers(data: SiteData, place: Place):
     )
     if place is not region:
         csv["arab_region_total"] = region_share.reindex(wide.index).values
+    series = [wide.assign(series=place.key)]
+    if place is not region:
+        series.append(region_rows[list(SEXES)].assign(series=region.key))
+    long = _long(pd.concat(series).reset_index(), ["year", "series"], list(SEXES), "sex", "share")
     cells = wide.to_dict("index")
-    return wide, cells, people.to_dict(), region_rows, region_share.to_dict(), csv
+    return wide, cells, people.to_dict(), region_share.to_dict(), csv, long
 
 
 def _members(data: SiteData) -> pd.DataFrame:
