@@ -606,7 +606,8 @@ def _ranking(t: Translator, data: SiteData, key: str, place: Place, name: str) -
     top = bilateral_numbers(data)[key].get(place.key)
     if top is None or top.empty:
         return None
-    names = [t.place(int(c), n) for c, n in zip(top["code"], top["name"], strict=True)]
+    records, csv, long = _once(data, key, place, lambda: _ranking_numbers(data, top))
+    names = [t.place(int(row["code"]), row["name"]) for row in records]
     r, y = data.bilateral_revision, data.bilateral_year
     table = Table(
         key,
@@ -621,25 +622,16 @@ def _ranking(t: Translator, data: SiteData, key: str, place: Place, name: str) -
             [
                 Cell(t.number(rank)),
                 Cell(label),
-                _num(t, row.total),
-                _num(t, row.female),
-                _num(t, row.male),
-                _pct(t, row.share_pct),
+                _num(t, row["total"]),
+                _num(t, row["female"]),
+                _num(t, row["male"]),
+                _pct(t, row["share_pct"]),
             ]
-            for rank, (label, row) in enumerate(zip(names, top.itertuples(), strict=True), 1)
+            for rank, (label, row) in enumerate(zip(names, records, strict=True), 1)
         ],
-        _once(
-            data,
-            key,
-            place,
-            lambda: (
-                top[["code", "name", *SEXES, "share_pct"]]
-                .assign(revision=r, year=y, code=top["code"].astype(int))
-                .loc[:, ["revision", "year", "code", "name", *SEXES, "share_pct"]]
-            ),
-        ),
+        csv,
     )
-    first = top.iloc[0]
+    first = records[0]
     alt_text = t(
         f"site.{key}.alt",
         n=t.number(len(top)),
@@ -648,7 +640,7 @@ def _ranking(t: Translator, data: SiteData, key: str, place: Place, name: str) -
         top_n=t.number(_int(first["total"])),
         top_pct=t.percent(_float(first["share_pct"])),
     )
-    long = _long(top.assign(name=names), ["name"], list(SEXES), "sex", "migrants")
+    long = long.assign(name=[names[i] for i in long["name"]])
     return SiteChart(
         key,
         t(f"site.{key}.title", place=name),
@@ -657,6 +649,20 @@ def _ranking(t: Translator, data: SiteData, key: str, place: Place, name: str) -
         table,
         True,
     )
+
+
+def _ranking_numbers(data: SiteData, top: pd.DataFrame):
+    """A ranking's rows as dicts, its CSV and its chart rows (``name``: the row's
+    position in ``top``, named per language)."""
+    csv = (
+        top[["code", "name", *SEXES, "share_pct"]]
+        .assign(revision=data.bilateral_revision, year=data.bilateral_year)
+        .assign(code=top["code"].astype(int))
+        .loc[:, ["revision", "year", "code", "name", *SEXES, "share_pct"]]
+    )
+    positions = top.assign(name=range(len(top)))
+    long = _long(positions, ["name"], list(SEXES), "sex", "migrants")
+    return top.to_dict("records"), csv, long
 
 
 def bilateral_sections(t: Translator, data: SiteData, page: PlacePage) -> None:
