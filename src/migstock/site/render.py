@@ -189,7 +189,7 @@ def _chart_spec(t: Translator, kind: str, frame: pd.DataFrame, description: str)
 
 def key_figures(t: Translator, data: SiteData, place: Place) -> list[Figure]:
     r, y = data.revision, data.year
-    newest, female, pop_rows, first, previous, last = _once(
+    newest, female, pop_rows, first, revised, last = _once(
         data, "figures", place, lambda: _figure_rows(data, place)
     )
     migrants = _value(newest, "migrants", year=y)
@@ -242,24 +242,23 @@ def key_figures(t: Translator, data: SiteData, place: Place) -> list[Figure]:
                 t("fig.change_since.note", pct=t.percent(pct, signed=True)),
             )
         )
-    if previous is not None:
-        row = previous
+    if revised is not None:
         figures.append(
             Figure(
                 "revision_change",
                 t(
                     "fig.revision_change",
-                    year=t.year(int(row["year"])),
-                    previous=t.year(int(row["previous_revision"])),
+                    year=t.year(int(revised["year"])),
+                    previous=t.year(int(revised["previous_revision"])),
                 ),
-                t.signed(int(row["change"])),
-                int(row["change"]),
+                t.signed(int(revised["change"])),
+                int(revised["change"]),
                 t(
                     "fig.revision_change.note",
-                    pct=t.percent(_float(row["change_pct"]), signed=True),
-                    previous=t.year(int(row["previous_revision"])),
-                    old=t.number(int(row["previous_migrants"])),
-                    new=t.number(int(row["migrants"])),
+                    pct=t.percent(_float(revised["change_pct"]), signed=True),
+                    previous=t.year(int(revised["previous_revision"])),
+                    old=t.number(int(revised["previous_migrants"])),
+                    new=t.number(int(revised["migrants"])),
                     revision=t.year(r),
                 ),
             )
@@ -301,10 +300,10 @@ def _figure_rows(data: SiteData, place: Place):
     ]
     first = newest.sort_values("year").iloc[0] if len(newest) else None
     changes = newest.dropna(subset=["previous_revision", "change"]).sort_values("year")
-    previous = changes.iloc[-1] if len(changes) else None
+    revised = changes.iloc[-1] if len(changes) else None
     refugees = data.of("refugees", place)
     last = refugees.sort_values("year").iloc[-1] if len(refugees) else None
-    return newest, data.of("female", place), pop_rows, first, previous, last
+    return newest, data.of("female", place), pop_rows, first, revised, last
 
 
 def _float(value: object) -> float | None:
