@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import tomllib
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Literal
 
@@ -55,6 +55,24 @@ def iso2(m49: int) -> str | None:
     return code if len(code) == 2 and code.isalpha() else None
 
 
+@lru_cache(maxsize=65_536, typed=True)
+def _decimal(value: float | int, pattern: str, lang: str, numbering: str) -> str:
+    """Babel's ``format_decimal``, remembered: a site build formats the same few
+    thousand numbers tens of thousands of times."""
+    return format_decimal(value, format=pattern, locale=lang, numbering_system=numbering)
+
+
+@lru_cache(maxsize=65_536, typed=True)
+def _percent(value: float, pattern: str, lang: str, numbering: str) -> str:
+    """Babel's ``format_percent``, remembered (as ``_decimal``)."""
+    return format_percent(value, format=pattern, locale=lang, numbering_system=numbering)
+
+
+@cache
+def _direction(lang: str) -> str:
+    return "rtl" if Locale.parse(lang).character_order == "right-to-left" else "ltr"
+
+
 @dataclass(frozen=True)
 class Translator:
     """Everything language-dependent the page needs."""
@@ -63,7 +81,7 @@ class Translator:
 
     @property
     def direction(self) -> str:
-        return "rtl" if Locale.parse(self.lang).character_order == "right-to-left" else "ltr"
+        return _direction(self.lang)
 
     @property
     def rtl(self) -> bool:
@@ -106,22 +124,14 @@ class Translator:
         """A count, with the language's grouping (41,416,894)."""
         if value is None:
             return "–"
-        return self._isolate(
-            format_decimal(
-                int(value), format="#,##0", locale=self.lang, numbering_system=self._numbering()
-            )
-        )
+        return self._isolate(_decimal(int(value), "#,##0", self.lang, self._numbering()))
 
     def signed(self, value: float | int | None) -> str:
         """A change, always with its sign (+1,234 / −1,234)."""
         if value is None:
             return "–"
         pattern = "+#,##0;-#,##0" if value else "0"  # no sign on "no change"
-        return self._isolate(
-            format_decimal(
-                int(value), format=pattern, locale=self.lang, numbering_system=self._numbering()
-            )
-        )
+        return self._isolate(_decimal(int(value), pattern, self.lang, self._numbering()))
 
     def percent(self, value: float | None, signed: bool = False, decimals: int = 1) -> str:
         """A percentage given in percent (33.2 -> "33.2%"): ``decimals`` decimals (one by
@@ -133,24 +143,14 @@ class Translator:
             decimals = 2
         digits = "0." + "0" * decimals if decimals else "0"
         pattern = f"+#,##{digits}%;-#,##{digits}%" if signed and value else f"#,##{digits}%"
-        return self._isolate(
-            format_percent(
-                value / 100, format=pattern, locale=self.lang, numbering_system=self._numbering()
-            )
-        )
+        return self._isolate(_percent(value / 100, pattern, self.lang, self._numbering()))
 
     def millions(self, value: float | int | None) -> str:
         """A count in millions, one decimal (41.4)."""
         if value is None:
             return "–"
-        return self._isolate(
-            format_decimal(
-                value / 1e6, format="#,##0.0", locale=self.lang, numbering_system=self._numbering()
-            )
-        )
+        return self._isolate(_decimal(value / 1e6, "#,##0.0", self.lang, self._numbering()))
 
     def year(self, value: int) -> str:
         """Years are never grouped (2024, not 2,024)."""
-        return format_decimal(
-            int(value), format="0", locale=self.lang, numbering_system=self._numbering()
-        )
+        return _decimal(int(value), "0", self.lang, self._numbering())

@@ -18,7 +18,7 @@ import json
 import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import partial
+from functools import cache, partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from importlib.metadata import version
@@ -26,10 +26,12 @@ from pathlib import Path
 
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup, escape
 
 from migstock import settings
 from migstock.brief.i18n import LANGUAGES, Translator
 from migstock.brief.queries import connect
+from migstock.brief.render import Cell
 from migstock.site import render
 from migstock.site.queries import SiteData, read_site
 
@@ -181,13 +183,35 @@ class _Context:
         return path
 
 
+@cache
 def _environment() -> Environment:
-    return Environment(
+    """The templates, compiled once per process (compiling them costs more than rendering
+    a page)."""
+    environment = Environment(
         loader=PackageLoader("migstock.site", "templates"),
         autoescape=select_autoescape(["html", "j2"]),
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    environment.globals["cells"] = table_cells
+    return environment
+
+
+def table_cells(row: list[Cell]) -> Markup:
+    """The cells of a table row, as the templates would write them (``table_cell``). A
+    Python function rather than a Jinja loop and macro: the pages hold 30,000 cells, and
+    a macro call costs ten times more."""
+    return Markup("".join(table_cell(c) for c in row))
+
+
+def table_cell(c: Cell, tag: str = "td") -> str:
+    """One table cell, escaped as the templates escape: ``<td class="num"><data
+    value="1234">1,234</data></td>`` for a number, ``<td>text</td>`` for a label."""
+    lang = f' lang="{escape(c.lang)}" dir="ltr"' if c.lang else ""
+    if c.value is None:
+        return f"<{tag}{lang}>{escape(c.text)}</{tag}>"
+    value, text = escape(c.value), escape(c.text)
+    return f'<{tag}{lang} class="num"><data value="{value}">{text}</data></{tag}>'
 
 
 # ---------------------------------------------------------------- assets

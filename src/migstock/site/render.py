@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
 from migstock.brief import charts
@@ -52,12 +53,32 @@ def place_name(t: Translator, place: Place) -> str:
 
 
 def _value(frame: pd.DataFrame, column: str, **where: object) -> object | None:
-    rows = frame
+    """``column`` in the first row of ``frame`` where every ``where`` column equals its
+    value (None if there is none, or it is missing)."""
+    matches = np.ones(len(frame), dtype=bool)
     for key, wanted in where.items():
-        rows = rows[rows[key] == wanted]
-    if rows.empty or pd.isna(rows[column].iloc[0]):
+        matches &= (frame[key] == wanted).to_numpy(dtype=bool, na_value=False)
+    found = np.flatnonzero(matches)
+    if not len(found) or pd.isna(frame[column].iloc[found[0]]):
         return None
-    return rows[column].iloc[0]
+    return frame[column].iloc[found[0]]
+
+
+def _long(
+    frame: pd.DataFrame, id_vars: list[str], value_vars: list[str], var_name: str, value_name: str
+) -> pd.DataFrame:
+    """``frame.melt(id_vars, value_vars, var_name, value_name).dropna()`` (the same rows in
+    the same order, the same columns and values) without pandas' general machinery: the
+    site reshapes a few small frames per page, and ``melt`` costs 20 times more."""
+    values = pd.concat([frame[name] for name in value_vars], ignore_index=True)
+    long = {name: np.tile(frame[name].to_numpy(), len(value_vars)) for name in id_vars}
+    long[var_name] = np.repeat(np.array(value_vars, dtype=object), len(frame))
+    complete = values.notna().to_numpy(copy=True)
+    for name in id_vars:
+        complete &= ~pd.isna(long[name])
+    long = {name: column[complete] for name, column in long.items()}
+    long[value_name] = values[complete].reset_index(drop=True)
+    return pd.DataFrame(long)
 
 
 def _json(spec: dict) -> str:
@@ -168,10 +189,9 @@ def _chart_spec(t: Translator, kind: str, frame: pd.DataFrame, description: str)
 
 def key_figures(t: Translator, data: SiteData, place: Place) -> list[Figure]:
     r, y = data.revision, data.year
-    stock = data.of("stock", place)
-    newest = stock[(stock["revision"] == r) & (stock["sex"] == "total")]
-    population = data.of("population", place)
-    female = data.of("female", place)
+    newest, female, pop_rows, first, revised, last = _once(
+        data, "figures", place, lambda: _figure_rows(data, place)
+    )
     migrants = _value(newest, "migrants", year=y)
     figures = [
         Figure(
@@ -187,7 +207,6 @@ def key_figures(t: Translator, data: SiteData, place: Place) -> list[Figure]:
             _raw(share),
         )
     )
-    pop_rows = population[(population["revision"] == r) & (population["sex"] == "total")]
     migrant_share = _value(pop_rows, "migrant_share_pct", year=y)
     figures.append(
         Figure(
@@ -206,46 +225,45 @@ def key_figures(t: Translator, data: SiteData, place: Place) -> list[Figure]:
             _raw(total_population),
         )
     )
-    if len(newest) and migrants is not None:
-        first = newest.sort_values("year").iloc[0]
-        if int(first["year"]) != y and not pd.isna(first["migrants"]):
-            change = int(migrants) - int(first["migrants"])
-            pct = 100 * change / int(first["migrants"]) if int(first["migrants"]) else None
-            figures.append(
-                Figure(
-                    "change_since_first",
-                    t("fig.change_since", year=t.year(int(first["year"]))),
-                    t.signed(change),
-                    change,
-                    t("fig.change_since.note", pct=t.percent(pct, signed=True)),
-                )
+    if (
+        first is not None
+        and migrants is not None
+        and int(first["year"]) != y
+        and not pd.isna(first["migrants"])
+    ):
+        change = int(migrants) - int(first["migrants"])
+        pct = 100 * change / int(first["migrants"]) if int(first["migrants"]) else None
+        figures.append(
+            Figure(
+                "change_since_first",
+                t("fig.change_since", year=t.year(int(first["year"]))),
+                t.signed(change),
+                change,
+                t("fig.change_since.note", pct=t.percent(pct, signed=True)),
             )
-    previous = newest.dropna(subset=["previous_revision", "change"]).sort_values("year")
-    if len(previous):
-        row = previous.iloc[-1]
+        )
+    if revised is not None:
         figures.append(
             Figure(
                 "revision_change",
                 t(
                     "fig.revision_change",
-                    year=t.year(int(row["year"])),
-                    previous=t.year(int(row["previous_revision"])),
+                    year=t.year(int(revised["year"])),
+                    previous=t.year(int(revised["previous_revision"])),
                 ),
-                t.signed(int(row["change"])),
-                int(row["change"]),
+                t.signed(int(revised["change"])),
+                int(revised["change"]),
                 t(
                     "fig.revision_change.note",
-                    pct=t.percent(_float(row["change_pct"]), signed=True),
-                    previous=t.year(int(row["previous_revision"])),
-                    old=t.number(int(row["previous_migrants"])),
-                    new=t.number(int(row["migrants"])),
+                    pct=t.percent(_float(revised["change_pct"]), signed=True),
+                    previous=t.year(int(revised["previous_revision"])),
+                    old=t.number(int(revised["previous_migrants"])),
+                    new=t.number(int(revised["migrants"])),
                     revision=t.year(r),
                 ),
             )
         )
-    refugees = data.of("refugees", place)
-    if len(refugees):
-        last = refugees.sort_values("year").iloc[-1]
+    if last is not None:
         note = ""
         if not bool(last["in_stock"]):  # the State of Palestine rule of arab_refugees
             note = t(
@@ -270,6 +288,24 @@ def key_figures(t: Translator, data: SiteData, place: Place) -> list[Figure]:
     return figures
 
 
+def _figure_rows(data: SiteData, place: Place):
+    """The rows behind a place's key figures (newest revision): its stock (both sexes),
+    female share and population rows, its first year's stock row, its newest row with a
+    revision change and its newest refugees row (None where there is none)."""
+    stock = data.of("stock", place)
+    newest = stock[(stock["revision"] == data.revision) & (stock["sex"] == "total")]
+    population = data.of("population", place)
+    pop_rows = population[
+        (population["revision"] == data.revision) & (population["sex"] == "total")
+    ]
+    first = newest.sort_values("year").iloc[0] if len(newest) else None
+    changes = newest.dropna(subset=["previous_revision", "change"]).sort_values("year")
+    revised = changes.iloc[-1] if len(changes) else None
+    refugees = data.of("refugees", place)
+    last = refugees.sort_values("year").iloc[-1] if len(refugees) else None
+    return newest, data.of("female", place), pop_rows, first, revised, last
+
+
 def _float(value: object) -> float | None:
     return None if value is None or pd.isna(value) else float(value)  # type: ignore[arg-type]
 
@@ -288,6 +324,15 @@ def _by_place(data: SiteData, name: str, build) -> dict[str, pd.DataFrame]:
         frame = build(data)
         data._split[name] = {str(k): v.reset_index(drop=True) for k, v in frame.groupby("place")}
     return data._split[name]
+
+
+def _once(data: SiteData, name: str, place: Place, build):
+    """``build()``: language-free numbers of one place's section, computed once per site
+    build and shared by both languages."""
+    key = (name, place.key)
+    if key not in data._split:
+        data._split[key] = build()
+    return data._split[key]
 
 
 def _stock_wide(data: SiteData) -> pd.DataFrame:
@@ -312,19 +357,17 @@ def _share_wide(data: SiteData) -> pd.DataFrame:
 
 
 def stock_chart(t: Translator, data: SiteData, place: Place, name: str) -> SiteChart | None:
-    every = _by_place(data, "stock_wide", _stock_wide).get(place.key)
-    if every is None:
+    numbers = _once(data, "stock", place, lambda: _stock_numbers(data, place))
+    if numbers is None:
         return None
-    wide = every[every["revision"] == data.revision].set_index("year")[list(SEXES)]
-    if wide.empty:
-        return None
+    wide, cells, csv, long = numbers
     first, last = int(wide.index.min()), int(wide.index.max())
     table = Table(
         "migrants_by_sex",
         t("site.stock.table", revision=t.year(data.revision)),
         [t("col.year"), *(t(f"site.sex.{s}") for s in SEXES)],
-        [[Cell(t.year(year)), *(_num(t, wide.at[year, s]) for s in SEXES)] for year in wide.index],
-        wide.reset_index().assign(revision=data.revision)[["revision", "year", *SEXES]],
+        [[Cell(t.year(year)), *(_num(t, cells[year][s]) for s in SEXES)] for year in wide.index],
+        csv,
     )
     alt_text = t(
         "site.stock.alt",
@@ -332,14 +375,11 @@ def stock_chart(t: Translator, data: SiteData, place: Place, name: str) -> SiteC
         first=t.year(first),
         last=t.year(last),
         revision=t.year(data.revision),
-        total=t.number(_int(wide.at[last, "total"])),
-        female=t.number(_int(wide.at[last, "female"])),
-        male=t.number(_int(wide.at[last, "male"])),
+        total=t.number(_int(cells[last]["total"])),
+        female=t.number(_int(cells[last]["female"])),
+        male=t.number(_int(cells[last]["male"])),
     )
-    frame = wide.reset_index().melt(
-        id_vars="year", value_vars=list(SEXES), var_name="sex", value_name="migrants"
-    )
-    frame = frame.dropna().assign(series=name)
+    frame = long.assign(series=name)
     return SiteChart(
         "migrants_by_sex",
         t("site.stock.heading", first=t.year(first), last=t.year(last)),
@@ -348,6 +388,20 @@ def stock_chart(t: Translator, data: SiteData, place: Place, name: str) -> SiteC
         table,
         True,
     )
+
+
+def _stock_numbers(data: SiteData, place: Place):
+    """Migrants by sex and year in the newest revision: the frame (by year), its cells
+    (year -> {sex: migrants}), the CSV and the chart rows; None if the place has none."""
+    every = _by_place(data, "stock_wide", _stock_wide).get(place.key)
+    if every is None:
+        return None
+    wide = every[every["revision"] == data.revision].set_index("year")[list(SEXES)]
+    if wide.empty:
+        return None
+    csv = wide.reset_index().assign(revision=data.revision)[["revision", "year", *SEXES]]
+    long = _long(wide.reset_index(), ["year"], list(SEXES), "sex", "migrants")
+    return wide, wide.to_dict("index"), csv, long
 
 
 def _comparators(data: SiteData, place: Place) -> list[Place]:
@@ -365,32 +419,29 @@ def _comparators(data: SiteData, place: Place) -> list[Place]:
 
 def female_chart(t: Translator, data: SiteData, place: Place) -> SiteChart | None:
     chain = _comparators(data, place)
-    columns = {}
-    for other in chain:
-        rows = data.of("female", other)
-        rows = rows[rows["revision"] == data.revision]
-        columns[place_name(t, other)] = rows.set_index("year")["female_share_pct"]
-    wide = pd.DataFrame(columns).sort_index()
-    if wide.empty or wide.iloc[:, 0].isna().all():
+    numbers = _once(data, "female", place, lambda: _female_numbers(data, chain))
+    if numbers is None:
         return None
-    names = list(wide.columns)
+    wide, cells, csv, long = numbers  # columns and series: the places' keys
+    keys = [other.key for other in chain]
+    names = [place_name(t, other) for other in chain]
     first, last = int(wide.index.min()), int(wide.index.max())
     table = Table(
         "female_share",
         t("site.female.table", revision=t.year(data.revision)),
         [t("col.year"), *names],
-        [[Cell(t.year(year)), *(_pct2(t, wide.at[year, n]) for n in names)] for year in wide.index],
-        wide.set_axis([o.key for o in chain], axis=1).reset_index().assign(revision=data.revision),
+        [[Cell(t.year(year)), *(_pct2(t, cells[year][k]) for k in keys)] for year in wide.index],
+        csv,
     )
     alt_text = t(
         "site.female.alt",
         first=t.year(first),
         last=t.year(last),
         place=names[0],
-        pct=t.percent(_float(wide.at[last, names[0]]), decimals=2),
-        region_pct=t.percent(_float(wide.at[last, names[-1]]), decimals=2),
+        pct=t.percent(_float(cells[last][keys[0]]), decimals=2),
+        region_pct=t.percent(_float(cells[last][keys[-1]]), decimals=2),
     )
-    long = wide.reset_index().melt(id_vars="year", var_name="series", value_name="share").dropna()
+    long = long.assign(series=long["series"].map(dict(zip(keys, names, strict=True))))
     return SiteChart(
         "female_share",
         t("site.female.heading"),
@@ -401,20 +452,33 @@ def female_chart(t: Translator, data: SiteData, place: Place) -> SiteChart | Non
     )
 
 
+def _female_numbers(data: SiteData, chain: list[Place]):
+    """Women's share of the migrants of each place of ``chain`` by year (newest revision),
+    columns named by place key: the frame, its cells (year -> {key: share}), the CSV and
+    the chart rows; None if the first place has no share."""
+    columns = {}
+    for other in chain:
+        rows = data.of("female", other)
+        rows = rows[rows["revision"] == data.revision]
+        columns[other.key] = rows.set_index("year")["female_share_pct"]
+    wide = pd.DataFrame(columns).sort_index()
+    if wide.empty or wide.iloc[:, 0].isna().all():
+        return None
+    csv = wide.reset_index().assign(revision=data.revision)
+    long = _long(wide.reset_index(), ["year"], list(columns), "series", "share")
+    return wide, wide.to_dict("index"), csv, long
+
+
 def _pct2(t: Translator, value: object) -> Cell:
     return Cell(t.percent(_float(value), decimals=2), _raw(value))
 
 
 def share_chart(t: Translator, data: SiteData, place: Place, name: str) -> SiteChart | None:
-    shares = _by_place(data, "share_wide", _share_wide)
-    mine = shares.get(place.key)
-    if mine is None or mine["total"].isna().all():
+    numbers = _once(data, "share", place, lambda: _share_numbers(data, place))
+    if numbers is None:
         return None
-    wide = mine.set_index("year")[list(SEXES)]
-    people = mine.set_index("year")["total_population"]
+    wide, cells, people, region_share, csv, long = numbers  # long: series are place keys
     region = data.place("arab-region")
-    region_rows = shares[region.key].set_index("year")
-    region_share = region_rows["total"]
     first, last = int(wide.index.min()), int(wide.index.max())
     headers = [t("col.year"), *(t(f"site.sex.{s}") for s in SEXES), t("site.col.population")]
     show_region = place is not region
@@ -422,16 +486,11 @@ def share_chart(t: Translator, data: SiteData, place: Place, name: str) -> SiteC
         headers.append(t("site.col.region_share"))
     table_rows = []
     for year in wide.index:
-        row = [Cell(t.year(year)), *(_pct2(t, wide.at[year, s]) for s in SEXES)]
+        row = [Cell(t.year(year)), *(_pct2(t, cells[year][s]) for s in SEXES)]
         row.append(_num(t, people.get(year)))
         if show_region:
             row.append(_pct2(t, region_share.get(year)))
         table_rows.append(row)
-    csv = wide.reset_index().assign(
-        revision=data.revision, total_population=people.reindex(wide.index).values
-    )
-    if show_region:
-        csv["arab_region_total"] = region_share.reindex(wide.index).values
     table = Table(
         "migrant_share",
         t("site.share.table", revision=t.year(data.revision)),
@@ -444,20 +503,11 @@ def share_chart(t: Translator, data: SiteData, place: Place, name: str) -> SiteC
         first=t.year(first),
         last=t.year(last),
         place=name,
-        pct=t.percent(_float(wide.at[last, "total"]), decimals=2),
+        pct=t.percent(_float(cells[last]["total"]), decimals=2),
         region_pct=t.percent(_float(region_share.get(last)), decimals=2),
     )
-    series = [wide.assign(series=name)]
-    if show_region:
-        series.append(region_rows[list(SEXES)].assign(series=place_name(t, region)))
-    long = (
-        pd.concat(series)
-        .reset_index()
-        .melt(
-            id_vars=["year", "series"], value_vars=list(SEXES), var_name="sex", value_name="share"
-        )
-        .dropna()
-    )
+    names = {region.key: place_name(t, region), place.key: name}
+    long = long.assign(series=long["series"].map(names))
     return SiteChart(
         "migrant_share",
         t("site.share.heading"),
@@ -466,6 +516,32 @@ def share_chart(t: Translator, data: SiteData, place: Place, name: str) -> SiteC
         table,
         True,
     )
+
+
+def _share_numbers(data: SiteData, place: Place):
+    """Migrants' share of the population by sex and year (newest revision): the frame (by
+    year), its cells (year -> {sex: share}), the population and the region's total share
+    (by year), the CSV and the chart rows (series: place keys); None if it has no share."""
+    shares = _by_place(data, "share_wide", _share_wide)
+    mine = shares.get(place.key)
+    if mine is None or mine["total"].isna().all():
+        return None
+    wide = mine.set_index("year")[list(SEXES)]
+    people = mine.set_index("year")["total_population"]
+    region = data.place("arab-region")
+    region_rows = shares[region.key].set_index("year")
+    region_share = region_rows["total"]
+    csv = wide.reset_index().assign(
+        revision=data.revision, total_population=people.reindex(wide.index).values
+    )
+    if place is not region:
+        csv["arab_region_total"] = region_share.reindex(wide.index).values
+    series = [wide.assign(series=place.key)]
+    if place is not region:
+        series.append(region_rows[list(SEXES)].assign(series=region.key))
+    long = _long(pd.concat(series).reset_index(), ["year", "series"], list(SEXES), "sex", "share")
+    cells = wide.to_dict("index")
+    return wide, cells, people.to_dict(), region_share.to_dict(), csv, long
 
 
 def _members(data: SiteData) -> pd.DataFrame:
@@ -529,7 +605,8 @@ def _ranking(t: Translator, data: SiteData, key: str, place: Place, name: str) -
     top = bilateral_numbers(data)[key].get(place.key)
     if top is None or top.empty:
         return None
-    names = [t.place(int(c), n) for c, n in zip(top["code"], top["name"], strict=True)]
+    records, csv, long = _once(data, key, place, lambda: _ranking_numbers(data, top))
+    names = [t.place(int(row["code"]), row["name"]) for row in records]
     r, y = data.bilateral_revision, data.bilateral_year
     table = Table(
         key,
@@ -544,18 +621,16 @@ def _ranking(t: Translator, data: SiteData, key: str, place: Place, name: str) -
             [
                 Cell(t.number(rank)),
                 Cell(label),
-                _num(t, row.total),
-                _num(t, row.female),
-                _num(t, row.male),
-                _pct(t, row.share_pct),
+                _num(t, row["total"]),
+                _num(t, row["female"]),
+                _num(t, row["male"]),
+                _pct(t, row["share_pct"]),
             ]
-            for rank, (label, row) in enumerate(zip(names, top.itertuples(), strict=True), 1)
+            for rank, (label, row) in enumerate(zip(names, records, strict=True), 1)
         ],
-        top[["code", "name", *SEXES, "share_pct"]]
-        .assign(revision=r, year=y, code=top["code"].astype(int))
-        .loc[:, ["revision", "year", "code", "name", *SEXES, "share_pct"]],
+        csv,
     )
-    first = top.iloc[0]
+    first = records[0]
     alt_text = t(
         f"site.{key}.alt",
         n=t.number(len(top)),
@@ -564,17 +639,29 @@ def _ranking(t: Translator, data: SiteData, key: str, place: Place, name: str) -
         top_n=t.number(_int(first["total"])),
         top_pct=t.percent(_float(first["share_pct"])),
     )
-    long = top.assign(name=names).melt(
-        id_vars=["name"], value_vars=list(SEXES), var_name="sex", value_name="migrants"
-    )
+    long = long.assign(name=[names[i] for i in long["name"]])
     return SiteChart(
         key,
         t(f"site.{key}.title", place=name),
         alt_text,
-        _chart_spec(t, key, long.dropna(), alt_text),
+        _chart_spec(t, key, long, alt_text),
         table,
         True,
     )
+
+
+def _ranking_numbers(data: SiteData, top: pd.DataFrame):
+    """A ranking's rows as dicts, its CSV and its chart rows (``name``: the row's
+    position in ``top``, named per language)."""
+    csv = (
+        top[["code", "name", *SEXES, "share_pct"]]
+        .assign(revision=data.bilateral_revision, year=data.bilateral_year)
+        .assign(code=top["code"].astype(int))
+        .loc[:, ["revision", "year", "code", "name", *SEXES, "share_pct"]]
+    )
+    positions = top.assign(name=range(len(top)))
+    long = _long(positions, ["name"], list(SEXES), "sex", "migrants")
+    return top.to_dict("records"), csv, long
 
 
 def bilateral_sections(t: Translator, data: SiteData, page: PlacePage) -> None:
@@ -662,12 +749,9 @@ def letters_in_words(t: Translator, letters: str) -> str:
 
 
 def basis_table(t: Translator, data: SiteData, place: Place) -> Table | None:
-    frame = data.basis[data.basis["code"].isin(list(place.members))]
-    if frame.empty:
+    frame = _once(data, "data_type", place, lambda: _basis_rows(data, place))
+    if frame is None:
         return None
-    frame = frame.assign(name=[_country_name(data, int(c)) for c in frame["code"]]).sort_values(
-        "name"
-    )
     return Table(
         "data_type",
         t("site.basis.table", revision=t.year(int(frame["revision"].iloc[0]))),
@@ -688,6 +772,15 @@ def basis_table(t: Translator, data: SiteData, place: Place) -> Table | None:
         ],
         frame[["revision", "code", "name", "data_type", "basis", "refugees_added"]],
     )
+
+
+def _basis_rows(data: SiteData, place: Place) -> pd.DataFrame | None:
+    """The data basis of the place's countries, by English name (None if none)."""
+    frame = data.basis[data.basis["code"].isin(list(place.members))]
+    if frame.empty:
+        return None
+    names = [_country_name(data, int(c)) for c in frame["code"]]
+    return frame.assign(name=names).sort_values("name")
 
 
 def _country_name(data: SiteData, code: int) -> str:
@@ -717,22 +810,24 @@ def notes_table(t: Translator, data: SiteData, place: Place) -> Table | None:
 
 
 def revisions_chart(t: Translator, data: SiteData, place: Place, name: str) -> SiteChart | None:
-    csv = _by_place(data, "stock_wide", _stock_wide).get(place.key)
-    if csv is None:
+    every = _by_place(data, "stock_wide", _stock_wide).get(place.key)
+    if every is None:
         return None
-    csv = csv.drop(columns=["place"])
+    csv, records, biggest, long = _once(data, "revisions", place, lambda: _revision_numbers(every))
     rows = [
         [
-            Cell(t.year(row.year)),
-            Cell(t.year(row.revision)),
-            _num(t, row.total),
-            _num(t, row.female),
-            _num(t, row.male),
-            Cell("–" if pd.isna(row.previous_revision) else t.year(int(row.previous_revision))),
-            Cell(t.signed(_int(row.change)), _raw(row.change)),
-            _pct(t, row.change_pct, signed=True),
+            Cell(t.year(row["year"])),
+            Cell(t.year(row["revision"])),
+            _num(t, row["total"]),
+            _num(t, row["female"]),
+            _num(t, row["male"]),
+            Cell(
+                "–" if pd.isna(row["previous_revision"]) else t.year(int(row["previous_revision"]))
+            ),
+            Cell(t.signed(_int(row["change"])), _raw(row["change"])),
+            _pct(t, row["change_pct"], signed=True),
         ]
-        for row in csv.itertuples()
+        for row in records
     ]
     table = Table(
         "revisions",
@@ -748,8 +843,6 @@ def revisions_chart(t: Translator, data: SiteData, place: Place, name: str) -> S
         rows,
         csv,
     )
-    changed = csv.dropna(subset=["change_pct"])
-    biggest = changed.loc[changed["change_pct"].abs().idxmax()] if len(changed) else None
     detail = ""
     if biggest is not None:
         detail = t(
@@ -762,9 +855,6 @@ def revisions_chart(t: Translator, data: SiteData, place: Place, name: str) -> S
     alt_text = t(
         "site.revisions.alt", n=t.number(csv["revision"].nunique()), place=name, detail=detail
     )
-    long = csv.melt(
-        id_vars=["year", "revision"], value_vars=list(SEXES), var_name="sex", value_name="migrants"
-    ).dropna()
     labels = {r: t("revisions.series", revision=t.year(int(r))) for r in long["revision"].unique()}
     long = long.assign(series=long["revision"].map(labels))
     return SiteChart(
@@ -775,6 +865,16 @@ def revisions_chart(t: Translator, data: SiteData, place: Place, name: str) -> S
         table,
         True,
     )
+
+
+def _revision_numbers(every: pd.DataFrame):
+    """A place's revisions table (its CSV, and its rows as dicts), its biggest revision
+    change (None if none) and its chart rows (year, revision, sex, migrants)."""
+    csv = every.drop(columns=["place"])
+    changed = csv.dropna(subset=["change_pct"])
+    biggest = changed.loc[changed["change_pct"].abs().idxmax()] if len(changed) else None
+    long = _long(csv, ["year", "revision"], list(SEXES), "sex", "migrants")
+    return csv, csv.to_dict("records"), biggest, long
 
 
 def members_table(

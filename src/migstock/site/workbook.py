@@ -38,7 +38,8 @@ def _sheet(book: xlsxwriter.Workbook, name: str, frame: pd.DataFrame, start: int
     columns = [str(c) for c in frame.columns]
     sheet.write_row(start, 0, columns, header)
     widths = [len(c) for c in columns]
-    for offset, row in enumerate(frame.itertuples(index=False), start=start + 1):
+    rows = frame.to_numpy(dtype=object).tolist()  # Python values, one conversion
+    for offset, row in enumerate(rows, start=start + 1):
         values = [_cell(v) for v in row]
         sheet.write_row(offset, 0, values)
         widths = [
