@@ -22,6 +22,8 @@ from migstock.cli import app
 from migstock.exchange import exchange_dir
 from migstock.store import current_pointer
 
+pytestmark = pytest.mark.slow
+
 SAUDI_ARABIA_2024_TOTAL = 13_683_841
 
 

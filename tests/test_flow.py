@@ -13,6 +13,8 @@ from typer.testing import CliRunner
 
 from migstock.cli import app
 
+pytestmark = pytest.mark.slow
+
 DOORS = ("in-process", "prefect")
 
 

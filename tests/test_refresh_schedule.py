@@ -19,6 +19,8 @@ from migstock.flow import refresh, run_summary, scheduled_deployment
 from migstock.parse.read import read_workbook
 from migstock.settings import DEFAULT_CRON
 
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[1]
 TOTALS_2020 = "undesa_pd_2020_ims_stock_by_sex_and_destination.xlsx"
 

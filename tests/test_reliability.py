@@ -32,6 +32,8 @@ from migstock.store import load_revisions
 from migstock.validate import validate_revision
 from tests.bad_inputs import BESIDE, CASES, LOADED, T20, Case, edited, rename
 
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[1]
 
 

@@ -254,6 +254,7 @@ def test_a_load_records_what_it_changed(official_dir: Path, tmp_path: Path) -> N
     assert changes_since(db, second.loaded_at + timedelta(seconds=1)) is None
 
 
+@pytest.mark.browser
 def test_the_steward_summary_collapses_accepted_findings_and_shows_what_changed(
     official_2024, official_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -293,6 +294,7 @@ def _raw(official_dir: Path):
     return local_file(official_dir / TOTALS_2024, "raw-dir")
 
 
+@pytest.mark.browser
 def test_data_docs_name_each_result_and_show_warnings_only_as_passed(
     official_dir: Path, tmp_path: Path
 ) -> None:

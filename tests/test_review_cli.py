@@ -18,6 +18,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+pytestmark = pytest.mark.slow
+
 TOTALS_2024 = "undesa_pd_2024_ims_stock_by_sex_and_destination.xlsx"
 IRAQ_ROW = 145  # sheet 'Table 1': column 7 = 1995 both sexes, column 15 = 1995 males
 MIGSTOCK = str(Path(sys.executable).with_name("migstock"))

@@ -26,6 +26,8 @@ from migstock.regions import ARAB_COUNTRIES, ARAB_SUBREGIONS
 from migstock.site import PAGE_BUDGET_BYTES, build_site, preview_server
 from tests.browser import chromium_path
 
+pytestmark = pytest.mark.browser
+
 REPO = Path(__file__).resolve().parents[1]
 SCREENSHOTS = REPO / "data" / "site-screenshots"
 AXE = REPO / "tests" / "data" / "axe-core" / "axe.min.js"

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from migstock.acquire.provenance import local_file
 from migstock.catalog import revision
@@ -81,6 +82,7 @@ def test_aggregates_that_do_not_add_up_warn_and_list_the_cells(validator, offici
     assert all(3_357 <= row["abs_difference"] <= 5_998 for row in warning.sample)
 
 
+@pytest.mark.slow
 def test_a_country_that_does_not_add_up_blocks_and_the_store_stays_byte_identical(
     real_store: Path, official_dir: Path, tmp_path: Path
 ) -> None:
@@ -108,6 +110,7 @@ def test_a_country_that_does_not_add_up_blocks_and_the_store_stays_byte_identica
     assert after == {k: v for k, v in before.items() if not k.startswith("validation")}
 
 
+@pytest.mark.slow
 def test_a_blocked_totals_workbook_does_not_cost_the_bilateral_table_beside_it(
     official_dir: Path, tmp_path: Path
 ) -> None:
