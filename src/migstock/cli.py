@@ -215,6 +215,8 @@ def _run_as_flow(verbose: bool, parameters: dict[str, Any]) -> RunSummary:
     problem = state.result(raise_on_failure=False)
     if isinstance(problem, MigstockError):  # e.g. the store is locked by another process
         _fail(problem)
+    if isinstance(problem, OSError):  # the disk said no inside a task: as in-process
+        raise problem
     err.print(f"[bold red]error:[/] the refresh flow crashed: {state.message}", soft_wrap=True)
     raise typer.Exit(3)
 
