@@ -105,8 +105,9 @@ def _templates(lang: str) -> dict[str, dict]:
     year_tip = _tip("year:Q", t("col.year"), "d")
     series_tip = _tip("series:N", t("site.place"))
     count_tip = _tip("migrants:Q", t("col.migrants"), ",")
-    specs = {
-        "stock": charts.line_chart(
+
+    def migrants_over_years() -> alt.TopLevelMixin:
+        return charts.line_chart(
             rows,
             x="year",
             y="migrants",
@@ -117,7 +118,10 @@ def _templates(lang: str) -> dict[str, dict]:
             y_format=",.0f",
             sex="sex",
             tooltip=[series_tip, year_tip, count_tip],
-        ),
+        )
+
+    specs = {
+        "stock": migrants_over_years(),
         "female": charts.line_chart(
             rows,
             x="year",
@@ -141,18 +145,7 @@ def _templates(lang: str) -> dict[str, dict]:
             sex="sex",
             tooltip=[series_tip, year_tip, _tip("share:Q", t("col.share"), ".2f")],
         ),
-        "revisions": charts.line_chart(
-            rows,
-            x="year",
-            y="migrants",
-            series="series",
-            x_title=t("col.year"),
-            y_title=t("col.migrants"),
-            rtl=t.rtl,
-            y_format=",.0f",
-            sex="sex",
-            tooltip=[series_tip, year_tip, count_tip],
-        ),
+        "revisions": migrants_over_years(),  # a series per revision instead of per place
     }
     for key in ("origins", "destinations"):
         specs[key] = charts.bar_chart(
