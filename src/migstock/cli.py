@@ -314,8 +314,7 @@ def brief(
     try:
         result = build_brief(db or settings.db_path(), lang, out, revision, pdf=pdf)  # type: ignore[arg-type]
     except MigstockError as error:
-        err.print(f"[bold red]error:[/] {error}", soft_wrap=True)
-        raise typer.Exit(2) from None
+        _fail(error)
     _print_brief(result)
 
 
@@ -351,8 +350,7 @@ def site(
     try:
         result = build_site(db or settings.db_path(), out)
     except MigstockError as error:
-        err.print(f"[bold red]error:[/] {error}", soft_wrap=True)
-        raise typer.Exit(2) from None
+        _fail(error)
     note = " [bold red](SYNTHETIC data)[/]" if result.data and result.data.synthetic else ""
     console.print(f"{escape(result.summary())}{note}", soft_wrap=True)
     if serve:
@@ -503,8 +501,7 @@ def review_list(
     try:
         run_id, listed, path = _review_entries(db, reviewed)
     except MigstockError as error:
-        err.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
-        raise typer.Exit(2) from None
+        _fail(error)
     shown = [e for e in listed if show_all or e.status == "open"]
     shown.sort(key=lambda e: (e.status != "open", not e.blocking, e.revision, not e.arab))
     if output_format == "json":
@@ -573,8 +570,7 @@ def review_accept(
             )
         written = review.append(path, [known[i] for i in dict.fromkeys(ids)], reason, by)
     except MigstockError as error:
-        err.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
-        raise typer.Exit(2) from None
+        _fail(error)
     already = len(dict.fromkeys(ids)) - len(written)
     note = f" ({already} accepted already)" if already else ""
     console.print(
@@ -626,8 +622,7 @@ def sql(
         err.print(f"[bold red]stopped:[/] {error}", soft_wrap=True)
         raise typer.Exit(130) from None
     except MigstockError as error:
-        err.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
-        raise typer.Exit(2) from None
+        _fail(error)
     if frame.empty:
         err.print("[yellow]warning:[/] the query returned no rows", soft_wrap=True)
     if output_format != "table":
@@ -684,8 +679,7 @@ def export(
         else:
             rows = access.export(store, name, output_format, target, revision)  # type: ignore[arg-type]
     except MigstockError as error:
-        err.print(f"[bold red]error:[/] {error}", soft_wrap=True)
-        raise typer.Exit(2) from None
+        _fail(error)
     if rows == 0:
         which = f" for revision {revision}" if revision is not None else ""
         written = output_format != "sdmx-ml"  # SDMX-ML: no data set, so no file
