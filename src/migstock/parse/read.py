@@ -422,7 +422,7 @@ def _placed_range(data: bytes) -> tuple[int, int]:
     return rows, columns
 
 
-def _greater_number(n: int) -> bytes:
+def _greater_number(n: int) -> str:
     """A regex matching decimal numbers (no leading zeros) greater than ``n``."""
     digits = str(n)
     options = [rf"[1-9][0-9]{{{len(digits)},}}"]
@@ -433,7 +433,7 @@ def _greater_number(n: int) -> bytes:
     return "|".join(options)
 
 
-def _greater_letters(column: int) -> bytes:
+def _greater_letters(column: int) -> str:
     """A regex matching Excel column letters after column number ``column``."""
     letters = _letters(column)
     options = [f"[A-Z]{{{len(letters) + 1},}}"]
