@@ -22,6 +22,7 @@ from migstock.errors import MigstockError
 from migstock.exchange import sdmx
 from migstock.exchange.datapackage import write_datapackage
 from migstock.exchange.sdmx import DATAFLOWS, write_sdmx_csv, write_structure
+from migstock.store import connect_read_only
 
 __all__ = ["exchange_dir", "export_sdmx", "export_structure", "publish_exchange"]
 
@@ -53,8 +54,6 @@ def export_sdmx(
 ) -> int:
     """``migstock export TABLE --format sdmx-csv|sdmx-ml``: write one fact table (one
     revision or all) as SDMX-CSV 1.0 or SDMX-ML 2.1; return the observation count."""
-    from migstock.store.access import connect_read_only
-
     if table not in sdmx.DATAFLOWS:
         raise MigstockError(
             f"SDMX covers the fact tables only: {', '.join(sdmx.DATAFLOWS)} (not {table!r})"
@@ -71,17 +70,13 @@ def export_sdmx(
 def export_structure(db_path: Path, output: Path, revision: int | None = None) -> int:
     """``migstock export --structure``: the SDMX-ML 2.1 structure (one revision or all);
     return how many artefacts it holds."""
-    from migstock.store.access import connect_read_only
-
     with connect_read_only(db_path) as con:
         _check_revision(con, revision)
         return sdmx.write_structure(con, output, None if revision is None else [revision])
 
 
 def _check_revision(con: duckdb.DuckDBPyConnection, revision: int | None) -> None:
-    from migstock.exchange.sdmx import revisions_of
-
-    loaded = revisions_of(con)
+    loaded = sdmx.revisions_of(con)
     if revision is not None and revision not in loaded:
         raise MigstockError(
             f"revision {revision} is not loaded; loaded: {', '.join(map(str, loaded)) or 'none'}"
