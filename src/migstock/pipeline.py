@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pandas as pd
 
@@ -46,6 +47,8 @@ from migstock.store import (
 )
 from migstock.validate import passing_files, validate_revision
 from migstock.validate.gx import ValidationReport, Validator
+
+T = TypeVar("T")
 
 #: ``validate(validator, revision, files, db_path, run_name)``
 Validate = Callable[[Validator, Revision, list[PreparedFile], Path, str], ValidationReport]
@@ -121,18 +124,19 @@ def run(
     if any(o.status is Status.LOADED for o in summary.outcomes):
         summary.exchange_dir = exchange_dir(current_pointer(db_path).resolve())
         progress.stage("writing the data brief")
-        brief = stages.brief(db_path)
-        if isinstance(brief, str):
-            summary.outcomes.append(Outcome("data brief", Status.WARNING, brief))
-        else:
-            summary.brief = brief
+        summary.brief = _by_product(summary, "data brief", stages.brief(db_path)) or []
         progress.stage("writing the country pages")
-        site = stages.site(db_path)
-        if isinstance(site, str):
-            summary.outcomes.append(Outcome("country pages", Status.WARNING, site))
-        else:
-            summary.site = site
+        summary.site = _by_product(summary, "country pages", stages.site(db_path))
     return summary
+
+
+def _by_product(summary: RunSummary, subject: str, result: T | str) -> T | None:
+    """A by-product of the load (the brief, the pages), or None when it could not be built:
+    its one-line reason is then a warning of the run."""
+    if isinstance(result, str):
+        summary.outcomes.append(Outcome(subject, Status.WARNING, result))
+        return None
+    return result
 
 
 def _validate_load_and_report(
