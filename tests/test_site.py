@@ -238,6 +238,21 @@ def test_each_profile_stays_within_its_weight_budget(site) -> None:
     assert bundle.stat().st_size > 500_000  # vega + vega-lite + vega-embed, vendored
 
 
+def test_the_vendored_vega_bundle_is_the_one_of_the_pinned_vl_convert(site) -> None:
+    """The pages draw with the same Vega as the brief's SVG charts: the bundle copied into
+    the site is the vendored one, and its name carries vl-convert's versions (re-run
+    ``scripts/vendor_vega.py`` after upgrading vl-convert)."""
+    import vl_convert
+
+    copied = next((site.out_dir / "assets").glob("vega-*.js"))
+    assert copied.name == (
+        f"vega-{vl_convert.get_vega_version()}-embed-{vl_convert.get_vega_embed_version()}.js"
+    )
+    vendored = Path(__file__).parents[1] / "src" / "migstock" / "site" / "static" / copied.name
+    assert copied.read_bytes() == vendored.read_bytes()
+    assert "window.vegaEmbed=" in vendored.read_text(encoding="utf-8")[-2000:]
+
+
 def test_downloads_csv_behind_every_table_and_a_workbook_with_an_about_sheet(
     site, real_store: Path
 ) -> None:

@@ -22,6 +22,7 @@ from functools import cache, partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from importlib.metadata import version
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import pandas as pd
@@ -217,27 +218,34 @@ def table_cell(c: Cell, tag: str = "td") -> str:
 # ---------------------------------------------------------------- assets
 
 
-def _vega_file() -> str:
-    import vl_convert
+def _static(name: str) -> Traversable:
+    return resources.files("migstock.site").joinpath("static", name)
 
-    return f"vega-{vl_convert.get_vega_version()}-embed-{vl_convert.get_vega_embed_version()}.js"
+
+@cache
+def _vega_file() -> str:
+    """The vendored Vega bundle's name (its versions are in it): ``scripts/vendor_vega.py``
+    writes it into ``static/``, once, instead of every first build paying about a second."""
+    (name,) = (
+        entry.name
+        for entry in resources.files("migstock.site").joinpath("static").iterdir()
+        if entry.name.startswith("vega-") and entry.name.endswith(".js")
+    )
+    return name
 
 
 def _write_assets(out: Path) -> None:
-    """site.css, site.js and the Vega bundle (written once per vl-convert version: making
-    it costs about 1 s; its name carries the versions, so a new one replaces it)."""
+    """site.css, site.js and the vendored Vega bundle (copied when the site has not this
+    version of it yet: a new one replaces the old)."""
     assets = out / ASSETS
     assets.mkdir(parents=True, exist_ok=True)
     for name in ("site.css", "site.js"):
-        text = resources.files("migstock.site").joinpath("static", name).read_text("utf-8")
-        (assets / name).write_text(text, encoding="utf-8")
+        (assets / name).write_text(_static(name).read_text("utf-8"), encoding="utf-8")
     bundle = assets / _vega_file()
     if not bundle.exists():
-        import vl_convert
-
         for old in assets.glob("vega-*.js"):
             old.unlink()
-        bundle.write_text(vl_convert.javascript_bundle(), encoding="utf-8")
+        bundle.write_bytes(_static(bundle.name).read_bytes())
 
 
 # ---------------------------------------------------------------- home page tiles
