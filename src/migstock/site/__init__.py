@@ -7,7 +7,8 @@ chart and table and one Excel workbook per profile (``downloads/<place>/``, shar
 both languages). English is at the root of the site, Arabic under ``ar/``.
 
 Charts are Vega-Lite specifications embedded in the pages and drawn by the Vega,
-Vega-Lite and Vega-Embed bundle that vl-convert ships (written to ``assets/``): the
+Vega-Lite and Vega-Embed bundle that vl-convert ships (vendored in ``static/`` by
+``scripts/vendor_vega.py``, copied to ``assets/``): the
 site opens from ``file://`` or any static server and requests nothing off the machine.
 """
 
