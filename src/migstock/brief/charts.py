@@ -42,12 +42,6 @@ def _render(chart: alt.TopLevelMixin) -> str:
     return _scope_ids(svg, f"c{next(_ids)}-")
 
 
-def warm_up() -> None:
-    """Start vl-convert's JavaScript engine (its first chart costs about 0.4 s more)."""
-    frame = pd.DataFrame({"year": [2000, 2020], "migrants": [1, 2], "region": ["a", "a"]})
-    lines(frame, x="year", y="migrants", series="region", x_title="", y_title="", rtl=False)
-
-
 def _scope_ids(svg: str, prefix: str) -> str:
     """Prefix every id (clip paths, gradients) so several inline SVGs never collide."""
     ids = set(re.findall(r'\bid="([^"]+)"', svg))
