@@ -169,12 +169,28 @@ def _templates(lang: str) -> dict[str, dict]:
     return result
 
 
-def _chart_spec(t: Translator, kind: str, frame: pd.DataFrame, description: str) -> str:
+def _chart_spec(t: Translator, kind: str, rows: list[dict], description: str) -> str:
     spec = dict(_templates(t.lang))[kind] | {
-        "datasets": {"rows": json.loads(frame.to_json(orient="records"))},
+        "datasets": {"rows": rows},
         "description": description,
     }
     return _json(spec)
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    """A chart's rows as its JSON carries them (pandas' ``to_json``: floats to 10 decimals),
+    made once per place and shared by both languages."""
+    return json.loads(frame.to_json(orient="records"))
+
+
+def _named(records: list[dict], column: str, names, renamed: str | None = None) -> list[dict]:
+    """``records`` with ``column`` holding ``names[value]`` (and called ``renamed``, in the
+    same place, if given): a language's labels in the language-free rows."""
+    new = renamed or column
+    return [
+        {(new if k == column else k): (names[v] if k == column else v) for k, v in row.items()}
+        for row in records
+    ]
 
 
 # ---------------------------------------------------------------- key figures
@@ -372,12 +388,12 @@ def stock_chart(t: Translator, data: SiteData, place: Place, name: str) -> SiteC
         female=t.number(_int(cells[last]["female"])),
         male=t.number(_int(cells[last]["male"])),
     )
-    frame = long.assign(series=name)
+    rows = [{**row, "series": name} for row in long]
     return SiteChart(
         "migrants_by_sex",
         t("site.stock.heading", first=t.year(first), last=t.year(last)),
         alt_text,
-        _chart_spec(t, "stock", frame, alt_text),
+        _chart_spec(t, "stock", rows, alt_text),
         table,
         True,
     )
@@ -394,7 +410,7 @@ def _stock_numbers(data: SiteData, place: Place):
         return None
     csv = wide.reset_index().assign(revision=data.revision)[["revision", "year", *SEXES]]
     long = _long(wide.reset_index(), ["year"], list(SEXES), "sex", "migrants")
-    return wide, wide.to_dict("index"), csv, long
+    return wide, wide.to_dict("index"), csv, _records(long)
 
 
 def _comparators(data: SiteData, place: Place) -> list[Place]:
@@ -434,12 +450,12 @@ def female_chart(t: Translator, data: SiteData, place: Place) -> SiteChart | Non
         pct=t.percent(_float(cells[last][keys[0]]), decimals=2),
         region_pct=t.percent(_float(cells[last][keys[-1]]), decimals=2),
     )
-    long = long.assign(series=long["series"].map(dict(zip(keys, names, strict=True))))
+    rows = _named(long, "series", dict(zip(keys, names, strict=True)))
     return SiteChart(
         "female_share",
         t("site.female.heading"),
         alt_text,
-        _chart_spec(t, "female", long, alt_text),
+        _chart_spec(t, "female", rows, alt_text),
         table,
         False,
     )
@@ -459,7 +475,7 @@ def _female_numbers(data: SiteData, chain: list[Place]):
         return None
     csv = wide.reset_index().assign(revision=data.revision)
     long = _long(wide.reset_index(), ["year"], list(columns), "series", "share")
-    return wide, wide.to_dict("index"), csv, long
+    return wide, wide.to_dict("index"), csv, _records(long)
 
 
 def _pct2(t: Translator, value: object) -> Cell:
@@ -500,12 +516,11 @@ def share_chart(t: Translator, data: SiteData, place: Place, name: str) -> SiteC
         region_pct=t.percent(_float(region_share.get(last)), decimals=2),
     )
     names = {region.key: place_name(t, region), place.key: name}
-    long = long.assign(series=long["series"].map(names))
     return SiteChart(
         "migrant_share",
         t("site.share.heading"),
         alt_text,
-        _chart_spec(t, "share", long, alt_text),
+        _chart_spec(t, "share", _named(long, "series", names), alt_text),
         table,
         True,
     )
@@ -534,7 +549,7 @@ def _share_numbers(data: SiteData, place: Place):
         series.append(region_rows[list(SEXES)].assign(series=region.key))
     long = _long(pd.concat(series).reset_index(), ["year", "series"], list(SEXES), "sex", "share")
     cells = wide.to_dict("index")
-    return wide, cells, people.to_dict(), region_share.to_dict(), csv, long
+    return wide, cells, people.to_dict(), region_share.to_dict(), csv, _records(long)
 
 
 def _members(data: SiteData) -> pd.DataFrame:
@@ -632,12 +647,11 @@ def _ranking(t: Translator, data: SiteData, key: str, place: Place, name: str) -
         top_n=t.number(_int(first["total"])),
         top_pct=t.percent(_float(first["share_pct"])),
     )
-    long = long.assign(name=[names[i] for i in long["name"]])
     return SiteChart(
         key,
         t(f"site.{key}.title", place=name),
         alt_text,
-        _chart_spec(t, key, long, alt_text),
+        _chart_spec(t, key, _named(long, "name", names), alt_text),
         table,
         True,
     )
@@ -654,7 +668,7 @@ def _ranking_numbers(data: SiteData, top: pd.DataFrame):
     )
     positions = top.assign(name=range(len(top)))
     long = _long(positions, ["name"], list(SEXES), "sex", "migrants")
-    return top.to_dict("records"), csv, long
+    return top.to_dict("records"), csv, _records(long)
 
 
 def bilateral_sections(t: Translator, data: SiteData, page: PlacePage) -> None:
@@ -806,7 +820,9 @@ def revisions_chart(t: Translator, data: SiteData, place: Place, name: str) -> S
     every = _by_place(data, "stock_wide", _stock_wide).get(place.key)
     if every is None:
         return None
-    csv, records, biggest, long = _once(data, "revisions", place, lambda: _revision_numbers(every))
+    csv, records, biggest, long, revisions = _once(
+        data, "revisions", place, lambda: _revision_numbers(every)
+    )
     rows = [
         [
             Cell(t.year(row["year"])),
@@ -845,16 +861,14 @@ def revisions_chart(t: Translator, data: SiteData, place: Place, name: str) -> S
             previous=t.year(int(biggest["previous_revision"])),
             pct=t.percent(float(biggest["change_pct"]), signed=True),
         )
-    alt_text = t(
-        "site.revisions.alt", n=t.number(csv["revision"].nunique()), place=name, detail=detail
-    )
-    labels = {r: t("revisions.series", revision=t.year(int(r))) for r in long["revision"].unique()}
-    long = long.assign(series=long["revision"].map(labels))
+    alt_text = t("site.revisions.alt", n=t.number(revisions), place=name, detail=detail)
+    labels = {r["revision"]: None for r in long}
+    labels = {r: t("revisions.series", revision=t.year(int(r))) for r in labels}
     return SiteChart(
         "revisions",
         t("site.revisions.heading"),
         alt_text,
-        _chart_spec(t, "revisions", long[["year", "sex", "series", "migrants"]], alt_text),
+        _chart_spec(t, "revisions", _named(long, "revision", labels, "series"), alt_text),
         table,
         True,
     )
@@ -862,12 +876,14 @@ def revisions_chart(t: Translator, data: SiteData, place: Place, name: str) -> S
 
 def _revision_numbers(every: pd.DataFrame):
     """A place's revisions table (its CSV, and its rows as dicts), its biggest revision
-    change (None if none) and its chart rows (year, revision, sex, migrants)."""
+    change (None if none), its chart rows (year, sex, revision, migrants) and how many
+    revisions it has."""
     csv = every.drop(columns=["place"])
     changed = csv.dropna(subset=["change_pct"])
     biggest = changed.loc[changed["change_pct"].abs().idxmax()] if len(changed) else None
     long = _long(csv, ["year", "revision"], list(SEXES), "sex", "migrants")
-    return csv, csv.to_dict("records"), biggest, long
+    rows = _records(long[["year", "sex", "revision", "migrants"]])
+    return csv, csv.to_dict("records"), biggest, rows, csv["revision"].nunique()
 
 
 def members_table(
