@@ -678,7 +678,31 @@ def bilateral_sections(t: Translator, data: SiteData, page: PlacePage) -> None:
         chart = _ranking(t, data, key, page.place, page.name)
         if chart is not None:
             page.charts[chart.key] = chart
-    sums = bilateral_numbers(data)["intra"].get(page.place.key)
+    frame, records = _once(data, "intra_arab", page.place, lambda: _intra_numbers(data, page.place))
+    page.tables["intra_arab"] = Table(
+        "intra_arab",
+        t(
+            "site.intra.table",
+            revision=t.year(data.bilateral_revision),
+            year=t.year(data.bilateral_year),
+        ),
+        [t("col.measure"), t("col.intra_arab"), t("col.of_all"), t("col.share")],
+        [
+            [
+                Cell(t(f"site.intra.{row.measure}")),
+                _num(t, row.intra_arab),
+                _num(t, row.of_all),
+                _pct(t, row.share_pct),
+            ]
+            for row in records
+        ],
+        frame,
+    )
+
+
+def _intra_numbers(data: SiteData, place: Place):
+    """The intra-Arab table of a place: its frame (the CSV) and its rows."""
+    sums = bilateral_numbers(data)["intra"].get(place.key)
     values = (
         [0, 0, 0, 0]
         if sums is None
@@ -699,32 +723,14 @@ def bilateral_sections(t: Translator, data: SiteData, page: PlacePage) -> None:
         }
     )
     frame["share_pct"] = 100 * frame["intra_arab"] / frame["of_all"].where(frame["of_all"] > 0)
-    page.tables["intra_arab"] = Table(
-        "intra_arab",
-        t(
-            "site.intra.table",
-            revision=t.year(data.bilateral_revision),
-            year=t.year(data.bilateral_year),
-        ),
-        [t("col.measure"), t("col.intra_arab"), t("col.of_all"), t("col.share")],
-        [
-            [
-                Cell(t(f"site.intra.{row.measure}")),
-                _num(t, row.intra_arab),
-                _num(t, row.of_all),
-                _pct(t, row.share_pct),
-            ]
-            for row in frame.itertuples()
-        ],
-        frame,
-    )
+    return frame, list(frame.itertuples())
 
 
 def refugees_table(t: Translator, data: SiteData, place: Place) -> Table | None:
-    frame = data.of("refugees", place)
-    if frame.empty:
+    numbers = _once(data, "refugees", place, lambda: _refugee_rows(data, place))
+    if numbers is None:
         return None
-    revision = int(frame["revision"].iloc[0])
+    revision, records, csv = numbers
     return Table(
         "refugees",
         t("site.refugees.table", revision=t.year(revision)),
@@ -743,10 +749,18 @@ def refugees_table(t: Translator, data: SiteData, place: Place) -> Table | None:
                 Cell(t("yes") if row.in_stock else t("no")),
                 _num(t, row.migrants_and_refugees),
             ]
-            for row in frame.itertuples()
+            for row in records
         ],
-        frame.drop(columns=["place"]),
+        csv,
     )
+
+
+def _refugee_rows(data: SiteData, place: Place):
+    """A place's refugees: their revision, rows and CSV (None if it has none)."""
+    frame = data.of("refugees", place)
+    if frame.empty:
+        return None
+    return int(frame["revision"].iloc[0]), list(frame.itertuples()), frame.drop(columns=["place"])
 
 
 def letters_in_words(t: Translator, letters: str) -> str:
@@ -756,12 +770,13 @@ def letters_in_words(t: Translator, letters: str) -> str:
 
 
 def basis_table(t: Translator, data: SiteData, place: Place) -> Table | None:
-    frame = _once(data, "data_type", place, lambda: _basis_rows(data, place))
-    if frame is None:
+    numbers = _once(data, "data_type", place, lambda: _basis_rows(data, place))
+    if numbers is None:
         return None
+    revision, records, csv = numbers
     return Table(
         "data_type",
-        t("site.basis.table", revision=t.year(int(frame["revision"].iloc[0]))),
+        t("site.basis.table", revision=t.year(revision)),
         [
             t("col.country"),
             t("col.data_type"),
@@ -775,19 +790,22 @@ def basis_table(t: Translator, data: SiteData, place: Place) -> Table | None:
                 Cell(letters_in_words(t, row.data_type)),
                 Cell(t("yes") if row.refugees_added else t("no")),
             ]
-            for row in frame.itertuples()
+            for row in records
         ],
-        frame[["revision", "code", "name", "data_type", "basis", "refugees_added"]],
+        csv,
     )
 
 
-def _basis_rows(data: SiteData, place: Place) -> pd.DataFrame | None:
-    """The data basis of the place's countries, by English name (None if none)."""
+def _basis_rows(data: SiteData, place: Place):
+    """The data basis of the place's countries, by English name: its revision, rows and
+    CSV (None if none)."""
     frame = data.basis[data.basis["code"].isin(list(place.members))]
     if frame.empty:
         return None
     names = [_country_name(data, int(c)) for c in frame["code"]]
-    return frame.assign(name=names).sort_values("name")
+    frame = frame.assign(name=names).sort_values("name")
+    csv = frame[["revision", "code", "name", "data_type", "basis", "refugees_added"]]
+    return int(frame["revision"].iloc[0]), list(frame.itertuples()), csv
 
 
 def _country_name(data: SiteData, code: int) -> str:
@@ -795,14 +813,14 @@ def _country_name(data: SiteData, code: int) -> str:
 
 
 def notes_table(t: Translator, data: SiteData, place: Place) -> Table | None:
-    frame = data.notes[data.notes["code"].isin(list(place.members))]
-    if frame.empty:
+    numbers = _once(data, "notes", place, lambda: _note_rows(data, place))
+    if numbers is None:
         return None
-    frame = frame.assign(name=[_country_name(data, int(c)) for c in frame["code"]])
+    revision, records, csv = numbers
     published = None if t.lang == "en" else "en"  # the UN publishes its notes in English
     return Table(
         "notes",
-        t("site.notes.table", revision=t.year(int(frame["revision"].iloc[0]))),
+        t("site.notes.table", revision=t.year(revision)),
         [t("col.country"), t("col.note"), t("col.text")],
         [
             [
@@ -810,10 +828,20 @@ def notes_table(t: Translator, data: SiteData, place: Place) -> Table | None:
                 Cell(t.number(row.note_number)),
                 Cell(row.note_text, lang=published),
             ]
-            for row in frame.itertuples()
+            for row in records
         ],
-        frame[["revision", "code", "name", "note_number", "note_text"]],
+        csv,
     )
+
+
+def _note_rows(data: SiteData, place: Place):
+    """The notes on the place's countries: their revision, rows and CSV (None if none)."""
+    frame = data.notes[data.notes["code"].isin(list(place.members))]
+    if frame.empty:
+        return None
+    frame = frame.assign(name=[_country_name(data, int(c)) for c in frame["code"]])
+    csv = frame[["revision", "code", "name", "note_number", "note_text"]]
+    return int(frame["revision"].iloc[0]), list(frame.itertuples()), csv
 
 
 def revisions_chart(t: Translator, data: SiteData, place: Place, name: str) -> SiteChart | None:
