@@ -198,16 +198,14 @@ def _named(records: list[dict], column: str, names, renamed: str | None = None) 
 
 def key_figures(t: Translator, data: SiteData, place: Place) -> list[Figure]:
     r, y = data.revision, data.year
-    newest, female, pop_rows, first, revised, last = _once(
+    migrants, share, migrant_share, total_population, first, revised, last = _once(
         data, "figures", place, lambda: _figure_rows(data, place)
     )
-    migrants = _value(newest, "migrants", year=y)
     figures = [
         Figure(
             "migrants", t("site.fig.migrants", year=t.year(y)), t.number(migrants), _raw(migrants)
         ),
     ]
-    share = _value(female, "female_share_pct", revision=r, year=y)
     figures.append(
         Figure(
             "female_share_pct",
@@ -216,7 +214,6 @@ def key_figures(t: Translator, data: SiteData, place: Place) -> list[Figure]:
             _raw(share),
         )
     )
-    migrant_share = _value(pop_rows, "migrant_share_pct", year=y)
     figures.append(
         Figure(
             "migrant_share_pct",
@@ -225,7 +222,6 @@ def key_figures(t: Translator, data: SiteData, place: Place) -> list[Figure]:
             _raw(migrant_share),
         )
     )
-    total_population = _value(pop_rows, "total_population", year=y)
     figures.append(
         Figure(
             "population",
@@ -298,21 +294,38 @@ def key_figures(t: Translator, data: SiteData, place: Place) -> list[Figure]:
 
 
 def _figure_rows(data: SiteData, place: Place):
-    """The rows behind a place's key figures (newest revision): its stock (both sexes),
-    female share and population rows, its first year's stock row, its newest row with a
-    revision change and its newest refugees row (None where there is none)."""
-    stock = data.of("stock", place)
-    newest = stock[(stock["revision"] == data.revision) & (stock["sex"] == "total")]
-    population = data.of("population", place)
-    pop_rows = population[
-        (population["revision"] == data.revision) & (population["sex"] == "total")
-    ]
+    """The numbers behind a place's key figures (newest revision, its year): migrants,
+    women's share, migrants' share of the population and the population; then its first
+    year's stock row, its newest row with a revision change and its newest refugees row
+    (None where there is none)."""
+    r, y = data.revision, data.year
+    newest = _newest_totals(data, "stock").get(place.key, data.stock.iloc[0:0])
+    pop_rows = _newest_totals(data, "population").get(place.key, data.population.iloc[0:0])
     first = newest.sort_values("year").iloc[0] if len(newest) else None
     changes = newest.dropna(subset=["previous_revision", "change"]).sort_values("year")
     revised = changes.iloc[-1] if len(changes) else None
     refugees = data.of("refugees", place)
     last = refugees.sort_values("year").iloc[-1] if len(refugees) else None
-    return newest, data.of("female", place), pop_rows, first, revised, last
+    return (
+        _value(newest, "migrants", year=y),
+        _value(data.of("female", place), "female_share_pct", revision=r, year=y),
+        _value(pop_rows, "migrant_share_pct", year=y),
+        _value(pop_rows, "total_population", year=y),
+        first,
+        revised,
+        last,
+    )
+
+
+def _newest_totals(data: SiteData, name: str) -> dict[str, pd.DataFrame]:
+    """The rows of frame ``name`` (stock or population) in the newest revision, both sexes,
+    by place key: filtered once for all places."""
+
+    def build(data: SiteData) -> pd.DataFrame:
+        frame = getattr(data, name)
+        return frame[(frame["revision"] == data.revision) & (frame["sex"] == "total")]
+
+    return _by_place(data, f"{name}_newest_totals", build)
 
 
 def _float(value: object) -> float | None:
@@ -465,17 +478,27 @@ def _female_numbers(data: SiteData, chain: list[Place]):
     """Women's share of the migrants of each place of ``chain`` by year (newest revision),
     columns named by place key: the frame, its cells (year -> {key: share}), the CSV and
     the chart rows; None if the first place has no share."""
-    columns = {}
-    for other in chain:
-        rows = data.of("female", other)
-        rows = rows[rows["revision"] == data.revision]
-        columns[other.key] = rows.set_index("year")["female_share_pct"]
+    shares = _female_shares(data)
+    none = data.female.iloc[0:0].set_index("year")["female_share_pct"]
+    columns = {other.key: shares.get(other.key, none) for other in chain}
     wide = pd.DataFrame(columns).sort_index()
     if wide.empty or wide.iloc[:, 0].isna().all():
         return None
     csv = wide.reset_index().assign(revision=data.revision)
     long = _long(wide.reset_index(), ["year"], list(columns), "series", "share")
     return wide, wide.to_dict("index"), csv, _records(long)
+
+
+def _female_shares(data: SiteData) -> dict[str, pd.Series]:
+    """Women's share of the migrants by year (newest revision), by place key: made once for
+    all places (each place's chart shows its sub-region's and the region's too)."""
+    if "female_shares" not in data._split:
+        rows = data.female[data.female["revision"] == data.revision]
+        data._split["female_shares"] = {
+            str(key): group.set_index("year")["female_share_pct"]
+            for key, group in rows.groupby("place")
+        }
+    return data._split["female_shares"]
 
 
 def _pct2(t: Translator, value: object) -> Cell:
