@@ -343,9 +343,17 @@ def _by_place(data: SiteData, name: str, build) -> dict[str, pd.DataFrame]:
     """``build(data)`` (a frame with a ``place`` column, for all places at once) split by
     place, computed once per site build and shared by both languages."""
     if name not in data._split:
-        frame = build(data)
+        frame = _whole(data, name, build)
         data._split[name] = {str(k): v.reset_index(drop=True) for k, v in frame.groupby("place")}
     return data._split[name]
+
+
+def _whole(data: SiteData, name: str, build) -> pd.DataFrame:
+    """``build(data)``: a frame for all places at once, computed once per site build."""
+    key = ("whole", name)
+    if key not in data._split:
+        data._split[key] = build(data)
+    return data._split[key]
 
 
 def _once(data: SiteData, name: str, place: Place, build):
@@ -868,12 +876,10 @@ def _note_rows(data: SiteData, place: Place):
 
 
 def revisions_chart(t: Translator, data: SiteData, place: Place, name: str) -> SiteChart | None:
-    every = _by_place(data, "stock_wide", _stock_wide).get(place.key)
-    if every is None:
+    numbers = _revision_numbers(data).get(place.key)
+    if numbers is None:
         return None
-    csv, records, biggest, long, revisions = _once(
-        data, "revisions", place, lambda: _revision_numbers(every)
-    )
+    csv, records, biggest, long, revisions = numbers
     rows = [
         [
             Cell(t.year(row["year"])),
@@ -925,16 +931,38 @@ def revisions_chart(t: Translator, data: SiteData, place: Place, name: str) -> S
     )
 
 
-def _revision_numbers(every: pd.DataFrame):
-    """A place's revisions table (its CSV, and its rows as dicts), its biggest revision
+def _revision_numbers(data: SiteData) -> dict[str, tuple]:
+    """Every place's revisions table (its CSV, and its rows as dicts), its biggest revision
     change (None if none), its chart rows (year, sex, revision, migrants) and how many
-    revisions it has."""
+    revisions it has, by place key: made for all places at once, once per site build."""
+    if "revisions" in data._split:
+        return data._split["revisions"]
+    every = _whole(data, "stock_wide", _stock_wide)
     csv = every.drop(columns=["place"])
-    changed = csv.dropna(subset=["change_pct"])
-    biggest = changed.loc[changed["change_pct"].abs().idxmax()] if len(changed) else None
-    long = _long(csv, ["year", "revision"], list(SEXES), "sex", "migrants")
-    rows = _records(long[["year", "sex", "revision", "migrants"]])
-    return csv, csv.to_dict("records"), biggest, rows, csv["revision"].nunique()
+    records: dict[str, list[dict]] = {}
+    for key, row in zip(every["place"].tolist(), csv.to_dict("records"), strict=True):
+        records.setdefault(key, []).append(row)
+    long: dict[str, list[dict]] = {}
+    ids = ["place", "year", "revision"]
+    for row in _records(_long(every, ids, list(SEXES), "sex", "migrants")):
+        long.setdefault(row["place"], []).append(
+            {name: row[name] for name in ("year", "sex", "revision", "migrants")}
+        )
+    result = {}
+    for key, frame in csv.groupby(every["place"]):
+        rows = records[str(key)]
+        changed = [row for row in rows if not pd.isna(row["change_pct"])]
+        biggest = max(changed, key=lambda row: abs(row["change_pct"])) if changed else None
+        revisions = len({row["revision"] for row in rows})
+        result[str(key)] = (
+            frame.reset_index(drop=True),
+            rows,
+            biggest,
+            long.get(str(key), []),
+            revisions,
+        )
+    data._split["revisions"] = result
+    return result
 
 
 def members_table(
