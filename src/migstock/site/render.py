@@ -589,15 +589,16 @@ def _members(data: SiteData) -> pd.DataFrame:
     return pd.DataFrame(pairs, columns=["place", "member"])
 
 
-def bilateral_numbers(data: SiteData) -> dict[str, dict[str, pd.DataFrame]]:
+def bilateral_numbers(data: SiteData) -> dict[str, dict]:
     """Language-free, for all places at once: the top ten origins and destinations of
-    emigrants (by sex, with the share of all) and the intra-Arab sums, by place key."""
+    emigrants (by sex, with the share of all: ``_rankings``) and the intra-Arab sums, by
+    place key."""
     if "bilateral" in data._split:
         return data._split["bilateral"]
     members = _members(data)
     immigrants = data.immigrants.merge(members, left_on="destination_code", right_on="member")
     emigrants = data.emigrants.merge(members, left_on="origin_code", right_on="member")
-    result: dict[str, dict[str, pd.DataFrame]] = {}
+    result: dict[str, dict] = {}
     for key, frame, code, label, countries in (
         ("origins", immigrants, "origin_code", "origin", immigrants["origin_kind"] == "country"),
         (
@@ -620,7 +621,7 @@ def bilateral_numbers(data: SiteData) -> dict[str, dict[str, pd.DataFrame]]:
         )
         top = wide.groupby("place").head(TOP).copy()
         top["share_pct"] = 100 * top["total"] / top["place"].map(everyone).where(lambda v: v > 0)
-        result[key] = {str(k): v.reset_index(drop=True) for k, v in top.groupby("place")}
+        result[key] = _rankings(data, top)
     total_in, total_out = immigrants["sex"] == "total", emigrants["sex"] == "total"
     sums = pd.DataFrame(
         {
@@ -641,10 +642,10 @@ def bilateral_numbers(data: SiteData) -> dict[str, dict[str, pd.DataFrame]]:
 
 def _ranking(t: Translator, data: SiteData, key: str, place: Place, name: str) -> SiteChart | None:
     """Top origins (``key`` origins) or destinations of emigrants, by sex."""
-    top = bilateral_numbers(data)[key].get(place.key)
-    if top is None or top.empty:
+    numbers = bilateral_numbers(data)[key].get(place.key)
+    if numbers is None:
         return None
-    records, csv, long = _once(data, key, place, lambda: _ranking_numbers(data, top))
+    records, csv, long = numbers
     names = [t.place(int(row["code"]), row["name"]) for row in records]
     r, y = data.bilateral_revision, data.bilateral_year
     table = Table(
@@ -672,7 +673,7 @@ def _ranking(t: Translator, data: SiteData, key: str, place: Place, name: str) -
     first = records[0]
     alt_text = t(
         f"site.{key}.alt",
-        n=t.number(len(top)),
+        n=t.number(len(records)),
         place=name,
         top=names[0],
         top_n=t.number(_int(first["total"])),
@@ -688,18 +689,29 @@ def _ranking(t: Translator, data: SiteData, key: str, place: Place, name: str) -
     )
 
 
-def _ranking_numbers(data: SiteData, top: pd.DataFrame):
-    """A ranking's rows as dicts, its CSV and its chart rows (``name``: the row's
-    position in ``top``, named per language)."""
+def _rankings(data: SiteData, top: pd.DataFrame) -> dict[str, tuple]:
+    """Every place's ranking (``top``: all places' rows, in order), by place key: its rows
+    as dicts, its CSV and its chart rows (``name``: the row's position in the ranking,
+    named per language). Made for all places at once."""
     csv = (
         top[["code", "name", *SEXES, "share_pct"]]
         .assign(revision=data.bilateral_revision, year=data.bilateral_year)
         .assign(code=top["code"].astype(int))
         .loc[:, ["revision", "year", "code", "name", *SEXES, "share_pct"]]
     )
-    positions = top.assign(name=range(len(top)))
-    long = _long(positions, ["name"], list(SEXES), "sex", "migrants")
-    return top.to_dict("records"), csv, _records(long)
+    records: dict[str, list[dict]] = {}
+    for key, row in zip(top["place"].tolist(), top.to_dict("records"), strict=True):
+        records.setdefault(str(key), []).append(row)
+    positions = top.assign(name=top.groupby("place").cumcount())
+    long: dict[str, list[dict]] = {}
+    for row in _records(_long(positions, ["place", "name"], list(SEXES), "sex", "migrants")):
+        long.setdefault(str(row["place"]), []).append(
+            {name: row[name] for name in ("name", "sex", "migrants")}
+        )
+    return {
+        str(key): (records[str(key)], frame.reset_index(drop=True), long.get(str(key), []))
+        for key, frame in csv.groupby(top["place"])
+    }
 
 
 def bilateral_sections(t: Translator, data: SiteData, page: PlacePage) -> None:
