@@ -387,16 +387,16 @@ def _share_wide(data: SiteData) -> pd.DataFrame:
 
 
 def stock_chart(t: Translator, data: SiteData, place: Place, name: str) -> SiteChart | None:
-    numbers = _once(data, "stock", place, lambda: _stock_numbers(data, place))
+    numbers = _stock_numbers(data).get(place.key)
     if numbers is None:
         return None
-    wide, cells, csv, long = numbers
-    first, last = int(wide.index.min()), int(wide.index.max())
+    cells, csv, long = numbers
+    first, last = int(min(cells)), int(max(cells))
     table = Table(
         "migrants_by_sex",
         t("site.stock.table", revision=t.year(data.revision)),
         [t("col.year"), *(t(f"site.sex.{s}") for s in SEXES)],
-        [[Cell(t.year(year)), *(_num(t, cells[year][s]) for s in SEXES)] for year in wide.index],
+        [[Cell(t.year(year)), *(_num(t, row[s]) for s in SEXES)] for year, row in cells.items()],
         csv,
     )
     alt_text = t(
@@ -420,18 +420,32 @@ def stock_chart(t: Translator, data: SiteData, place: Place, name: str) -> SiteC
     )
 
 
-def _stock_numbers(data: SiteData, place: Place):
-    """Migrants by sex and year in the newest revision: the frame (by year), its cells
-    (year -> {sex: migrants}), the CSV and the chart rows; None if the place has none."""
-    every = _by_place(data, "stock_wide", _stock_wide).get(place.key)
-    if every is None:
-        return None
-    wide = every[every["revision"] == data.revision].set_index("year")[list(SEXES)]
-    if wide.empty:
-        return None
-    csv = wide.reset_index().assign(revision=data.revision)[["revision", "year", *SEXES]]
-    long = _long(wide.reset_index(), ["year"], list(SEXES), "sex", "migrants")
-    return wide, wide.to_dict("index"), csv, _records(long)
+def _stock_numbers(data: SiteData) -> dict[str, tuple]:
+    """Migrants by sex and year in the newest revision, by place key (a place with none
+    has none): its cells (year -> {sex: migrants}, by year), the CSV and the chart rows.
+    Made for all places at once."""
+    if "stock_numbers" in data._split:
+        return data._split["stock_numbers"]
+    every = _whole(data, "stock_wide", _stock_wide)
+    newest = every[every["revision"] == data.revision]
+    places = newest["place"].tolist()
+    cells: dict[str, dict] = {}
+    for key, year, row in zip(
+        places, newest["year"].tolist(), newest[list(SEXES)].to_dict("records"), strict=True
+    ):
+        cells.setdefault(key, {})[year] = row
+    long: dict[str, list[dict]] = {}
+    for row in _records(_long(newest, ["place", "year"], list(SEXES), "sex", "migrants")):
+        long.setdefault(row["place"], []).append(
+            {name: row[name] for name in ("year", "sex", "migrants")}
+        )
+    csv = newest.assign(revision=data.revision)[["revision", "year", *SEXES]]
+    result = {
+        str(key): (cells[str(key)], frame.reset_index(drop=True), long.get(str(key), []))
+        for key, frame in csv.groupby(newest["place"])
+    }
+    data._split["stock_numbers"] = result
+    return result
 
 
 def _comparators(data: SiteData, place: Place) -> list[Place]:
@@ -947,8 +961,8 @@ def _revision_numbers(data: SiteData) -> dict[str, tuple]:
     """Every place's revisions table (its CSV, and its rows as dicts), its biggest revision
     change (None if none), its chart rows (year, sex, revision, migrants) and how many
     revisions it has, by place key: made for all places at once, once per site build."""
-    if "revisions" in data._split:
-        return data._split["revisions"]
+    if "revision_numbers" in data._split:
+        return data._split["revision_numbers"]
     every = _whole(data, "stock_wide", _stock_wide)
     csv = every.drop(columns=["place"])
     records: dict[str, list[dict]] = {}
@@ -973,7 +987,7 @@ def _revision_numbers(data: SiteData) -> dict[str, tuple]:
             long.get(str(key), []),
             revisions,
         )
-    data._split["revisions"] = result
+    data._split["revision_numbers"] = result
     return result
 
 
