@@ -528,19 +528,19 @@ def _pct2(t: Translator, value: object) -> Cell:
 
 
 def share_chart(t: Translator, data: SiteData, place: Place, name: str) -> SiteChart | None:
-    numbers = _once(data, "share", place, lambda: _share_numbers(data, place))
+    numbers = _share_numbers(data).get(place.key)
     if numbers is None:
         return None
-    wide, cells, people, region_share, csv, long = numbers  # long: series are place keys
+    cells, people, region_share, csv, long = numbers  # long: series are place keys
     region = data.place("arab-region")
-    first, last = int(wide.index.min()), int(wide.index.max())
+    first, last = int(min(cells)), int(max(cells))
     headers = [t("col.year"), *(t(f"site.sex.{s}") for s in SEXES), t("site.col.population")]
     show_region = place is not region
     if show_region:
         headers.append(t("site.col.region_share"))
     table_rows = []
-    for year in wide.index:
-        row = [Cell(t.year(year)), *(_pct2(t, cells[year][s]) for s in SEXES)]
+    for year, shares in cells.items():
+        row = [Cell(t.year(year)), *(_pct2(t, shares[s]) for s in SEXES)]
         row.append(_num(t, people.get(year)))
         if show_region:
             row.append(_pct2(t, region_share.get(year)))
@@ -571,30 +571,48 @@ def share_chart(t: Translator, data: SiteData, place: Place, name: str) -> SiteC
     )
 
 
-def _share_numbers(data: SiteData, place: Place):
-    """Migrants' share of the population by sex and year (newest revision): the frame (by
-    year), its cells (year -> {sex: share}), the population and the region's total share
-    (by year), the CSV and the chart rows (series: place keys); None if it has no share."""
-    shares = _by_place(data, "share_wide", _share_wide)
-    mine = shares.get(place.key)
-    if mine is None or mine["total"].isna().all():
-        return None
-    wide = mine.set_index("year")[list(SEXES)]
-    people = mine.set_index("year")["total_population"]
+def _share_numbers(data: SiteData) -> dict[str, tuple]:
+    """Migrants' share of the population by sex and year (newest revision), by place key
+    (a place with no share has none): its cells (year -> {sex: share}, by year), its
+    population and the region's total share (year -> value), the CSV and the chart rows
+    (the place's, then the region's; series: place keys). Made for all places at once."""
+    if "share_numbers" in data._split:
+        return data._split["share_numbers"]
+    every = _whole(data, "share_wide", _share_wide)
     region = data.place("arab-region")
-    region_rows = shares[region.key].set_index("year")
-    region_share = region_rows["total"]
-    csv = wide.reset_index().assign(
-        revision=data.revision, total_population=people.reindex(wide.index).values
+    places = every["place"].tolist()
+    years = every["year"].tolist()
+    cells: dict[str, dict] = {}
+    people: dict[str, dict] = {}
+    rows = every[list(SEXES)].to_dict("records")
+    for key, year, row, population in zip(
+        places, years, rows, every["total_population"].tolist(), strict=True
+    ):
+        cells.setdefault(key, {})[year] = row
+        people.setdefault(key, {})[year] = population
+    region_share = {year: row["total"] for year, row in cells[region.key].items()}
+    long: dict[tuple[str, str], list[dict]] = {}
+    frame = every.rename(columns={"place": "series"})
+    for row in _records(_long(frame, ["year", "series"], list(SEXES), "sex", "share")):
+        long.setdefault((row["series"], row["sex"]), []).append(row)
+    by_year = every.loc[every["place"] == region.key].set_index("year")["total"]
+    csv = every[["year", *SEXES]].assign(
+        revision=data.revision,
+        total_population=every["total_population"].to_numpy(),
+        arab_region_total=every["year"].map(by_year).to_numpy(),
     )
-    if place is not region:
-        csv["arab_region_total"] = region_share.reindex(wide.index).values
-    series = [wide.assign(series=place.key)]
-    if place is not region:
-        series.append(region_rows[list(SEXES)].assign(series=region.key))
-    long = _long(pd.concat(series).reset_index(), ["year", "series"], list(SEXES), "sex", "share")
-    cells = wide.to_dict("index")
-    return wide, cells, people.to_dict(), region_share.to_dict(), csv, _records(long)
+    result = {}
+    for key, table in csv.groupby(every["place"]):
+        key = str(key)
+        if all(pd.isna(row["total"]) for row in cells[key].values()):
+            continue
+        chain = [key] if key == region.key else [key, region.key]
+        rows = [row for sex in SEXES for other in chain for row in long.get((other, sex), [])]
+        if key == region.key:
+            table = table.drop(columns=["arab_region_total"])
+        result[key] = (cells[key], people[key], region_share, table.reset_index(drop=True), rows)
+    data._split["share_numbers"] = result
+    return result
 
 
 def _members(data: SiteData) -> pd.DataFrame:
