@@ -52,18 +52,6 @@ def place_name(t: Translator, place: Place) -> str:
     return t.place(place.code, place.name)
 
 
-def _value(frame: pd.DataFrame, column: str, **where: object) -> object | None:
-    """``column`` in the first row of ``frame`` where every ``where`` column equals its
-    value (None if there is none, or it is missing)."""
-    matches = np.ones(len(frame), dtype=bool)
-    for key, wanted in where.items():
-        matches &= (frame[key] == wanted).to_numpy(dtype=bool, na_value=False)
-    found = np.flatnonzero(matches)
-    if not len(found) or pd.isna(frame[column].iloc[found[0]]):
-        return None
-    return frame[column].iloc[found[0]]
-
-
 def _long(
     frame: pd.DataFrame, id_vars: list[str], value_vars: list[str], var_name: str, value_name: str
 ) -> pd.DataFrame:
@@ -198,9 +186,9 @@ def _named(records: list[dict], column: str, names, renamed: str | None = None) 
 
 def key_figures(t: Translator, data: SiteData, place: Place) -> list[Figure]:
     r, y = data.revision, data.year
-    migrants, share, migrant_share, total_population, first, revised, last = _once(
-        data, "figures", place, lambda: _figure_rows(data, place)
-    )
+    migrants, share, migrant_share, total_population, first, revised, last = _figure_numbers(
+        data
+    ).get(place.key, (None,) * 7)
     figures = [
         Figure(
             "migrants", t("site.fig.migrants", year=t.year(y)), t.number(migrants), _raw(migrants)
@@ -293,39 +281,58 @@ def key_figures(t: Translator, data: SiteData, place: Place) -> list[Figure]:
     return figures
 
 
-def _figure_rows(data: SiteData, place: Place):
-    """The numbers behind a place's key figures (newest revision, its year): migrants,
-    women's share, migrants' share of the population and the population; then its first
-    year's stock row, its newest row with a revision change and its newest refugees row
-    (None where there is none)."""
+def _figure_numbers(data: SiteData) -> dict[str, tuple]:
+    """The numbers behind each place's key figures (newest revision, its year), by place
+    key: migrants, women's share, migrants' share of the population and the population;
+    then its first year's stock row, its newest row with a revision change and its newest
+    refugees row (rows as dicts; None where there is none). Made for all places at once."""
+    if "figure_numbers" in data._split:
+        return data._split["figure_numbers"]
     r, y = data.revision, data.year
-    newest = _newest_totals(data, "stock").get(place.key, data.stock.iloc[0:0])
-    pop_rows = _newest_totals(data, "population").get(place.key, data.population.iloc[0:0])
-    first = newest.sort_values("year").iloc[0] if len(newest) else None
-    changes = newest.dropna(subset=["previous_revision", "change"]).sort_values("year")
-    revised = changes.iloc[-1] if len(changes) else None
-    refugees = data.of("refugees", place)
-    last = refugees.sort_values("year").iloc[-1] if len(refugees) else None
-    return (
-        _value(newest, "migrants", year=y),
-        _value(data.of("female", place), "female_share_pct", revision=r, year=y),
-        _value(pop_rows, "migrant_share_pct", year=y),
-        _value(pop_rows, "total_population", year=y),
-        first,
-        revised,
-        last,
+    stock, population = data.stock, data.population
+    newest = _rows_by_place(stock[(stock["revision"] == r) & (stock["sex"] == "total")])
+    people = _rows_by_place(
+        population[(population["revision"] == r) & (population["sex"] == "total")]
     )
+    female = _rows_by_place(data.female)
+    refugees = _rows_by_place(data.refugees)
+    result = {}
+    for place in data.places:
+        rows = newest.get(place.key, [])
+        changes = [
+            row for row in rows if not (pd.isna(row["previous_revision"]) or pd.isna(row["change"]))
+        ]
+        pop_rows = people.get(place.key, [])
+        result[place.key] = (
+            _first(rows, "migrants", year=y),
+            _first(female.get(place.key, []), "female_share_pct", revision=r, year=y),
+            _first(pop_rows, "migrant_share_pct", year=y),
+            _first(pop_rows, "total_population", year=y),
+            min(rows, key=lambda row: row["year"]) if rows else None,
+            max(changes, key=lambda row: row["year"]) if changes else None,
+            max(refugees[place.key], key=lambda row: row["year"])
+            if place.key in refugees
+            else None,
+        )
+    data._split["figure_numbers"] = result
+    return result
 
 
-def _newest_totals(data: SiteData, name: str) -> dict[str, pd.DataFrame]:
-    """The rows of frame ``name`` (stock or population) in the newest revision, both sexes,
-    by place key: filtered once for all places."""
+def _rows_by_place(frame: pd.DataFrame) -> dict[str, list[dict]]:
+    """The rows of ``frame`` as dicts, by place key (in the frame's order)."""
+    rows: dict[str, list[dict]] = {}
+    for key, row in zip(frame["place"].tolist(), frame.to_dict("records"), strict=True):
+        rows.setdefault(str(key), []).append(row)
+    return rows
 
-    def build(data: SiteData) -> pd.DataFrame:
-        frame = getattr(data, name)
-        return frame[(frame["revision"] == data.revision) & (frame["sex"] == "total")]
 
-    return _by_place(data, f"{name}_newest_totals", build)
+def _first(rows: list[dict], column: str, **where: object) -> object | None:
+    """``column`` in the first of ``rows`` where every ``where`` column equals its value
+    (None if there is none, or it is missing)."""
+    for row in rows:
+        if all(not pd.isna(row[key]) and row[key] == wanted for key, wanted in where.items()):
+            return None if pd.isna(row[column]) else row[column]
+    return None
 
 
 def _float(value: object) -> float | None:
@@ -337,15 +344,6 @@ def _int(value: object) -> int | None:
 
 
 # ---------------------------------------------------------------- sections
-
-
-def _by_place(data: SiteData, name: str, build) -> dict[str, pd.DataFrame]:
-    """``build(data)`` (a frame with a ``place`` column, for all places at once) split by
-    place, computed once per site build and shared by both languages."""
-    if name not in data._split:
-        frame = _whole(data, name, build)
-        data._split[name] = {str(k): v.reset_index(drop=True) for k, v in frame.groupby("place")}
-    return data._split[name]
 
 
 def _whole(data: SiteData, name: str, build) -> pd.DataFrame:
