@@ -10,6 +10,7 @@ browser draws them with the vendored Vega bundle).
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -464,15 +465,15 @@ def female_chart(t: Translator, data: SiteData, place: Place) -> SiteChart | Non
     numbers = _once(data, "female", place, lambda: _female_numbers(data, chain))
     if numbers is None:
         return None
-    wide, cells, csv, long = numbers  # columns and series: the places' keys
+    cells, csv, long = numbers  # columns and series: the places' keys
     keys = [other.key for other in chain]
     names = [place_name(t, other) for other in chain]
-    first, last = int(wide.index.min()), int(wide.index.max())
+    first, last = int(min(cells)), int(max(cells))
     table = Table(
         "female_share",
         t("site.female.table", revision=t.year(data.revision)),
         [t("col.year"), *names],
-        [[Cell(t.year(year)), *(_pct2(t, cells[year][k]) for k in keys)] for year in wide.index],
+        [[Cell(t.year(year)), *(_pct2(t, row[k]) for k in keys)] for year, row in cells.items()],
         csv,
     )
     alt_text = t(
@@ -495,29 +496,50 @@ def female_chart(t: Translator, data: SiteData, place: Place) -> SiteChart | Non
 
 
 def _female_numbers(data: SiteData, chain: list[Place]):
-    """Women's share of the migrants of each place of ``chain`` by year (newest revision),
-    columns named by place key: the frame, its cells (year -> {key: share}), the CSV and
-    the chart rows; None if the first place has no share."""
-    shares = _female_shares(data)
-    none = data.female.iloc[0:0].set_index("year")["female_share_pct"]
-    columns = {other.key: shares.get(other.key, none) for other in chain}
-    wide = pd.DataFrame(columns).sort_index()
-    if wide.empty or wide.iloc[:, 0].isna().all():
+    """Women's share of the migrants of each place of ``chain`` by year (newest revision;
+    the years of any of them, NaN where one has none), columns named by place key: the
+    cells (year -> {key: share}, by year), the CSV and the chart rows; None if the first
+    place has no share."""
+    shares, charted = _female_shares(data)
+    keys = [other.key for other in chain]
+    years = sorted({year for key in keys for year in shares.get(key, {})})
+    cells = {year: {key: shares.get(key, {}).get(year, math.nan) for key in keys} for year in years}
+    if all(pd.isna(row[keys[0]]) for row in cells.values()):  # none at all, too
         return None
-    csv = wide.reset_index().assign(revision=data.revision)
-    long = _long(wide.reset_index(), ["year"], list(columns), "series", "share")
-    return wide, wide.to_dict("index"), csv, _records(long)
+    csv = pd.DataFrame(
+        {
+            "year": np.array(years, dtype=data.female["year"].dtype),
+            **{key: np.array([cells[year][key] for year in years], dtype=float) for key in keys},
+            "revision": data.revision,
+        }
+    )
+    long = [
+        {"year": year, "series": key, "share": charted[key][year]}
+        for key in keys
+        for year in years
+        if not pd.isna(cells[year][key])
+    ]
+    return cells, csv, long
 
 
-def _female_shares(data: SiteData) -> dict[str, pd.Series]:
-    """Women's share of the migrants by year (newest revision), by place key: made once for
-    all places (each place's chart shows its sub-region's and the region's too)."""
+def _female_shares(data: SiteData) -> tuple[dict[str, dict], dict[str, dict]]:
+    """Women's share of the migrants by year (newest revision), by place key: year ->
+    share, and year -> the share as the charts' JSON carries it. Made once for all places
+    (each place's chart shows its sub-region's and the region's too)."""
     if "female_shares" not in data._split:
         rows = data.female[data.female["revision"] == data.revision]
-        data._split["female_shares"] = {
-            str(key): group.set_index("year")["female_share_pct"]
-            for key, group in rows.groupby("place")
-        }
+        shares: dict[str, dict] = {}
+        charted: dict[str, dict] = {}
+        for key, year, share in zip(
+            rows["place"].tolist(),
+            rows["year"].tolist(),
+            rows["female_share_pct"].tolist(),
+            strict=True,
+        ):
+            shares.setdefault(str(key), {})[year] = share
+        for row in _records(rows[["place", "year", "female_share_pct"]]):
+            charted.setdefault(str(row["place"]), {})[row["year"]] = row["female_share_pct"]
+        data._split["female_shares"] = shares, charted
     return data._split["female_shares"]
 
 
