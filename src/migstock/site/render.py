@@ -852,10 +852,27 @@ def refugees_table(t: Translator, data: SiteData, place: Place) -> Table | None:
 
 def _refugee_rows(data: SiteData, place: Place):
     """A place's refugees: their revision, rows and CSV (None if it has none)."""
-    frame = data.of("refugees", place)
-    if frame.empty:
+    csv, rows = _table_rows(data, "refugees", lambda data: data.refugees, ["place"])
+    chosen = [i for i, row in enumerate(rows) if row.place == place.key]
+    if not chosen:
         return None
-    return int(frame["revision"].iloc[0]), list(frame.itertuples()), frame.drop(columns=["place"])
+    return int(rows[chosen[0]].revision), [rows[i] for i in chosen], csv.take(chosen)
+
+
+def _table_rows(data: SiteData, name: str, build, drop: list[str]):
+    """``build(data)`` for all places (a table's rows): the frame without its ``drop``
+    columns (the CSV's), and its rows as named tuples. Made once per site build: each place
+    takes its rows from them."""
+    key = ("rows", name)
+    if key not in data._split:
+        frame = build(data)
+        data._split[key] = frame.drop(columns=drop), list(frame.itertuples())
+    return data._split[key]
+
+
+def _with_names(data: SiteData, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (a ``code`` column: Arab countries) with their English ``name``."""
+    return frame.assign(name=[_country_name(data, int(c)) for c in frame["code"]])
 
 
 def letters_in_words(t: Translator, letters: str) -> str:
@@ -894,13 +911,14 @@ def basis_table(t: Translator, data: SiteData, place: Place) -> Table | None:
 def _basis_rows(data: SiteData, place: Place):
     """The data basis of the place's countries, by English name: its revision, rows and
     CSV (None if none)."""
-    frame = data.basis[data.basis["code"].isin(list(place.members))]
-    if frame.empty:
+    csv, rows = _table_rows(data, "data_type", lambda data: _with_names(data, data.basis), [])
+    members = set(place.members)
+    chosen = [i for i, row in enumerate(rows) if row.code in members]
+    if not chosen:
         return None
-    names = [_country_name(data, int(c)) for c in frame["code"]]
-    frame = frame.assign(name=names).sort_values("name")
-    csv = frame[["revision", "code", "name", "data_type", "basis", "refugees_added"]]
-    return int(frame["revision"].iloc[0]), list(frame.itertuples()), csv
+    chosen.sort(key=lambda i: rows[i].name)
+    csv = csv.take(chosen)[["revision", "code", "name", "data_type", "basis", "refugees_added"]]
+    return int(rows[chosen[0]].revision), [rows[i] for i in chosen], csv
 
 
 def _country_name(data: SiteData, code: int) -> str:
@@ -931,12 +949,13 @@ def notes_table(t: Translator, data: SiteData, place: Place) -> Table | None:
 
 def _note_rows(data: SiteData, place: Place):
     """The notes on the place's countries: their revision, rows and CSV (None if none)."""
-    frame = data.notes[data.notes["code"].isin(list(place.members))]
-    if frame.empty:
+    csv, rows = _table_rows(data, "notes", lambda data: _with_names(data, data.notes), [])
+    members = set(place.members)
+    chosen = [i for i, row in enumerate(rows) if row.code in members]
+    if not chosen:
         return None
-    frame = frame.assign(name=[_country_name(data, int(c)) for c in frame["code"]])
-    csv = frame[["revision", "code", "name", "note_number", "note_text"]]
-    return int(frame["revision"].iloc[0]), list(frame.itertuples()), csv
+    csv = csv.take(chosen)[["revision", "code", "name", "note_number", "note_text"]]
+    return int(rows[chosen[0]].revision), [rows[i] for i in chosen], csv
 
 
 def revisions_chart(t: Translator, data: SiteData, place: Place, name: str) -> SiteChart | None:
