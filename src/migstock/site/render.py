@@ -687,7 +687,7 @@ def bilateral_numbers(data: SiteData) -> dict[str, dict]:
             .sum(),
         }
     ).fillna(0)
-    result["intra"] = {str(k): row for k, row in sums.groupby(level=0)}
+    result["intra"] = {str(k): row for k, row in sums.to_dict("index").items()}
     data._split["bilateral"] = result
     return result
 
@@ -773,7 +773,7 @@ def bilateral_sections(t: Translator, data: SiteData, page: PlacePage) -> None:
         chart = _ranking(t, data, key, page.place, page.name)
         if chart is not None:
             page.charts[chart.key] = chart
-    frame, records = _once(data, "intra_arab", page.place, lambda: _intra_numbers(data, page.place))
+    frame, records = _intra_numbers(data)[page.place.key]
     page.tables["intra_arab"] = Table(
         "intra_arab",
         t(
@@ -795,30 +795,37 @@ def bilateral_sections(t: Translator, data: SiteData, page: PlacePage) -> None:
     )
 
 
-def _intra_numbers(data: SiteData, place: Place):
-    """The intra-Arab table of a place: its frame (the CSV) and its rows."""
-    sums = bilateral_numbers(data)["intra"].get(place.key)
-    values = (
-        [0, 0, 0, 0]
-        if sums is None
-        else [
-            int(sums["from_arab"].iloc[0]),
-            int(sums["in_arab"].iloc[0]),
-            int(sums["immigrants_all"].iloc[0]),
-            int(sums["emigrants_all"].iloc[0]),
-        ]
-    )
+def _intra_numbers(data: SiteData) -> dict[str, tuple]:
+    """Every place's intra-Arab table, by place key: its frame (the CSV) and its rows.
+    Made for all places at once (two rows each)."""
+    if "intra_numbers" in data._split:
+        return data._split["intra_numbers"]
+    sums = bilateral_numbers(data)["intra"]
+    keys = [place.key for place in data.places]
+    values = []
+    for key in keys:
+        row = sums.get(key)
+        if row is None:
+            values.append([0, 0, 0, 0])
+            continue
+        names = ("from_arab", "in_arab", "immigrants_all", "emigrants_all")
+        values.append([int(row[name]) for name in names])
     frame = pd.DataFrame(
         {
             "revision": data.bilateral_revision,
             "year": data.bilateral_year,
-            "measure": ["of_immigrants", "of_emigrants"],
-            "intra_arab": values[:2],
-            "of_all": values[2:],
+            "measure": ["of_immigrants", "of_emigrants"] * len(keys),
+            "intra_arab": [value for four in values for value in four[:2]],
+            "of_all": [value for four in values for value in four[2:]],
         }
     )
     frame["share_pct"] = 100 * frame["intra_arab"] / frame["of_all"].where(frame["of_all"] > 0)
-    return frame, list(frame.itertuples())
+    rows = list(frame.itertuples())
+    result = {
+        key: (frame.iloc[2 * i : 2 * i + 2], rows[2 * i : 2 * i + 2]) for i, key in enumerate(keys)
+    }
+    data._split["intra_numbers"] = result
+    return result
 
 
 def refugees_table(t: Translator, data: SiteData, place: Place) -> Table | None:
