@@ -120,6 +120,7 @@ def build_site(db_path: Path, out_dir: Path | None = None) -> SiteResult:
     _write_assets(out)
     environment = _environment()
     about_sheet = _about(db_path)
+    made_with = f"migstock {version('migstock')}"
     for lang in LANGUAGES:
         t = Translator(lang)
         figures = {place.slug: render.key_figures(t, data, place) for place in data.places}
@@ -136,7 +137,9 @@ def build_site(db_path: Path, out_dir: Path | None = None) -> SiteResult:
                 )
             )
             if lang == ROOT_LANGUAGE:
-                result.downloads += _write_downloads(out, data, pages[place.slug], about_sheet)
+                result.downloads += _write_downloads(
+                    out, data, pages[place.slug], about_sheet, made_with
+                )
     return result
 
 
@@ -339,8 +342,11 @@ def _bilingual(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _write_downloads(out: Path, data: SiteData, page: render.PlacePage, about) -> list[Path]:
-    """The CSV of every chart and table of a profile, and one workbook holding them all."""
+def _write_downloads(
+    out: Path, data: SiteData, page: render.PlacePage, about, made_with: str
+) -> list[Path]:
+    """The CSV of every chart and table of a profile, and one workbook holding them all
+    (its About sheet says ``made_with``: the migstock version)."""
     from migstock.site.workbook import write_profile_workbook
     from migstock.store.access import About
 
@@ -357,7 +363,7 @@ def _write_downloads(out: Path, data: SiteData, page: render.PlacePage, about) -
         written.append(path)
     fields = [(name, value) for name, value in about.fields if name not in ("Query", "Rows")]
     fields.insert(1, ("Profile", f"{page.place.name} ({page.place.slug}): migstock site"))
-    fields.append(("Made with", f"migstock {version('migstock')}"))
+    fields.append(("Made with", made_with))
     workbook = folder / f"migstock-{page.place.slug}.xlsx"
     write_profile_workbook(frames, About(_unique(fields), about.sources), workbook)
     written.append(workbook)

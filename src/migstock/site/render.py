@@ -10,6 +10,7 @@ browser draws them with the vendored Vega bundle).
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -50,18 +51,6 @@ class PlacePage:
 
 def place_name(t: Translator, place: Place) -> str:
     return t.place(place.code, place.name)
-
-
-def _value(frame: pd.DataFrame, column: str, **where: object) -> object | None:
-    """``column`` in the first row of ``frame`` where every ``where`` column equals its
-    value (None if there is none, or it is missing)."""
-    matches = np.ones(len(frame), dtype=bool)
-    for key, wanted in where.items():
-        matches &= (frame[key] == wanted).to_numpy(dtype=bool, na_value=False)
-    found = np.flatnonzero(matches)
-    if not len(found) or pd.isna(frame[column].iloc[found[0]]):
-        return None
-    return frame[column].iloc[found[0]]
 
 
 def _long(
@@ -169,12 +158,28 @@ def _templates(lang: str) -> dict[str, dict]:
     return result
 
 
-def _chart_spec(t: Translator, kind: str, frame: pd.DataFrame, description: str) -> str:
+def _chart_spec(t: Translator, kind: str, rows: list[dict], description: str) -> str:
     spec = dict(_templates(t.lang))[kind] | {
-        "datasets": {"rows": json.loads(frame.to_json(orient="records"))},
+        "datasets": {"rows": rows},
         "description": description,
     }
     return _json(spec)
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    """A chart's rows as its JSON carries them (pandas' ``to_json``: floats to 10 decimals),
+    made once per place and shared by both languages."""
+    return json.loads(frame.to_json(orient="records"))
+
+
+def _named(records: list[dict], column: str, names, renamed: str | None = None) -> list[dict]:
+    """``records`` with ``column`` holding ``names[value]`` (and called ``renamed``, in the
+    same place, if given): a language's labels in the language-free rows."""
+    new = renamed or column
+    return [
+        {(new if k == column else k): (names[v] if k == column else v) for k, v in row.items()}
+        for row in records
+    ]
 
 
 # ---------------------------------------------------------------- key figures
@@ -182,16 +187,14 @@ def _chart_spec(t: Translator, kind: str, frame: pd.DataFrame, description: str)
 
 def key_figures(t: Translator, data: SiteData, place: Place) -> list[Figure]:
     r, y = data.revision, data.year
-    newest, female, pop_rows, first, revised, last = _once(
-        data, "figures", place, lambda: _figure_rows(data, place)
-    )
-    migrants = _value(newest, "migrants", year=y)
+    migrants, share, migrant_share, total_population, first, revised, last = _figure_numbers(
+        data
+    ).get(place.key, (None,) * 7)
     figures = [
         Figure(
             "migrants", t("site.fig.migrants", year=t.year(y)), t.number(migrants), _raw(migrants)
         ),
     ]
-    share = _value(female, "female_share_pct", revision=r, year=y)
     figures.append(
         Figure(
             "female_share_pct",
@@ -200,7 +203,6 @@ def key_figures(t: Translator, data: SiteData, place: Place) -> list[Figure]:
             _raw(share),
         )
     )
-    migrant_share = _value(pop_rows, "migrant_share_pct", year=y)
     figures.append(
         Figure(
             "migrant_share_pct",
@@ -209,7 +211,6 @@ def key_figures(t: Translator, data: SiteData, place: Place) -> list[Figure]:
             _raw(migrant_share),
         )
     )
-    total_population = _value(pop_rows, "total_population", year=y)
     figures.append(
         Figure(
             "population",
@@ -281,22 +282,58 @@ def key_figures(t: Translator, data: SiteData, place: Place) -> list[Figure]:
     return figures
 
 
-def _figure_rows(data: SiteData, place: Place):
-    """The rows behind a place's key figures (newest revision): its stock (both sexes),
-    female share and population rows, its first year's stock row, its newest row with a
-    revision change and its newest refugees row (None where there is none)."""
-    stock = data.of("stock", place)
-    newest = stock[(stock["revision"] == data.revision) & (stock["sex"] == "total")]
-    population = data.of("population", place)
-    pop_rows = population[
-        (population["revision"] == data.revision) & (population["sex"] == "total")
-    ]
-    first = newest.sort_values("year").iloc[0] if len(newest) else None
-    changes = newest.dropna(subset=["previous_revision", "change"]).sort_values("year")
-    revised = changes.iloc[-1] if len(changes) else None
-    refugees = data.of("refugees", place)
-    last = refugees.sort_values("year").iloc[-1] if len(refugees) else None
-    return newest, data.of("female", place), pop_rows, first, revised, last
+def _figure_numbers(data: SiteData) -> dict[str, tuple]:
+    """The numbers behind each place's key figures (newest revision, its year), by place
+    key: migrants, women's share, migrants' share of the population and the population;
+    then its first year's stock row, its newest row with a revision change and its newest
+    refugees row (rows as dicts; None where there is none). Made for all places at once."""
+    if "figure_numbers" in data._split:
+        return data._split["figure_numbers"]
+    r, y = data.revision, data.year
+    stock, population = data.stock, data.population
+    newest = _rows_by_place(stock[(stock["revision"] == r) & (stock["sex"] == "total")])
+    people = _rows_by_place(
+        population[(population["revision"] == r) & (population["sex"] == "total")]
+    )
+    female = _rows_by_place(data.female)
+    refugees = _rows_by_place(data.refugees)
+    result = {}
+    for place in data.places:
+        rows = newest.get(place.key, [])
+        changes = [
+            row for row in rows if not (pd.isna(row["previous_revision"]) or pd.isna(row["change"]))
+        ]
+        pop_rows = people.get(place.key, [])
+        result[place.key] = (
+            _first(rows, "migrants", year=y),
+            _first(female.get(place.key, []), "female_share_pct", revision=r, year=y),
+            _first(pop_rows, "migrant_share_pct", year=y),
+            _first(pop_rows, "total_population", year=y),
+            min(rows, key=lambda row: row["year"]) if rows else None,
+            max(changes, key=lambda row: row["year"]) if changes else None,
+            max(refugees[place.key], key=lambda row: row["year"])
+            if place.key in refugees
+            else None,
+        )
+    data._split["figure_numbers"] = result
+    return result
+
+
+def _rows_by_place(frame: pd.DataFrame) -> dict[str, list[dict]]:
+    """The rows of ``frame`` as dicts, by place key (in the frame's order)."""
+    rows: dict[str, list[dict]] = {}
+    for key, row in zip(frame["place"].tolist(), frame.to_dict("records"), strict=True):
+        rows.setdefault(str(key), []).append(row)
+    return rows
+
+
+def _first(rows: list[dict], column: str, **where: object) -> object | None:
+    """``column`` in the first of ``rows`` where every ``where`` column equals its value
+    (None if there is none, or it is missing)."""
+    for row in rows:
+        if all(not pd.isna(row[key]) and row[key] == wanted for key, wanted in where.items()):
+            return None if pd.isna(row[column]) else row[column]
+    return None
 
 
 def _float(value: object) -> float | None:
@@ -310,13 +347,12 @@ def _int(value: object) -> int | None:
 # ---------------------------------------------------------------- sections
 
 
-def _by_place(data: SiteData, name: str, build) -> dict[str, pd.DataFrame]:
-    """``build(data)`` (a frame with a ``place`` column, for all places at once) split by
-    place, computed once per site build and shared by both languages."""
-    if name not in data._split:
-        frame = build(data)
-        data._split[name] = {str(k): v.reset_index(drop=True) for k, v in frame.groupby("place")}
-    return data._split[name]
+def _whole(data: SiteData, name: str, build) -> pd.DataFrame:
+    """``build(data)``: a frame for all places at once, computed once per site build."""
+    key = ("whole", name)
+    if key not in data._split:
+        data._split[key] = build(data)
+    return data._split[key]
 
 
 def _once(data: SiteData, name: str, place: Place, build):
@@ -350,16 +386,16 @@ def _share_wide(data: SiteData) -> pd.DataFrame:
 
 
 def stock_chart(t: Translator, data: SiteData, place: Place, name: str) -> SiteChart | None:
-    numbers = _once(data, "stock", place, lambda: _stock_numbers(data, place))
+    numbers = _stock_numbers(data).get(place.key)
     if numbers is None:
         return None
-    wide, cells, csv, long = numbers
-    first, last = int(wide.index.min()), int(wide.index.max())
+    cells, csv, long = numbers
+    first, last = int(min(cells)), int(max(cells))
     table = Table(
         "migrants_by_sex",
         t("site.stock.table", revision=t.year(data.revision)),
         [t("col.year"), *(t(f"site.sex.{s}") for s in SEXES)],
-        [[Cell(t.year(year)), *(_num(t, cells[year][s]) for s in SEXES)] for year in wide.index],
+        [[Cell(t.year(year)), *(_num(t, row[s]) for s in SEXES)] for year, row in cells.items()],
         csv,
     )
     alt_text = t(
@@ -372,29 +408,43 @@ def stock_chart(t: Translator, data: SiteData, place: Place, name: str) -> SiteC
         female=t.number(_int(cells[last]["female"])),
         male=t.number(_int(cells[last]["male"])),
     )
-    frame = long.assign(series=name)
+    rows = [{**row, "series": name} for row in long]
     return SiteChart(
         "migrants_by_sex",
         t("site.stock.heading", first=t.year(first), last=t.year(last)),
         alt_text,
-        _chart_spec(t, "stock", frame, alt_text),
+        _chart_spec(t, "stock", rows, alt_text),
         table,
         True,
     )
 
 
-def _stock_numbers(data: SiteData, place: Place):
-    """Migrants by sex and year in the newest revision: the frame (by year), its cells
-    (year -> {sex: migrants}), the CSV and the chart rows; None if the place has none."""
-    every = _by_place(data, "stock_wide", _stock_wide).get(place.key)
-    if every is None:
-        return None
-    wide = every[every["revision"] == data.revision].set_index("year")[list(SEXES)]
-    if wide.empty:
-        return None
-    csv = wide.reset_index().assign(revision=data.revision)[["revision", "year", *SEXES]]
-    long = _long(wide.reset_index(), ["year"], list(SEXES), "sex", "migrants")
-    return wide, wide.to_dict("index"), csv, long
+def _stock_numbers(data: SiteData) -> dict[str, tuple]:
+    """Migrants by sex and year in the newest revision, by place key (a place with none
+    has none): its cells (year -> {sex: migrants}, by year), the CSV and the chart rows.
+    Made for all places at once."""
+    if "stock_numbers" in data._split:
+        return data._split["stock_numbers"]
+    every = _whole(data, "stock_wide", _stock_wide)
+    newest = every[every["revision"] == data.revision]
+    places = newest["place"].tolist()
+    cells: dict[str, dict] = {}
+    for key, year, row in zip(
+        places, newest["year"].tolist(), newest[list(SEXES)].to_dict("records"), strict=True
+    ):
+        cells.setdefault(key, {})[year] = row
+    long: dict[str, list[dict]] = {}
+    for row in _records(_long(newest, ["place", "year"], list(SEXES), "sex", "migrants")):
+        long.setdefault(row["place"], []).append(
+            {name: row[name] for name in ("year", "sex", "migrants")}
+        )
+    csv = newest.assign(revision=data.revision)[["revision", "year", *SEXES]]
+    result = {
+        str(key): (cells[str(key)], frame.reset_index(drop=True), long.get(str(key), []))
+        for key, frame in csv.groupby(newest["place"])
+    }
+    data._split["stock_numbers"] = result
+    return result
 
 
 def _comparators(data: SiteData, place: Place) -> list[Place]:
@@ -415,15 +465,15 @@ def female_chart(t: Translator, data: SiteData, place: Place) -> SiteChart | Non
     numbers = _once(data, "female", place, lambda: _female_numbers(data, chain))
     if numbers is None:
         return None
-    wide, cells, csv, long = numbers  # columns and series: the places' keys
+    cells, csv, long = numbers  # columns and series: the places' keys
     keys = [other.key for other in chain]
     names = [place_name(t, other) for other in chain]
-    first, last = int(wide.index.min()), int(wide.index.max())
+    first, last = int(min(cells)), int(max(cells))
     table = Table(
         "female_share",
         t("site.female.table", revision=t.year(data.revision)),
         [t("col.year"), *names],
-        [[Cell(t.year(year)), *(_pct2(t, cells[year][k]) for k in keys)] for year in wide.index],
+        [[Cell(t.year(year)), *(_pct2(t, row[k]) for k in keys)] for year, row in cells.items()],
         csv,
     )
     alt_text = t(
@@ -434,32 +484,63 @@ def female_chart(t: Translator, data: SiteData, place: Place) -> SiteChart | Non
         pct=t.percent(_float(cells[last][keys[0]]), decimals=2),
         region_pct=t.percent(_float(cells[last][keys[-1]]), decimals=2),
     )
-    long = long.assign(series=long["series"].map(dict(zip(keys, names, strict=True))))
+    rows = _named(long, "series", dict(zip(keys, names, strict=True)))
     return SiteChart(
         "female_share",
         t("site.female.heading"),
         alt_text,
-        _chart_spec(t, "female", long, alt_text),
+        _chart_spec(t, "female", rows, alt_text),
         table,
         False,
     )
 
 
 def _female_numbers(data: SiteData, chain: list[Place]):
-    """Women's share of the migrants of each place of ``chain`` by year (newest revision),
-    columns named by place key: the frame, its cells (year -> {key: share}), the CSV and
-    the chart rows; None if the first place has no share."""
-    columns = {}
-    for other in chain:
-        rows = data.of("female", other)
-        rows = rows[rows["revision"] == data.revision]
-        columns[other.key] = rows.set_index("year")["female_share_pct"]
-    wide = pd.DataFrame(columns).sort_index()
-    if wide.empty or wide.iloc[:, 0].isna().all():
+    """Women's share of the migrants of each place of ``chain`` by year (newest revision;
+    the years of any of them, NaN where one has none), columns named by place key: the
+    cells (year -> {key: share}, by year), the CSV and the chart rows; None if the first
+    place has no share."""
+    shares, charted = _female_shares(data)
+    keys = [other.key for other in chain]
+    years = sorted({year for key in keys for year in shares.get(key, {})})
+    cells = {year: {key: shares.get(key, {}).get(year, math.nan) for key in keys} for year in years}
+    if all(pd.isna(row[keys[0]]) for row in cells.values()):  # none at all, too
         return None
-    csv = wide.reset_index().assign(revision=data.revision)
-    long = _long(wide.reset_index(), ["year"], list(columns), "series", "share")
-    return wide, wide.to_dict("index"), csv, long
+    csv = pd.DataFrame(
+        {
+            "year": np.array(years, dtype=data.female["year"].dtype),
+            **{key: np.array([cells[year][key] for year in years], dtype=float) for key in keys},
+            "revision": data.revision,
+        }
+    )
+    long = [
+        {"year": year, "series": key, "share": charted[key][year]}
+        for key in keys
+        for year in years
+        if not pd.isna(cells[year][key])
+    ]
+    return cells, csv, long
+
+
+def _female_shares(data: SiteData) -> tuple[dict[str, dict], dict[str, dict]]:
+    """Women's share of the migrants by year (newest revision), by place key: year ->
+    share, and year -> the share as the charts' JSON carries it. Made once for all places
+    (each place's chart shows its sub-region's and the region's too)."""
+    if "female_shares" not in data._split:
+        rows = data.female[data.female["revision"] == data.revision]
+        shares: dict[str, dict] = {}
+        charted: dict[str, dict] = {}
+        for key, year, share in zip(
+            rows["place"].tolist(),
+            rows["year"].tolist(),
+            rows["female_share_pct"].tolist(),
+            strict=True,
+        ):
+            shares.setdefault(str(key), {})[year] = share
+        for row in _records(rows[["place", "year", "female_share_pct"]]):
+            charted.setdefault(str(row["place"]), {})[row["year"]] = row["female_share_pct"]
+        data._split["female_shares"] = shares, charted
+    return data._split["female_shares"]
 
 
 def _pct2(t: Translator, value: object) -> Cell:
@@ -467,19 +548,19 @@ def _pct2(t: Translator, value: object) -> Cell:
 
 
 def share_chart(t: Translator, data: SiteData, place: Place, name: str) -> SiteChart | None:
-    numbers = _once(data, "share", place, lambda: _share_numbers(data, place))
+    numbers = _share_numbers(data).get(place.key)
     if numbers is None:
         return None
-    wide, cells, people, region_share, csv, long = numbers  # long: series are place keys
+    cells, people, region_share, csv, long = numbers  # long: series are place keys
     region = data.place("arab-region")
-    first, last = int(wide.index.min()), int(wide.index.max())
+    first, last = int(min(cells)), int(max(cells))
     headers = [t("col.year"), *(t(f"site.sex.{s}") for s in SEXES), t("site.col.population")]
     show_region = place is not region
     if show_region:
         headers.append(t("site.col.region_share"))
     table_rows = []
-    for year in wide.index:
-        row = [Cell(t.year(year)), *(_pct2(t, cells[year][s]) for s in SEXES)]
+    for year, shares in cells.items():
+        row = [Cell(t.year(year)), *(_pct2(t, shares[s]) for s in SEXES)]
         row.append(_num(t, people.get(year)))
         if show_region:
             row.append(_pct2(t, region_share.get(year)))
@@ -500,41 +581,58 @@ def share_chart(t: Translator, data: SiteData, place: Place, name: str) -> SiteC
         region_pct=t.percent(_float(region_share.get(last)), decimals=2),
     )
     names = {region.key: place_name(t, region), place.key: name}
-    long = long.assign(series=long["series"].map(names))
     return SiteChart(
         "migrant_share",
         t("site.share.heading"),
         alt_text,
-        _chart_spec(t, "share", long, alt_text),
+        _chart_spec(t, "share", _named(long, "series", names), alt_text),
         table,
         True,
     )
 
 
-def _share_numbers(data: SiteData, place: Place):
-    """Migrants' share of the population by sex and year (newest revision): the frame (by
-    year), its cells (year -> {sex: share}), the population and the region's total share
-    (by year), the CSV and the chart rows (series: place keys); None if it has no share."""
-    shares = _by_place(data, "share_wide", _share_wide)
-    mine = shares.get(place.key)
-    if mine is None or mine["total"].isna().all():
-        return None
-    wide = mine.set_index("year")[list(SEXES)]
-    people = mine.set_index("year")["total_population"]
+def _share_numbers(data: SiteData) -> dict[str, tuple]:
+    """Migrants' share of the population by sex and year (newest revision), by place key
+    (a place with no share has none): its cells (year -> {sex: share}, by year), its
+    population and the region's total share (year -> value), the CSV and the chart rows
+    (the place's, then the region's; series: place keys). Made for all places at once."""
+    if "share_numbers" in data._split:
+        return data._split["share_numbers"]
+    every = _whole(data, "share_wide", _share_wide)
     region = data.place("arab-region")
-    region_rows = shares[region.key].set_index("year")
-    region_share = region_rows["total"]
-    csv = wide.reset_index().assign(
-        revision=data.revision, total_population=people.reindex(wide.index).values
+    places = every["place"].tolist()
+    years = every["year"].tolist()
+    cells: dict[str, dict] = {}
+    people: dict[str, dict] = {}
+    rows = every[list(SEXES)].to_dict("records")
+    for key, year, row, population in zip(
+        places, years, rows, every["total_population"].tolist(), strict=True
+    ):
+        cells.setdefault(key, {})[year] = row
+        people.setdefault(key, {})[year] = population
+    region_share = {year: row["total"] for year, row in cells[region.key].items()}
+    long: dict[tuple[str, str], list[dict]] = {}
+    frame = every.rename(columns={"place": "series"})
+    for row in _records(_long(frame, ["year", "series"], list(SEXES), "sex", "share")):
+        long.setdefault((row["series"], row["sex"]), []).append(row)
+    by_year = every.loc[every["place"] == region.key].set_index("year")["total"]
+    csv = every[["year", *SEXES]].assign(
+        revision=data.revision,
+        total_population=every["total_population"].to_numpy(),
+        arab_region_total=every["year"].map(by_year).to_numpy(),
     )
-    if place is not region:
-        csv["arab_region_total"] = region_share.reindex(wide.index).values
-    series = [wide.assign(series=place.key)]
-    if place is not region:
-        series.append(region_rows[list(SEXES)].assign(series=region.key))
-    long = _long(pd.concat(series).reset_index(), ["year", "series"], list(SEXES), "sex", "share")
-    cells = wide.to_dict("index")
-    return wide, cells, people.to_dict(), region_share.to_dict(), csv, long
+    result = {}
+    for key, table in csv.groupby(every["place"]):
+        key = str(key)
+        if all(pd.isna(row["total"]) for row in cells[key].values()):
+            continue
+        chain = [key] if key == region.key else [key, region.key]
+        rows = [row for sex in SEXES for other in chain for row in long.get((other, sex), [])]
+        if key == region.key:
+            table = table.drop(columns=["arab_region_total"])
+        result[key] = (cells[key], people[key], region_share, table.reset_index(drop=True), rows)
+    data._split["share_numbers"] = result
+    return result
 
 
 def _members(data: SiteData) -> pd.DataFrame:
@@ -543,15 +641,16 @@ def _members(data: SiteData) -> pd.DataFrame:
     return pd.DataFrame(pairs, columns=["place", "member"])
 
 
-def bilateral_numbers(data: SiteData) -> dict[str, dict[str, pd.DataFrame]]:
+def bilateral_numbers(data: SiteData) -> dict[str, dict]:
     """Language-free, for all places at once: the top ten origins and destinations of
-    emigrants (by sex, with the share of all) and the intra-Arab sums, by place key."""
+    emigrants (by sex, with the share of all: ``_rankings``) and the intra-Arab sums, by
+    place key."""
     if "bilateral" in data._split:
         return data._split["bilateral"]
     members = _members(data)
     immigrants = data.immigrants.merge(members, left_on="destination_code", right_on="member")
     emigrants = data.emigrants.merge(members, left_on="origin_code", right_on="member")
-    result: dict[str, dict[str, pd.DataFrame]] = {}
+    result: dict[str, dict] = {}
     for key, frame, code, label, countries in (
         ("origins", immigrants, "origin_code", "origin", immigrants["origin_kind"] == "country"),
         (
@@ -574,7 +673,7 @@ def bilateral_numbers(data: SiteData) -> dict[str, dict[str, pd.DataFrame]]:
         )
         top = wide.groupby("place").head(TOP).copy()
         top["share_pct"] = 100 * top["total"] / top["place"].map(everyone).where(lambda v: v > 0)
-        result[key] = {str(k): v.reset_index(drop=True) for k, v in top.groupby("place")}
+        result[key] = _rankings(data, top)
     total_in, total_out = immigrants["sex"] == "total", emigrants["sex"] == "total"
     sums = pd.DataFrame(
         {
@@ -588,17 +687,17 @@ def bilateral_numbers(data: SiteData) -> dict[str, dict[str, pd.DataFrame]]:
             .sum(),
         }
     ).fillna(0)
-    result["intra"] = {str(k): row for k, row in sums.groupby(level=0)}
+    result["intra"] = {str(k): row for k, row in sums.to_dict("index").items()}
     data._split["bilateral"] = result
     return result
 
 
 def _ranking(t: Translator, data: SiteData, key: str, place: Place, name: str) -> SiteChart | None:
     """Top origins (``key`` origins) or destinations of emigrants, by sex."""
-    top = bilateral_numbers(data)[key].get(place.key)
-    if top is None or top.empty:
+    numbers = bilateral_numbers(data)[key].get(place.key)
+    if numbers is None:
         return None
-    records, csv, long = _once(data, key, place, lambda: _ranking_numbers(data, top))
+    records, csv, long = numbers
     names = [t.place(int(row["code"]), row["name"]) for row in records]
     r, y = data.bilateral_revision, data.bilateral_year
     table = Table(
@@ -626,35 +725,45 @@ def _ranking(t: Translator, data: SiteData, key: str, place: Place, name: str) -
     first = records[0]
     alt_text = t(
         f"site.{key}.alt",
-        n=t.number(len(top)),
+        n=t.number(len(records)),
         place=name,
         top=names[0],
         top_n=t.number(_int(first["total"])),
         top_pct=t.percent(_float(first["share_pct"])),
     )
-    long = long.assign(name=[names[i] for i in long["name"]])
     return SiteChart(
         key,
         t(f"site.{key}.title", place=name),
         alt_text,
-        _chart_spec(t, key, long, alt_text),
+        _chart_spec(t, key, _named(long, "name", names), alt_text),
         table,
         True,
     )
 
 
-def _ranking_numbers(data: SiteData, top: pd.DataFrame):
-    """A ranking's rows as dicts, its CSV and its chart rows (``name``: the row's
-    position in ``top``, named per language)."""
+def _rankings(data: SiteData, top: pd.DataFrame) -> dict[str, tuple]:
+    """Every place's ranking (``top``: all places' rows, in order), by place key: its rows
+    as dicts, its CSV and its chart rows (``name``: the row's position in the ranking,
+    named per language). Made for all places at once."""
     csv = (
         top[["code", "name", *SEXES, "share_pct"]]
         .assign(revision=data.bilateral_revision, year=data.bilateral_year)
         .assign(code=top["code"].astype(int))
         .loc[:, ["revision", "year", "code", "name", *SEXES, "share_pct"]]
     )
-    positions = top.assign(name=range(len(top)))
-    long = _long(positions, ["name"], list(SEXES), "sex", "migrants")
-    return top.to_dict("records"), csv, long
+    records: dict[str, list[dict]] = {}
+    for key, row in zip(top["place"].tolist(), top.to_dict("records"), strict=True):
+        records.setdefault(str(key), []).append(row)
+    positions = top.assign(name=top.groupby("place").cumcount())
+    long: dict[str, list[dict]] = {}
+    for row in _records(_long(positions, ["place", "name"], list(SEXES), "sex", "migrants")):
+        long.setdefault(str(row["place"]), []).append(
+            {name: row[name] for name in ("name", "sex", "migrants")}
+        )
+    return {
+        str(key): (records[str(key)], frame.reset_index(drop=True), long.get(str(key), []))
+        for key, frame in csv.groupby(top["place"])
+    }
 
 
 def bilateral_sections(t: Translator, data: SiteData, page: PlacePage) -> None:
@@ -664,27 +773,7 @@ def bilateral_sections(t: Translator, data: SiteData, page: PlacePage) -> None:
         chart = _ranking(t, data, key, page.place, page.name)
         if chart is not None:
             page.charts[chart.key] = chart
-    sums = bilateral_numbers(data)["intra"].get(page.place.key)
-    values = (
-        [0, 0, 0, 0]
-        if sums is None
-        else [
-            int(sums["from_arab"].iloc[0]),
-            int(sums["in_arab"].iloc[0]),
-            int(sums["immigrants_all"].iloc[0]),
-            int(sums["emigrants_all"].iloc[0]),
-        ]
-    )
-    frame = pd.DataFrame(
-        {
-            "revision": data.bilateral_revision,
-            "year": data.bilateral_year,
-            "measure": ["of_immigrants", "of_emigrants"],
-            "intra_arab": values[:2],
-            "of_all": values[2:],
-        }
-    )
-    frame["share_pct"] = 100 * frame["intra_arab"] / frame["of_all"].where(frame["of_all"] > 0)
+    frame, records = _intra_numbers(data)[page.place.key]
     page.tables["intra_arab"] = Table(
         "intra_arab",
         t(
@@ -700,17 +789,50 @@ def bilateral_sections(t: Translator, data: SiteData, page: PlacePage) -> None:
                 _num(t, row.of_all),
                 _pct(t, row.share_pct),
             ]
-            for row in frame.itertuples()
+            for row in records
         ],
         frame,
     )
 
 
+def _intra_numbers(data: SiteData) -> dict[str, tuple]:
+    """Every place's intra-Arab table, by place key: its frame (the CSV) and its rows.
+    Made for all places at once (two rows each)."""
+    if "intra_numbers" in data._split:
+        return data._split["intra_numbers"]
+    sums = bilateral_numbers(data)["intra"]
+    keys = [place.key for place in data.places]
+    values = []
+    for key in keys:
+        row = sums.get(key)
+        if row is None:
+            values.append([0, 0, 0, 0])
+            continue
+        names = ("from_arab", "in_arab", "immigrants_all", "emigrants_all")
+        values.append([int(row[name]) for name in names])
+    frame = pd.DataFrame(
+        {
+            "revision": data.bilateral_revision,
+            "year": data.bilateral_year,
+            "measure": ["of_immigrants", "of_emigrants"] * len(keys),
+            "intra_arab": [value for four in values for value in four[:2]],
+            "of_all": [value for four in values for value in four[2:]],
+        }
+    )
+    frame["share_pct"] = 100 * frame["intra_arab"] / frame["of_all"].where(frame["of_all"] > 0)
+    rows = list(frame.itertuples())
+    result = {
+        key: (frame.iloc[2 * i : 2 * i + 2], rows[2 * i : 2 * i + 2]) for i, key in enumerate(keys)
+    }
+    data._split["intra_numbers"] = result
+    return result
+
+
 def refugees_table(t: Translator, data: SiteData, place: Place) -> Table | None:
-    frame = data.of("refugees", place)
-    if frame.empty:
+    numbers = _once(data, "refugees", place, lambda: _refugee_rows(data, place))
+    if numbers is None:
         return None
-    revision = int(frame["revision"].iloc[0])
+    revision, records, csv = numbers
     return Table(
         "refugees",
         t("site.refugees.table", revision=t.year(revision)),
@@ -729,10 +851,35 @@ def refugees_table(t: Translator, data: SiteData, place: Place) -> Table | None:
                 Cell(t("yes") if row.in_stock else t("no")),
                 _num(t, row.migrants_and_refugees),
             ]
-            for row in frame.itertuples()
+            for row in records
         ],
-        frame.drop(columns=["place"]),
+        csv,
     )
+
+
+def _refugee_rows(data: SiteData, place: Place):
+    """A place's refugees: their revision, rows and CSV (None if it has none)."""
+    csv, rows = _table_rows(data, "refugees", lambda data: data.refugees, ["place"])
+    chosen = [i for i, row in enumerate(rows) if row.place == place.key]
+    if not chosen:
+        return None
+    return int(rows[chosen[0]].revision), [rows[i] for i in chosen], csv.take(chosen)
+
+
+def _table_rows(data: SiteData, name: str, build, drop: list[str]):
+    """``build(data)`` for all places (a table's rows): the frame without its ``drop``
+    columns (the CSV's), and its rows as named tuples. Made once per site build: each place
+    takes its rows from them."""
+    key = ("rows", name)
+    if key not in data._split:
+        frame = build(data)
+        data._split[key] = frame.drop(columns=drop), list(frame.itertuples())
+    return data._split[key]
+
+
+def _with_names(data: SiteData, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (a ``code`` column: Arab countries) with their English ``name``."""
+    return frame.assign(name=[_country_name(data, int(c)) for c in frame["code"]])
 
 
 def letters_in_words(t: Translator, letters: str) -> str:
@@ -742,12 +889,13 @@ def letters_in_words(t: Translator, letters: str) -> str:
 
 
 def basis_table(t: Translator, data: SiteData, place: Place) -> Table | None:
-    frame = _once(data, "data_type", place, lambda: _basis_rows(data, place))
-    if frame is None:
+    numbers = _once(data, "data_type", place, lambda: _basis_rows(data, place))
+    if numbers is None:
         return None
+    revision, records, csv = numbers
     return Table(
         "data_type",
-        t("site.basis.table", revision=t.year(int(frame["revision"].iloc[0]))),
+        t("site.basis.table", revision=t.year(revision)),
         [
             t("col.country"),
             t("col.data_type"),
@@ -761,19 +909,23 @@ def basis_table(t: Translator, data: SiteData, place: Place) -> Table | None:
                 Cell(letters_in_words(t, row.data_type)),
                 Cell(t("yes") if row.refugees_added else t("no")),
             ]
-            for row in frame.itertuples()
+            for row in records
         ],
-        frame[["revision", "code", "name", "data_type", "basis", "refugees_added"]],
+        csv,
     )
 
 
-def _basis_rows(data: SiteData, place: Place) -> pd.DataFrame | None:
-    """The data basis of the place's countries, by English name (None if none)."""
-    frame = data.basis[data.basis["code"].isin(list(place.members))]
-    if frame.empty:
+def _basis_rows(data: SiteData, place: Place):
+    """The data basis of the place's countries, by English name: its revision, rows and
+    CSV (None if none)."""
+    csv, rows = _table_rows(data, "data_type", lambda data: _with_names(data, data.basis), [])
+    members = set(place.members)
+    chosen = [i for i, row in enumerate(rows) if row.code in members]
+    if not chosen:
         return None
-    names = [_country_name(data, int(c)) for c in frame["code"]]
-    return frame.assign(name=names).sort_values("name")
+    chosen.sort(key=lambda i: rows[i].name)
+    csv = csv.take(chosen)[["revision", "code", "name", "data_type", "basis", "refugees_added"]]
+    return int(rows[chosen[0]].revision), [rows[i] for i in chosen], csv
 
 
 def _country_name(data: SiteData, code: int) -> str:
@@ -781,14 +933,14 @@ def _country_name(data: SiteData, code: int) -> str:
 
 
 def notes_table(t: Translator, data: SiteData, place: Place) -> Table | None:
-    frame = data.notes[data.notes["code"].isin(list(place.members))]
-    if frame.empty:
+    numbers = _once(data, "notes", place, lambda: _note_rows(data, place))
+    if numbers is None:
         return None
-    frame = frame.assign(name=[_country_name(data, int(c)) for c in frame["code"]])
+    revision, records, csv = numbers
     published = None if t.lang == "en" else "en"  # the UN publishes its notes in English
     return Table(
         "notes",
-        t("site.notes.table", revision=t.year(int(frame["revision"].iloc[0]))),
+        t("site.notes.table", revision=t.year(revision)),
         [t("col.country"), t("col.note"), t("col.text")],
         [
             [
@@ -796,17 +948,28 @@ def notes_table(t: Translator, data: SiteData, place: Place) -> Table | None:
                 Cell(t.number(row.note_number)),
                 Cell(row.note_text, lang=published),
             ]
-            for row in frame.itertuples()
+            for row in records
         ],
-        frame[["revision", "code", "name", "note_number", "note_text"]],
+        csv,
     )
 
 
-def revisions_chart(t: Translator, data: SiteData, place: Place, name: str) -> SiteChart | None:
-    every = _by_place(data, "stock_wide", _stock_wide).get(place.key)
-    if every is None:
+def _note_rows(data: SiteData, place: Place):
+    """The notes on the place's countries: their revision, rows and CSV (None if none)."""
+    csv, rows = _table_rows(data, "notes", lambda data: _with_names(data, data.notes), [])
+    members = set(place.members)
+    chosen = [i for i, row in enumerate(rows) if row.code in members]
+    if not chosen:
         return None
-    csv, records, biggest, long = _once(data, "revisions", place, lambda: _revision_numbers(every))
+    csv = csv.take(chosen)[["revision", "code", "name", "note_number", "note_text"]]
+    return int(rows[chosen[0]].revision), [rows[i] for i in chosen], csv
+
+
+def revisions_chart(t: Translator, data: SiteData, place: Place, name: str) -> SiteChart | None:
+    numbers = _revision_numbers(data).get(place.key)
+    if numbers is None:
+        return None
+    csv, records, biggest, long, revisions = numbers
     rows = [
         [
             Cell(t.year(row["year"])),
@@ -845,29 +1008,51 @@ def revisions_chart(t: Translator, data: SiteData, place: Place, name: str) -> S
             previous=t.year(int(biggest["previous_revision"])),
             pct=t.percent(float(biggest["change_pct"]), signed=True),
         )
-    alt_text = t(
-        "site.revisions.alt", n=t.number(csv["revision"].nunique()), place=name, detail=detail
-    )
-    labels = {r: t("revisions.series", revision=t.year(int(r))) for r in long["revision"].unique()}
-    long = long.assign(series=long["revision"].map(labels))
+    alt_text = t("site.revisions.alt", n=t.number(revisions), place=name, detail=detail)
+    labels = {r["revision"]: None for r in long}
+    labels = {r: t("revisions.series", revision=t.year(int(r))) for r in labels}
     return SiteChart(
         "revisions",
         t("site.revisions.heading"),
         alt_text,
-        _chart_spec(t, "revisions", long[["year", "sex", "series", "migrants"]], alt_text),
+        _chart_spec(t, "revisions", _named(long, "revision", labels, "series"), alt_text),
         table,
         True,
     )
 
 
-def _revision_numbers(every: pd.DataFrame):
-    """A place's revisions table (its CSV, and its rows as dicts), its biggest revision
-    change (None if none) and its chart rows (year, revision, sex, migrants)."""
+def _revision_numbers(data: SiteData) -> dict[str, tuple]:
+    """Every place's revisions table (its CSV, and its rows as dicts), its biggest revision
+    change (None if none), its chart rows (year, sex, revision, migrants) and how many
+    revisions it has, by place key: made for all places at once, once per site build."""
+    if "revision_numbers" in data._split:
+        return data._split["revision_numbers"]
+    every = _whole(data, "stock_wide", _stock_wide)
     csv = every.drop(columns=["place"])
-    changed = csv.dropna(subset=["change_pct"])
-    biggest = changed.loc[changed["change_pct"].abs().idxmax()] if len(changed) else None
-    long = _long(csv, ["year", "revision"], list(SEXES), "sex", "migrants")
-    return csv, csv.to_dict("records"), biggest, long
+    records: dict[str, list[dict]] = {}
+    for key, row in zip(every["place"].tolist(), csv.to_dict("records"), strict=True):
+        records.setdefault(key, []).append(row)
+    long: dict[str, list[dict]] = {}
+    ids = ["place", "year", "revision"]
+    for row in _records(_long(every, ids, list(SEXES), "sex", "migrants")):
+        long.setdefault(row["place"], []).append(
+            {name: row[name] for name in ("year", "sex", "revision", "migrants")}
+        )
+    result = {}
+    for key, frame in csv.groupby(every["place"]):
+        rows = records[str(key)]
+        changed = [row for row in rows if not pd.isna(row["change_pct"])]
+        biggest = max(changed, key=lambda row: abs(row["change_pct"])) if changed else None
+        revisions = len({row["revision"] for row in rows})
+        result[str(key)] = (
+            frame.reset_index(drop=True),
+            rows,
+            biggest,
+            long.get(str(key), []),
+            revisions,
+        )
+    data._split["revision_numbers"] = result
+    return result
 
 
 def members_table(
