@@ -1,15 +1,15 @@
 """Everything the site shows, read from the store once for all 27 places.
 
 One query per store view (not one per place): the frames hold every Arab country,
-the four ESCWA sub-regions and the Arab region, and :meth:`SiteData.of` splits them
-by place. Connection, revision choice and sources come from the brief's queries.
+the four ESCWA sub-regions and the Arab region; the site's render splits them by place
+once per build. Connection, revision choice and sources come from the brief's queries.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import duckdb
 import pandas as pd
@@ -67,20 +67,11 @@ class SiteData:
     sources: pd.DataFrame  # revision, dataset, file_name, tables, sha256, citation
     synthetic: bool
     missing: dict[str, brief_queries.Gap] = field(default_factory=dict)  # section -> workbook
-    _split: dict[str, dict] = field(default_factory=dict, repr=False)  # computed once
+    #: what the render computes once per build (per place or for all places), by key
+    _split: dict[object, Any] = field(default_factory=dict, repr=False)
 
     def place(self, slug: str) -> Place:
         return next(place for place in self.places if place.slug == slug)
-
-    def of(self, frame_name: str, place: Place) -> pd.DataFrame:
-        """The rows of one frame for one place (split once for all places)."""
-        if frame_name not in self._split:
-            frame = getattr(self, frame_name)
-            self._split[frame_name] = {
-                str(key): rows.reset_index(drop=True) for key, rows in frame.groupby("place")
-            }
-        empty = getattr(self, frame_name).iloc[0:0]
-        return self._split[frame_name].get(place.key, empty)
 
 
 def arab_places(con: duckdb.DuckDBPyConnection) -> list[Place]:

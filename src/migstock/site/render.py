@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, wraps
+from typing import TypeVar
 
 import altair as alt
 import numpy as np
@@ -23,6 +25,23 @@ from migstock.brief.i18n import Translator
 from migstock.brief.queries import ARAB_REGION
 from migstock.brief.render import Cell, Figure, Table, _num, _pct, _raw
 from migstock.site.queries import Place, SiteData
+
+T = TypeVar("T")
+
+
+def _per_build(build: Callable[[SiteData], T]) -> Callable[[SiteData], T]:
+    """``build(data)``, language-free numbers for all places at once, computed once per
+    site build (kept in ``data``) and shared by both languages and every place."""
+
+    @wraps(build)
+    def once(data: SiteData) -> T:
+        key = ("per build", build.__name__)
+        if key not in data._split:
+            data._split[key] = build(data)
+        return data._split[key]
+
+    return once
+
 
 SEXES = ("total", "female", "male")
 TOP = 10  # origins and destinations shown
@@ -282,13 +301,12 @@ def key_figures(t: Translator, data: SiteData, place: Place) -> list[Figure]:
     return figures
 
 
+@_per_build
 def _figure_numbers(data: SiteData) -> dict[str, tuple]:
     """The numbers behind each place's key figures (newest revision, its year), by place
     key: migrants, women's share, migrants' share of the population and the population;
     then its first year's stock row, its newest row with a revision change and its newest
     refugees row (rows as dicts; None where there is none). Made for all places at once."""
-    if "figure_numbers" in data._split:
-        return data._split["figure_numbers"]
     r, y = data.revision, data.year
     stock, population = data.stock, data.population
     newest = _rows_by_place(stock[(stock["revision"] == r) & (stock["sex"] == "total")])
@@ -315,7 +333,6 @@ def _figure_numbers(data: SiteData) -> dict[str, tuple]:
             if place.key in refugees
             else None,
         )
-    data._split["figure_numbers"] = result
     return result
 
 
@@ -347,14 +364,6 @@ def _int(value: object) -> int | None:
 # ---------------------------------------------------------------- sections
 
 
-def _whole(data: SiteData, name: str, build) -> pd.DataFrame:
-    """``build(data)``: a frame for all places at once, computed once per site build."""
-    key = ("whole", name)
-    if key not in data._split:
-        data._split[key] = build(data)
-    return data._split[key]
-
-
 def _once(data: SiteData, name: str, place: Place, build):
     """``build()``: language-free numbers of one place's section, computed once per site
     build and shared by both languages."""
@@ -364,6 +373,7 @@ def _once(data: SiteData, name: str, place: Place, build):
     return data._split[key]
 
 
+@_per_build
 def _stock_wide(data: SiteData) -> pd.DataFrame:
     """place, year, revision, total, female, male, previous_revision, change, change_pct."""
     stock = data.stock
@@ -375,6 +385,7 @@ def _stock_wide(data: SiteData) -> pd.DataFrame:
     return wide.reset_index().sort_values(["place", "year", "revision"])
 
 
+@_per_build
 def _share_wide(data: SiteData) -> pd.DataFrame:
     """place, year, total, female, male (migrants' % of the population), total_population:
     the newest revision."""
@@ -419,13 +430,12 @@ def stock_chart(t: Translator, data: SiteData, place: Place, name: str) -> SiteC
     )
 
 
+@_per_build
 def _stock_numbers(data: SiteData) -> dict[str, tuple]:
     """Migrants by sex and year in the newest revision, by place key (a place with none
     has none): its cells (year -> {sex: migrants}, by year), the CSV and the chart rows.
     Made for all places at once."""
-    if "stock_numbers" in data._split:
-        return data._split["stock_numbers"]
-    every = _whole(data, "stock_wide", _stock_wide)
+    every = _stock_wide(data)
     newest = every[every["revision"] == data.revision]
     places = newest["place"].tolist()
     cells: dict[str, dict] = {}
@@ -443,7 +453,6 @@ def _stock_numbers(data: SiteData) -> dict[str, tuple]:
         str(key): (cells[str(key)], frame.reset_index(drop=True), long.get(str(key), []))
         for key, frame in csv.groupby(newest["place"])
     }
-    data._split["stock_numbers"] = result
     return result
 
 
@@ -522,25 +531,24 @@ def _female_numbers(data: SiteData, chain: list[Place]):
     return cells, csv, long
 
 
+@_per_build
 def _female_shares(data: SiteData) -> tuple[dict[str, dict], dict[str, dict]]:
     """Women's share of the migrants by year (newest revision), by place key: year ->
     share, and year -> the share as the charts' JSON carries it. Made once for all places
     (each place's chart shows its sub-region's and the region's too)."""
-    if "female_shares" not in data._split:
-        rows = data.female[data.female["revision"] == data.revision]
-        shares: dict[str, dict] = {}
-        charted: dict[str, dict] = {}
-        for key, year, share in zip(
-            rows["place"].tolist(),
-            rows["year"].tolist(),
-            rows["female_share_pct"].tolist(),
-            strict=True,
-        ):
-            shares.setdefault(str(key), {})[year] = share
-        for row in _records(rows[["place", "year", "female_share_pct"]]):
-            charted.setdefault(str(row["place"]), {})[row["year"]] = row["female_share_pct"]
-        data._split["female_shares"] = shares, charted
-    return data._split["female_shares"]
+    rows = data.female[data.female["revision"] == data.revision]
+    shares: dict[str, dict] = {}
+    charted: dict[str, dict] = {}
+    for key, year, share in zip(
+        rows["place"].tolist(),
+        rows["year"].tolist(),
+        rows["female_share_pct"].tolist(),
+        strict=True,
+    ):
+        shares.setdefault(str(key), {})[year] = share
+    for row in _records(rows[["place", "year", "female_share_pct"]]):
+        charted.setdefault(str(row["place"]), {})[row["year"]] = row["female_share_pct"]
+    return shares, charted
 
 
 def _pct2(t: Translator, value: object) -> Cell:
@@ -591,14 +599,13 @@ def share_chart(t: Translator, data: SiteData, place: Place, name: str) -> SiteC
     )
 
 
+@_per_build
 def _share_numbers(data: SiteData) -> dict[str, tuple]:
     """Migrants' share of the population by sex and year (newest revision), by place key
     (a place with no share has none): its cells (year -> {sex: share}, by year), its
     population and the region's total share (year -> value), the CSV and the chart rows
     (the place's, then the region's; series: place keys). Made for all places at once."""
-    if "share_numbers" in data._split:
-        return data._split["share_numbers"]
-    every = _whole(data, "share_wide", _share_wide)
+    every = _share_wide(data)
     region = data.place("arab-region")
     places = every["place"].tolist()
     years = every["year"].tolist()
@@ -631,7 +638,6 @@ def _share_numbers(data: SiteData) -> dict[str, tuple]:
         if key == region.key:
             table = table.drop(columns=["arab_region_total"])
         result[key] = (cells[key], people[key], region_share, table.reset_index(drop=True), rows)
-    data._split["share_numbers"] = result
     return result
 
 
@@ -641,12 +647,11 @@ def _members(data: SiteData) -> pd.DataFrame:
     return pd.DataFrame(pairs, columns=["place", "member"])
 
 
+@_per_build
 def bilateral_numbers(data: SiteData) -> dict[str, dict]:
     """Language-free, for all places at once: the top ten origins and destinations of
     emigrants (by sex, with the share of all: ``_rankings``) and the intra-Arab sums, by
     place key."""
-    if "bilateral" in data._split:
-        return data._split["bilateral"]
     members = _members(data)
     immigrants = data.immigrants.merge(members, left_on="destination_code", right_on="member")
     emigrants = data.emigrants.merge(members, left_on="origin_code", right_on="member")
@@ -688,7 +693,6 @@ def bilateral_numbers(data: SiteData) -> dict[str, dict]:
         }
     ).fillna(0)
     result["intra"] = {str(k): row for k, row in sums.to_dict("index").items()}
-    data._split["bilateral"] = result
     return result
 
 
@@ -795,11 +799,10 @@ def bilateral_sections(t: Translator, data: SiteData, page: PlacePage) -> None:
     )
 
 
+@_per_build
 def _intra_numbers(data: SiteData) -> dict[str, tuple]:
     """Every place's intra-Arab table, by place key: its frame (the CSV) and its rows.
     Made for all places at once (two rows each)."""
-    if "intra_numbers" in data._split:
-        return data._split["intra_numbers"]
     sums = bilateral_numbers(data)["intra"]
     keys = [place.key for place in data.places]
     values = []
@@ -824,7 +827,6 @@ def _intra_numbers(data: SiteData) -> dict[str, tuple]:
     result = {
         key: (frame.iloc[2 * i : 2 * i + 2], rows[2 * i : 2 * i + 2]) for i, key in enumerate(keys)
     }
-    data._split["intra_numbers"] = result
     return result
 
 
@@ -1021,13 +1023,12 @@ def revisions_chart(t: Translator, data: SiteData, place: Place, name: str) -> S
     )
 
 
+@_per_build
 def _revision_numbers(data: SiteData) -> dict[str, tuple]:
     """Every place's revisions table (its CSV, and its rows as dicts), its biggest revision
     change (None if none), its chart rows (year, sex, revision, migrants) and how many
     revisions it has, by place key: made for all places at once, once per site build."""
-    if "revision_numbers" in data._split:
-        return data._split["revision_numbers"]
-    every = _whole(data, "stock_wide", _stock_wide)
+    every = _stock_wide(data)
     csv = every.drop(columns=["place"])
     records: dict[str, list[dict]] = {}
     for key, row in zip(every["place"].tolist(), csv.to_dict("records"), strict=True):
@@ -1051,7 +1052,6 @@ def _revision_numbers(data: SiteData) -> dict[str, tuple]:
             long.get(str(key), []),
             revisions,
         )
-    data._split["revision_numbers"] = result
     return result
 
 
