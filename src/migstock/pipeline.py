@@ -30,14 +30,16 @@ from migstock.exchange import exchange_dir
 from migstock.outcomes import Outcome, RunSummary, Status
 from migstock.parse.prepare import (
     PreparedFile,
-    combined_rows,
     group_by_revision,
     prepare_or_reject,
+    rows_to_load,
+    staged,
     totals_first,
 )
 from migstock.report import RunReports
 from migstock.report.publish import write_reports
 from migstock.site import SiteResult, build_site, site_root
+from migstock.staging import Staging
 from migstock.store import (
     LoadChanges,
     RevisionLoad,
@@ -109,18 +111,19 @@ def run(
     if acquired is None:
         progress.stage(f"reading {scope.source_dir}")
         acquired = acquire.begin(scope, catalog, db_path, stages.download)
-    prepared = _prepare_all(acquired.to_prepare, acquired, stages)
-    if not acquired.catalog_done:  # new local files first said what they are
-        fetched = acquire.finish_catalog(acquired, scope, catalog, stages.download)
-        prepared += _prepare_all(fetched, acquired, stages)
-    chosen = [p for p in prepared if scope.wants(p.revision)]
-    acquire.conclude(acquired, scope, prepared_any=bool(chosen))
-    summary.outcomes.extend(acquired.outcomes)
-    if not chosen:
-        clean_up(db_path, parquet_dir)  # leftovers of a killed load, if any
-        return summary
-
-    _validate_load_and_report(chosen, reports, summary, stages, load)
+    # each parsed workbook's rows go to the staging store at once: one workbook in pandas
+    with Staging(db_path) as staging:
+        prepared = _prepare_all(acquired.to_prepare, acquired, stages, staging)
+        if not acquired.catalog_done:  # new local files first said what they are
+            fetched = acquire.finish_catalog(acquired, scope, catalog, stages.download)
+            prepared += _prepare_all(fetched, acquired, stages, staging)
+        chosen = [p for p in prepared if scope.wants(p.revision)]
+        acquire.conclude(acquired, scope, prepared_any=bool(chosen))
+        summary.outcomes.extend(acquired.outcomes)
+        if not chosen:
+            clean_up(db_path, parquet_dir)  # leftovers of a killed load, if any
+            return summary
+        _validate_load_and_report(chosen, reports, summary, stages, load)
     if any(o.status is Status.LOADED for o in summary.outcomes):
         summary.exchange_dir = exchange_dir(current_pointer(db_path).resolve())
         progress.stage("writing the data brief")
@@ -163,9 +166,10 @@ def _validate_load_and_report(
 
 
 def _prepare_all(
-    raws: list[RawFile], acquired: acquire.Acquisition, stages: Stages
+    raws: list[RawFile], acquired: acquire.Acquisition, stages: Stages, staging: Staging
 ) -> list[PreparedFile]:
-    """Parse each file; a bad one is a "rejected" outcome, the others go on."""
+    """Parse each file and stage its rows; a bad one is a "rejected" outcome, the others
+    go on."""
     prepared = []
     for raw in raws:
         progress.stage(f"parsing {raw.path.name}")
@@ -176,7 +180,7 @@ def _prepare_all(
         for warning in item.warnings:
             acquired.outcomes.append(Outcome(raw.path.name, Status.WARNING, warning))
         acquired.present.add((item.revision, item.dataset))
-        prepared.append(item)
+        prepared.append(staged(item, staging))
     return prepared
 
 
@@ -247,8 +251,8 @@ def revision_load(number: int, files: list[PreparedFile]) -> RevisionLoad:
         )
     return RevisionLoad(
         revision=number,
-        bilateral_stock=combined_rows(files, "bilateral", lineage=True),
-        destination_totals=combined_rows(files, "destination_totals", lineage=True),
+        bilateral_stock=rows_to_load(files, "bilateral"),
+        destination_totals=rows_to_load(files, "destination_totals"),
         refugees=_first_frame(
             [f.refugees.assign(raw_sha256=f.raw.sha256) for f in files if f.refugees is not None]
         ),

@@ -8,7 +8,7 @@ run (and its Prefect task) goes on with the other files without a traceback.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -28,6 +28,7 @@ from migstock.parse.harmonize import (
 )
 from migstock.parse.names import NameTooLong
 from migstock.parse.read import read_workbook
+from migstock.staging import StagedRows, Staging
 
 
 @dataclass
@@ -37,7 +38,8 @@ class PreparedFile:
     raw: RawFile
     revision: int
     dataset: Dataset
-    rows: pd.DataFrame
+    #: the tidy rows: a frame when parsed, a handle on the staging store once staged
+    rows: pd.DataFrame | StagedRows
     names: pd.DataFrame
     #: what a complete official workbook has and this one lacks (parse warnings)
     notes: list[str] = field(default_factory=list)
@@ -74,6 +76,13 @@ def prepare_file(raw: RawFile) -> PreparedFile:
     )
 
 
+def staged(item: PreparedFile, staging: Staging) -> PreparedFile:
+    """``item`` with its rows moved to the staging store (the frame is dropped)."""
+    if isinstance(item.rows, StagedRows):
+        return item
+    return replace(item, rows=staging.add(item.dataset, item.rows, item.raw.sha256))
+
+
 def prepare_or_reject(raw: RawFile) -> PreparedFile | Outcome:
     """:func:`prepare_file`, or the file's rejection in one line."""
     try:
@@ -97,16 +106,29 @@ def group_by_revision(prepared: list[PreparedFile]) -> dict[int, list[PreparedFi
 def combined_rows(
     files: list[PreparedFile], dataset: Dataset, *, lineage: bool = False
 ) -> pd.DataFrame | None:
-    """All rows of one dataset of a revision (a table may come split over files);
-    with ``lineage``, each row also names its raw file (``raw_sha256``)."""
+    """All rows of one dataset of a revision in pandas (a table may come split over
+    files; staged rows are read back); with ``lineage``, each row also names its raw
+    file (``raw_sha256``)."""
     frames = [
-        f.rows.assign(raw_sha256=f.raw.sha256) if lineage else f.rows
+        f.rows.frame(lineage=lineage)
+        if isinstance(f.rows, StagedRows)
+        else (f.rows.assign(raw_sha256=f.raw.sha256) if lineage else f.rows)
         for f in files
         if f.dataset == dataset
     ]
     if not frames:
         return None
     return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+
+def rows_to_load(files: list[PreparedFile], dataset: Dataset) -> pd.DataFrame | StagedRows | None:
+    """What the load inserts for one dataset of a revision: the staged rows of its files
+    (copied inside DuckDB), or, for files never staged, their frames with lineage."""
+    mine = [f for f in files if f.dataset == dataset]
+    if mine and all(isinstance(f.rows, StagedRows) for f in mine):
+        staged_rows = [f.rows for f in mine if isinstance(f.rows, StagedRows)]
+        return sum(staged_rows[1:], staged_rows[0])
+    return combined_rows(files, dataset, lineage=True)
 
 
 def totals_first(files: list[PreparedFile], attribute: str) -> list[pd.DataFrame]:

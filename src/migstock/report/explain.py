@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from migstock.regions import ARAB_COUNTRIES
+from migstock.staging import StagedRows
 from migstock.validate.gx import COMPLETENESS, CheckResult, ValidationReport
 
 SEX_WORDS = {"total": "both sexes", "male": "males", "female": "females"}
@@ -38,7 +39,8 @@ class SourceRows:
 
     file_name: str
     dataset: str
-    rows: pd.DataFrame
+    #: a frame, or the rows staged during the run (read back only when a check needs them)
+    rows: pd.DataFrame | StagedRows
     #: the raw file's sha256: an accepted finding lapses when its workbook changes
     sha256: str | None = None
 
@@ -360,7 +362,9 @@ class _Locator:
             if source.dataset != dataset:
                 continue
             rows = source.rows
-            if kinds is not None and "origin_kind" in rows:
+            if isinstance(rows, StagedRows):
+                rows = rows.frame(origin_kinds=kinds if dataset == "bilateral" else None)
+            elif kinds is not None and "origin_kind" in rows:
                 rows = rows[rows["origin_kind"].isin(kinds)]
             rows = rows.assign(file_name=source.file_name)
             if "raw_sha256" not in rows:

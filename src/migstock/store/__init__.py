@@ -44,6 +44,7 @@ from filelock import FileLock, Timeout
 
 from migstock.catalog import LICENCE, revision
 from migstock.errors import StoreError
+from migstock.staging import StagedRows
 from migstock.store.docs import apply_comments
 
 if TYPE_CHECKING:
@@ -80,8 +81,9 @@ class RevisionLoad:
     """Everything one revision contributes to a load; absent tables stay as they were."""
 
     revision: int
-    bilateral_stock: pd.DataFrame | None = None
-    destination_totals: pd.DataFrame | None = None
+    #: the fact tables' rows: frames, or rows staged during the run (copied inside DuckDB)
+    bilateral_stock: pd.DataFrame | StagedRows | None = None
+    destination_totals: pd.DataFrame | StagedRows | None = None
     location_names: list[pd.DataFrame] = field(default_factory=list)
     raw_files: list[dict[str, object]] = field(default_factory=list)
     refugees: pd.DataFrame | None = None
@@ -138,9 +140,17 @@ def load_revisions(db_path: Path, parquet_dir: Path, loads: list[RevisionLoad]) 
             if db_path.exists():  # follows the link: the current version's file
                 shutil.copyfile(db_path, new_db)  # not its read-only mode: the copy is written
             _publish_step("copied")
-            with duckdb.connect(str(new_db), config=LOAD_CONFIG) as con:
+            with (
+                duckdb.connect(str(new_db), config=LOAD_CONFIG) as con,
+                _staging_attached(con, loads),
+            ):
                 changes = _apply(con, loads)
-                export_parquet(con, version / "parquet")
+                export_parquet(
+                    con,
+                    version / "parquet",
+                    previous=_published_parquet(db_path),
+                    replaced={load.revision for load in loads},
+                )
                 from migstock.exchange import publish_exchange  # SDMX, data package
 
                 publish_exchange(con, version)
@@ -158,6 +168,22 @@ def load_revisions(db_path: Path, parquet_dir: Path, loads: list[RevisionLoad]) 
         _publish_step("published")
         remove_leftovers(db_path, parquet_dir)
     return changes
+
+
+@contextlib.contextmanager
+def _staging_attached(con: duckdb.DuckDBPyConnection, loads: list[RevisionLoad]) -> Iterator[None]:
+    """The staging store of the loads' staged rows attached to ``con``, if they have any."""
+    staged = [
+        rows
+        for load in loads
+        for rows in (load.bilateral_stock, load.destination_totals)
+        if isinstance(rows, StagedRows)
+    ]
+    if not staged:
+        yield
+        return
+    with staged[0].staging.attached(con):
+        yield
 
 
 def versions_dir(db_path: Path) -> Path:
@@ -520,6 +546,12 @@ def _keyed(table: str, columns: list[str], source: str, where: str = "") -> str:
 
 def _compare(con: duckdb.DuckDBPyConnection, table: str, number: int) -> TableChange:
     """Compare the revision's new rows of ``table`` with the ``replaced`` temp table."""
+    (before,) = con.execute("SELECT count(*) FROM replaced").fetchall()[0]
+    if not before:  # a first load of the revision: every row is new, nothing to match
+        (after,) = con.execute(
+            f"SELECT count(*) FROM {table} WHERE revision = ?", [number]
+        ).fetchall()[0]
+        return TableChange(number, table, 0, after, after, 0, 0)
     columns = [row[0] for row in con.execute(f"DESCRIBE {table}").fetchall()]
     old = _keyed(table, columns, "replaced")
     new = _keyed(table, columns, table, f"WHERE revision = {int(number)}")
@@ -646,9 +678,17 @@ def _largest_first(change: RowChange) -> tuple[object, ...]:
 
 
 def _insert(
-    con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, *, replace: bool = False
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    frame: pd.DataFrame | StagedRows,
+    *,
+    replace: bool = False,
 ) -> None:
-    """Insert a frame's rows, matching columns by name (``replace``: on key conflict)."""
+    """Insert a frame's (or staged) rows, matching columns by name (``replace``: on key
+    conflict)."""
+    if isinstance(frame, StagedRows):
+        frame.insert_into(con, table)
+        return
     con.register("incoming", frame)
     try:
         verb = "INSERT OR REPLACE" if replace else "INSERT"
@@ -657,17 +697,61 @@ def _insert(
         con.unregister("incoming")
 
 
-def export_parquet(con: duckdb.DuckDBPyConnection, target: Path) -> None:
-    """Write every table as Parquet; the two fact tables hive-partitioned by revision."""
+def export_parquet(
+    con: duckdb.DuckDBPyConnection,
+    target: Path,
+    *,
+    previous: Path | None = None,
+    replaced: set[int] | None = None,
+) -> None:
+    """Write every table as Parquet; the fact tables hive-partitioned by revision
+    (``<table>/revision=<n>/data_0.parquet``, rows by year and destination).
+
+    ``previous``: the published version's Parquet folder. A revision the load did not
+    replace (not in ``replaced``) is shared with it (hard links to the same files, which
+    are read-only) instead of being written again."""
     target.mkdir(parents=True)
     for table in PARTITIONED_TABLES:
-        con.execute(
-            f"COPY (SELECT * FROM {table} ORDER BY revision, year, destination_code) "
-            f"TO '{target / table}' (FORMAT parquet, PARTITION_BY (revision))"
-        )
+        (target / table).mkdir()
+        revisions = con.execute(f"SELECT DISTINCT revision FROM {table} ORDER BY 1").fetchall()
+        for (number,) in revisions:
+            folder = target / table / f"revision={number}"
+            folder.mkdir()
+            earlier = previous / table / f"revision={number}" if previous else None
+            if replaced is not None and number not in replaced and _linked(earlier, folder):
+                continue
+            con.execute(
+                f"COPY (SELECT * EXCLUDE (revision) FROM {table} WHERE revision = {int(number)} "
+                f"ORDER BY year, destination_code) TO '{folder / 'data_0.parquet'}' "
+                "(FORMAT parquet)"
+            )
     for table in PLAIN_TABLES:
         (target / table).mkdir()
         con.execute(f"COPY {table} TO '{target / table / 'data.parquet'}' (FORMAT parquet)")
+
+
+def _published_parquet(db_path: Path) -> Path | None:
+    """The Parquet folder of the published version, if there is one."""
+    folder = current_pointer(db_path) / "parquet"
+    return folder if folder.is_dir() else None
+
+
+def _linked(source: Path | None, target: Path) -> bool:
+    """Hard-link the files of ``source`` into ``target``; False (nothing linked) when
+    there is no such folder or the file system refuses links."""
+    if source is None or not source.is_dir():
+        return False
+    files = [path for path in source.iterdir() if path.is_file()]
+    if not files:
+        return False
+    try:
+        for path in files:
+            os.link(path, target / path.name)
+    except OSError:
+        for path in target.iterdir():
+            path.unlink()
+        return False
+    return True
 
 
 def remove_leftovers(db_path: Path, parquet_dir: Path) -> None:

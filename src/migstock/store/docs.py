@@ -34,14 +34,16 @@ def describe(relation: str, column: str | None = None) -> str | None:
 def _relations(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
     return con.execute(
         "SELECT table_name, table_type FROM information_schema.tables "
-        "WHERE table_schema = 'main' ORDER BY table_type, table_name"
+        "WHERE table_catalog = current_database() AND table_schema = 'main' "
+        "ORDER BY table_type, table_name"
     ).fetchall()
 
 
 def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[str, str]]:
     return con.execute(
         "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_schema = 'main' AND table_name = ? ORDER BY ordinal_position",
+        "WHERE table_catalog = current_database() AND table_schema = 'main' "
+        "AND table_name = ? ORDER BY ordinal_position",
         [relation],
     ).fetchall()
 
