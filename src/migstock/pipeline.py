@@ -32,7 +32,7 @@ from migstock.parse.prepare import (
     PreparedFile,
     group_by_revision,
     prepare_or_reject,
-    rows_to_load,
+    rows_source,
     staged,
     totals_first,
 )
@@ -251,8 +251,8 @@ def revision_load(number: int, files: list[PreparedFile]) -> RevisionLoad:
         )
     return RevisionLoad(
         revision=number,
-        bilateral_stock=rows_to_load(files, "bilateral"),
-        destination_totals=rows_to_load(files, "destination_totals"),
+        bilateral_stock=rows_source(files, "bilateral"),
+        destination_totals=rows_source(files, "destination_totals"),
         refugees=_first_frame(
             [f.refugees.assign(raw_sha256=f.raw.sha256) for f in files if f.refugees is not None]
         ),

@@ -35,12 +35,12 @@ _SCHEMA = """
 CREATE TYPE origin_kind AS ENUM ('country', 'aggregate', 'total', 'other_north',
                                  'other_south', 'other');
 CREATE TYPE sex AS ENUM ('total', 'male', 'female');
-CREATE TABLE bilateral (
+CREATE TABLE bilateral_rows (
     revision SMALLINT, year SMALLINT, destination_code SMALLINT, origin_code SMALLINT,
     origin_kind origin_kind, sex sex, migrants BIGINT, suppressed BOOLEAN,
     source_sheet VARCHAR, source_row INTEGER, raw_sha256 VARCHAR
 );
-CREATE TABLE destination_totals (
+CREATE TABLE destination_totals_rows (
     revision SMALLINT, year SMALLINT, destination_code SMALLINT, sex sex, migrants BIGINT,
     total_population BIGINT, migrant_share DOUBLE, suppressed BOOLEAN,
     source_sheet VARCHAR, source_row INTEGER, raw_sha256 VARCHAR
@@ -95,7 +95,7 @@ class Staging:
         self.con.register("incoming", rows)
         try:
             self.con.execute(
-                f"INSERT INTO {dataset} BY NAME SELECT *, ? AS raw_sha256 FROM incoming",
+                f"INSERT INTO {dataset}_rows BY NAME SELECT *, ? AS raw_sha256 FROM incoming",
                 [raw_sha256],
             )
         finally:
@@ -161,11 +161,20 @@ class StagedRows:
             parameters.append(list(origin_kinds))
         columns = "*" if lineage else "* EXCLUDE (raw_sha256)"
         frame = self.staging.con.execute(
-            f"SELECT {columns} FROM {self.dataset} WHERE {where}", parameters
+            f"SELECT {columns} FROM {self.dataset}_rows WHERE {where}", parameters
         ).df()
         # DuckDB gives an integer column without NULLs as numpy integers: the parsers'
         # nullable columns stay nullable, whatever this workbook holds
         return frame.astype({c: t for c, t in NULLABLE.items() if c in frame})
+
+    def create_view(self, name: str) -> None:
+        """A temporary view ``name`` of these rows on the staging connection, for SQL that
+        runs where the rows are (the reconciliation's sums)."""
+        files = ", ".join(f"'{sha}'" for sha in self.raw_sha256 if sha.isalnum())
+        self.staging.con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {name} AS "
+            f"SELECT * FROM {self.dataset}_rows WHERE raw_sha256 IN ({files})"
+        )
 
     def insert_into(self, con: duckdb.DuckDBPyConnection, table: str) -> None:
         """Insert the rows into ``table`` of the database open on ``con`` (matching columns
@@ -176,7 +185,7 @@ class StagedRows:
         as_text = ", ".join(f"CAST({label} AS VARCHAR) AS {label}" for label in labels)
         con.execute(
             f"INSERT INTO {table} BY NAME SELECT * REPLACE ({as_text}) "
-            f"FROM {ATTACHED_AS}.{self.dataset} WHERE {where}",
+            f"FROM {ATTACHED_AS}.{self.dataset}_rows WHERE {where}",
             parameters,
         )
 

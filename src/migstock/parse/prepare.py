@@ -121,9 +121,10 @@ def combined_rows(
     return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
 
-def rows_to_load(files: list[PreparedFile], dataset: Dataset) -> pd.DataFrame | StagedRows | None:
-    """What the load inserts for one dataset of a revision: the staged rows of its files
-    (copied inside DuckDB), or, for files never staged, their frames with lineage."""
+def rows_source(files: list[PreparedFile], dataset: Dataset) -> pd.DataFrame | StagedRows | None:
+    """The rows of one dataset of a revision where they are: the staged rows of its files
+    (summed and loaded inside DuckDB), or, for files never staged, their frames with
+    lineage (None: no such file)."""
     mine = [f for f in files if f.dataset == dataset]
     if mine and all(isinstance(f.rows, StagedRows) for f in mine):
         staged_rows = [f.rows for f in mine if isinstance(f.rows, StagedRows)]

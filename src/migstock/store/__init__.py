@@ -532,20 +532,9 @@ class LoadChanges:
     largest: list[RowChange] = field(default_factory=list)
 
 
-def _keyed(table: str, columns: list[str], source: str, where: str = "") -> str:
-    """``source`` with each row's key and values as text (NULL written out)."""
-    keys = ROW_KEYS[table]
-    values = [c for c in columns if c not in keys and c not in LINEAGE_COLUMNS]
-
-    def text(names: tuple[str, ...] | list[str]) -> str:
-        parts = ", ".join(f"coalesce(CAST({name} AS VARCHAR), '<null>')" for name in names)
-        return f"concat_ws('|', {parts})" if names else "''"
-
-    return f"SELECT {text(keys)} AS k, {text(values)} AS v FROM {source} {where}"
-
-
 def _compare(con: duckdb.DuckDBPyConnection, table: str, number: int) -> TableChange:
-    """Compare the revision's new rows of ``table`` with the ``replaced`` temp table."""
+    """Compare the revision's new rows of ``table`` with the ``replaced`` temp table: one
+    full join on the row keys (NULL keys match), in DuckDB."""
     (before,) = con.execute("SELECT count(*) FROM replaced").fetchall()[0]
     if not before:  # a first load of the revision: every row is new, nothing to match
         (after,) = con.execute(
@@ -553,14 +542,17 @@ def _compare(con: duckdb.DuckDBPyConnection, table: str, number: int) -> TableCh
         ).fetchall()[0]
         return TableChange(number, table, 0, after, after, 0, 0)
     columns = [row[0] for row in con.execute(f"DESCRIBE {table}").fetchall()]
-    old = _keyed(table, columns, "replaced")
-    new = _keyed(table, columns, table, f"WHERE revision = {int(number)}")
+    keys = ROW_KEYS[table]
+    values = [c for c in columns if c not in keys and c not in LINEAGE_COLUMNS]
+    on = " AND ".join(f"o.{k} IS NOT DISTINCT FROM n.{k}" for k in keys)
+    differs = " OR ".join(f"o.{v} IS DISTINCT FROM n.{v}" for v in values) or "false"
     before, after, added, removed, changed = con.execute(
-        f"WITH o AS ({old}), n AS ({new}) SELECT "
-        "(SELECT count(*) FROM o), (SELECT count(*) FROM n), "
-        "(SELECT count(*) FROM n ANTI JOIN o USING (k)), "
-        "(SELECT count(*) FROM o ANTI JOIN n USING (k)), "
-        "(SELECT count(*) FROM n JOIN o USING (k) WHERE n.v <> o.v)"
+        "SELECT count(o.here), count(n.here), "
+        "count(*) FILTER (WHERE o.here IS NULL), count(*) FILTER (WHERE n.here IS NULL), "
+        f"count(*) FILTER (WHERE o.here AND n.here AND ({differs})) "
+        "FROM (SELECT *, true AS here FROM replaced) o "
+        f"FULL JOIN (SELECT *, true AS here FROM {table} WHERE revision = ?) n ON {on}",
+        [number],
     ).fetchall()[0]
     return TableChange(number, table, before, after, added, removed, changed)
 

@@ -13,7 +13,7 @@ import pandas as pd
 
 from migstock.catalog import DATASETS, Revision
 from migstock.parse.harmonize import m49_reference
-from migstock.parse.prepare import PreparedFile, combined_rows, totals_first
+from migstock.parse.prepare import PreparedFile, combined_rows, rows_source, totals_first
 from migstock.regions import FIRST_AGGREGATE_CODE, WORLD
 from migstock.store import connect_read_only
 from migstock.validate.gx import ValidationReport, Validator, completeness_warning
@@ -87,7 +87,7 @@ def validate_revision(
     report.data_basis = _basis_counts(files)
     loaded_totals, other_revisions = store_context(db_path, number)
     checks = reconciliation_frame(
-        frames["bilateral"],
+        rows_source(files, "bilateral"),  # summed in the staging store, not in pandas
         frames["destination_totals"],
         loaded_totals=loaded_totals,
         other_revisions=other_revisions,

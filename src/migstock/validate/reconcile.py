@@ -20,6 +20,10 @@ import numpy as np
 import pandas as pd
 
 from migstock.regions import ARAB_COUNTRIES, FIRST_AGGREGATE_CODE, WORLD
+from migstock.staging import StagedRows
+
+#: a table's rows: in pandas, or staged in DuckDB (summed there, never copied to pandas)
+Rows = pd.DataFrame | StagedRows
 
 COLUMNS = [
     "dataset",
@@ -61,15 +65,32 @@ def _finish(check: str, frame: pd.DataFrame) -> pd.DataFrame:
     return frame[COLUMNS]
 
 
-def _query(sql: str, **frames: pd.DataFrame) -> pd.DataFrame:
-    """``sql`` over ``frames`` (by name), in an in-memory connection of its own."""
-    with duckdb.connect() as con:
-        for name, frame in frames.items():
-            con.register(name, frame)
+def _query(sql: str, **sources: Rows) -> pd.DataFrame:
+    """``sql`` over ``sources`` (by name): staged rows where they are, in the staging store
+    (frames beside them registered there too); frames alone in an in-memory connection."""
+    staged = next((s for s in sources.values() if isinstance(s, StagedRows)), None)
+    if staged is None:
+        with duckdb.connect() as con:
+            for name, frame in sources.items():
+                con.register(name, frame)
+            return con.sql(sql).df()
+    con = staged.staging.con
+    for name, source in sources.items():
+        if isinstance(source, StagedRows):
+            source.create_view(name)
+        else:
+            con.register(name, source)
+    try:
         return con.sql(sql).df()
+    finally:
+        for name, source in sources.items():
+            if isinstance(source, StagedRows):
+                con.execute(f"DROP VIEW {name}")
+            else:
+                con.unregister(name)
 
 
-def male_plus_female(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+def male_plus_female(rows: Rows, keys: list[str]) -> pd.DataFrame:
     """Per cell: expected = the total, actual = male + female (both must be present)."""
     group = ", ".join(keys)
     out = _query(
@@ -87,7 +108,7 @@ def male_plus_female(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return _finish("male_plus_female", out)
 
 
-def by_destination(bilateral: pd.DataFrame) -> pd.DataFrame:
+def by_destination(bilateral: Rows) -> pd.DataFrame:
     """Per destination, year and sex: the Total column, the sum of the origins, and
     how many rows have a value (one pass over the bilateral rows)."""
     parts = ", ".join(f"'{kind}'" for kind in PARTS)
@@ -185,7 +206,7 @@ def destination_stock(
 
 
 def reconciliation_frame(
-    bilateral: pd.DataFrame | None,
+    bilateral: Rows | None,
     totals: pd.DataFrame | None,
     *,
     loaded_totals: pd.DataFrame | None = None,
