@@ -192,7 +192,11 @@ class DemoResult:
     start and in d at the end (stayers on o = d). ``start`` and ``end`` are the
     adjusted stock tables the account closes on (``[birthplace, residence]``):
     ``flows.sum(axis=1).T == start`` and ``flows.sum(axis=0).T == end`` within the IPF
-    tolerance. ``births`` and ``deaths`` are the matrices taken off the tables;
+    tolerance, so for each birthplace and place start + inflows − outflows = end.
+    ``end_adjustment`` is migest's last adjustment of the end table (its movers scaled,
+    per birthplace, to the start movers' total: the margin error
+    ``match_birthplace_tot``'s IPF left, a fraction of a person on real tables).
+    ``births`` and ``deaths`` are the matrices taken off the tables;
     ``equalized`` the difference, per birthplace, between the start and end totals that
     ``match_birthplace_tot``'s IPF left and that this port closed (see the module
     docstring); ``unplaced`` movers no fit could place (zero unless a birthplace target
@@ -202,6 +206,7 @@ class DemoResult:
     flows: Float
     start: Float
     end: Float
+    end_adjustment: Float
     births: Float
     deaths: Float
     equalized: Float
@@ -255,7 +260,24 @@ def close_lone_birthplaces(match: BirthplaceMatch) -> tuple[Float, Float, Float]
     return s5, e5, closed
 
 
-def stayer_flows(s5: Float, e5: Float) -> tuple[Float, Float, Float, Float, FitReport]:
+@dataclass
+class StayerFit:
+    """:func:`stayer_flows`' result; arrays are ``[place, birthplace]``.
+
+    The flow of birthplace b from o to d ≠ o is ``a[o, b] * c[d, b]``; ``stay`` holds
+    the stayers, ``moving_out`` and ``moving_in`` the margins the fit was given.
+    """
+
+    a: Float
+    c: Float
+    stay: Float
+    moving_out: Float
+    moving_in: Float
+    unplaced: Float
+    report: FitReport
+
+
+def stayer_flows(s5: Float, e5: Float) -> StayerFit:
     """Stayers, and movers fitted by IPF, from two tables with equal birthplace totals.
 
     As ``ffs_demo`` with ``stayer_assumption = TRUE``: the stayers of birthplace b in
@@ -267,8 +289,7 @@ def stayer_flows(s5: Float, e5: Float) -> tuple[Float, Float, Float, Float, FitR
     movers are set to zero on both sides and returned as ``unplaced``, so the fit still
     returns counts.
 
-    Returns ``(a, c, stay, unplaced, report)``: the flow of birthplace b from o to d ≠ o
-    is ``a[o, b] * c[d, b]``; ``stay`` is (places, birthplaces).
+    Returns a :class:`StayerFit`.
     """
     stay = np.minimum(s5, e5).T  # [place, birthplace]
     x0 = s5.T - stay
@@ -283,7 +304,7 @@ def stayer_flows(s5: Float, e5: Float) -> tuple[Float, Float, Float, Float, FitR
     x0 = np.where(lone[None, :], 0.0, x0)
     x1 = np.where(lone[None, :], 0.0, x1)
     a, c, rep = ipf3_stayers(x0, x1, tol=TOL)
-    return a, c, stay, unplaced, rep
+    return StayerFit(a, c, stay, x0, x1, unplaced, rep)
 
 
 def ffs_demo(
@@ -326,7 +347,8 @@ def ffs_demo(
     e3 = e2 - b_mat
     match = match_birthplace_tot(s3, e3, match_birthplace_tot_method)
     s5, e5, equalized = close_lone_birthplaces(match)
-    a, c, stay, unplaced, rep = stayer_flows(s5, e5)
+    fit = stayer_flows(s5, e5)
+    a, c, stay = fit.a, fit.c, fit.stay
     if full:
         flows = a[:, None, :] * c[None, :, :]
         idx = np.arange(n)
@@ -337,13 +359,14 @@ def ffs_demo(
         flows = od[:, :, None]
     return DemoResult(
         flows=flows,
-        start=s5,
-        end=e5,
+        start=(stay + fit.moving_out).T,
+        end=(stay + fit.moving_in).T,
+        end_adjustment=(stay + fit.moving_in).T - e5,
         births=b_mat,
         deaths=d_mat,
         equalized=equalized,
-        unplaced=unplaced,
-        reports=[*match.reports, rep],
+        unplaced=fit.unplaced,
+        reports=[*match.reports, fit.report],
     )
 
 
