@@ -105,9 +105,12 @@ digits, and R's output on the committed fixtures to 1e-6).
 Speed
 -----
 Each IPF keeps its iterate as a seed times row and column factors, so a sweep is one
-matrix-vector product (2-way) or O(places × birthplaces) (the 3-way fit, which
-decomposes into one fit per birthplace); the stopping criterion is computed in full only
-when cheap bounds cannot decide it, so the iteration count is exactly mipfp's.
+matrix-vector product (2-way; ``match_birthplace_tot``'s two fits run side by side) or
+O(places × birthplaces) (the 3-way fit, which decomposes into one fit per birthplace);
+the stopping criterion is computed in full only when cheap bounds cannot decide it, so
+the iteration count is exactly mipfp's. ``scripts/bench_flows.py`` measures a revision:
+on a 233-place synthetic revision with 8 reference years and three sexes, and on the
+2019 and 2024 revisions of a full store, about 10 s and under 300 MB on 2 busy cores.
 """
 
 from migstock.flows.estimate import FLOW_COLUMNS, METHODS, estimate_flows

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from migstock.flows.ipf import TOL, FitReport, ipf2, ipf3_stayers, scale_columns, scale_rows
+from migstock.flows.ipf import TOL, FitReport, ipf2_many, ipf3_stayers, scale_columns, scale_rows
 
 Float = NDArray[np.float64]
 
@@ -162,18 +162,12 @@ def match_birthplace_tot(m1: Float, m2: Float, method: str = "rescale") -> Birth
     dd = m1.sum(axis=1) - m2.sum(axis=1)
     zeros = np.zeros_like(m1)
     if method == "rescale":
-        adj = []
-        reports = []
         target = m1.sum(axis=1) - dd / 2  # = m2.sum(axis=1) + dd / 2, the mean
+        rows = []
         for m in (m1, m2):
-            cols = m.sum(axis=0)
-            rows = target
-            rs = float(rows.sum())
-            if rs > 0:
-                rows = rows * (float(cols.sum()) / rs)
-            fitted, rep = ipf2(m, rows, cols)
-            adj.append(fitted)
-            reports.append(rep)
+            rs = float(target.sum())
+            rows.append(target * (float(m.sum()) / rs) if rs > 0 else target)
+        adj, reports = ipf2_many([m1, m2], rows, [m1.sum(axis=0), m2.sum(axis=0)])
         return BirthplaceMatch(adj[0], adj[1], zeros, zeros.copy(), target, reports)
     if method == "open":
         in_mat = scale_rows(m1, np.maximum(-dd, 0.0))

@@ -78,65 +78,106 @@ def ipf2(
     """``Ipfp(seed, list(1, 2), list(row_target, col_target))`` on a matrix, as counts.
 
     Rows are fitted first, then columns, each iteration; the fit stops after the first
-    iteration whose largest change of a cell is below ``tol``, as mipfp's does.
-
-    The iterate is kept as ``seed * outer(r, c)`` (every sweep multiplies rows or
-    columns), so a sweep costs one matrix-vector product. The largest change of a cell
-    is first looked at on a watch list of cells (the diagonal, each row's and column's
-    largest seed cell, and the cells that changed most when it was last computed in
-    full); only when none of those moved by ``tol`` or more is it computed over the
-    whole matrix. The stopping iteration is therefore exactly mipfp's.
+    iteration whose largest change of a cell is below ``tol``, as mipfp's does. See
+    :func:`ipf2_many`, which this calls with one matrix.
     """
-    s = np.asarray(seed, dtype=float)
-    rows = np.asarray(row_target, dtype=float)
-    cols = np.asarray(col_target, dtype=float)
-    gap = abs(float(rows.sum()) - float(cols.sum()))
-    n, m = s.shape
-    r = np.ones(n)
-    c = np.ones(m)
-    k = min(n, m)
-    fixed = np.unique(
-        np.concatenate(
-            [
-                np.arange(k) * m + np.arange(k),
-                np.arange(n) * m + np.argmax(s, axis=1),
-                np.argmax(s, axis=0) * m + np.arange(m),
-            ]
-        )
+    (x,), (report,) = ipf2_many([seed], [row_target], [col_target], tol, max_iter)
+    return x, report
+
+
+def ipf2_many(
+    seeds: list[Float],
+    row_targets: list[Float],
+    col_targets: list[Float],
+    tol: float = TOL,
+    max_iter: int = MAX_ITER,
+) -> tuple[list[Float], list[FitReport]]:
+    """Several independent :func:`ipf2` fits of matrices of one shape, run side by side.
+
+    Each fit is exactly mipfp's and stops at its own iteration; running them together
+    only shares the interpreter's overhead. The iterate of a fit is kept as
+    ``seed * outer(r, c)`` (every sweep multiplies rows or columns), so a sweep is one
+    matrix-vector product. The largest change of a cell is first looked at on a watch
+    list of 4 × n cells (the diagonal, each row's and each column's largest seed cell,
+    and each row's cell that changed most when it was last computed in full); only when
+    none of those moved by ``tol`` or more is it computed over the whole matrix, so the
+    stopping iteration is exactly mipfp's.
+    """
+    s = np.stack([np.asarray(x, dtype=float) for x in seeds])
+    rows = np.stack([np.asarray(x, dtype=float) for x in row_targets])
+    cols = np.stack([np.asarray(x, dtype=float) for x in col_targets])
+    k, n, m = s.shape
+    gaps = np.abs(rows.sum(axis=1) - cols.sum(axis=1))
+    r = np.ones((k, n))
+    c = np.ones((k, m))
+    d = min(n, m)
+    fixed = np.concatenate(
+        [
+            np.broadcast_to(np.arange(d) * m + np.arange(d), (k, d)),
+            np.argmax(s, axis=2) + np.arange(n) * m,
+            np.argmax(s, axis=1) * m + np.arange(m),
+        ],
+        axis=1,
     )
-    watch = fixed
-    wi, wj = np.divmod(watch, m)
-    sw = s.ravel()[watch]
-    converged = False
-    it = 0
+    watch = np.concatenate([fixed, fixed[:, :n]], axis=1)
+    flat = s.reshape(k, n * m)
+    active = list(range(k))
+    done_r: dict[int, Float] = {}
+    done_c: dict[int, Float] = {}
+    iters = [max_iter] * k
+    conv = [False] * k
     with np.errstate(divide="ignore", invalid="ignore"):
-        for it in range(1, max_iter + 1):  # noqa: B007 - `it` is reported after the loop
+        for it in range(1, max_iter + 1):
+            if not active:
+                break
             r_old, c_old = r, c
-            cur = r * (s @ c)
+            cur = r * np.matmul(s, c[:, :, None])[:, :, 0]
             f = rows / cur
             f[cur == 0] = 0.0
             r = r * f
-            cur = c * (r @ s)
+            cur = c * np.matmul(r[:, None, :], s)[:, 0, :]
             f = cols / cur
             f[cur == 0] = 0.0
             c = c * f
-            moved = sw * np.abs(r[wi] * c[wj] - r_old[wi] * c_old[wj])
-            if moved.size and moved.max() >= tol:
-                continue
-            change = s * np.abs(np.outer(r, c) - np.outer(r_old, c_old))
-            if float(change.max(initial=0.0)) < tol:
-                converged = True
-                break
-            worst = np.argmax(change, axis=1) + np.arange(n) * m
-            watch = np.union1d(fixed, worst)
             wi, wj = np.divmod(watch, m)
-            sw = s.ravel()[watch]
-    x = s * np.outer(r, c)
-    err = max(
-        float(np.max(np.abs(rows - x.sum(axis=1)), initial=0.0)),
-        float(np.max(np.abs(cols - x.sum(axis=0)), initial=0.0)),
-    )
-    return x, FitReport(it, converged, gap, err)
+            moved = np.take_along_axis(flat, watch, axis=1) * np.abs(
+                np.take_along_axis(r, wi, axis=1) * np.take_along_axis(c, wj, axis=1)
+                - np.take_along_axis(r_old, wi, axis=1) * np.take_along_axis(c_old, wj, axis=1)
+            )
+            unsure = np.flatnonzero(moved.max(axis=1, initial=0.0) < tol)
+            if unsure.size == 0:
+                continue
+            finished = []
+            for q in unsure:
+                change = s[q] * np.abs(np.outer(r[q], c[q]) - np.outer(r_old[q], c_old[q]))
+                if float(change.max(initial=0.0)) < tol:
+                    finished.append(q)
+                else:
+                    watch[q, -n:] = np.argmax(change, axis=1) + np.arange(n) * m
+            if not finished:
+                continue
+            for q in finished:
+                i = active[q]
+                done_r[i], done_c[i] = r[q], c[q]
+                iters[i], conv[i] = it, True
+            keep = np.setdiff1d(np.arange(len(active)), finished)
+            active = [active[q] for q in keep]
+            s, rows, cols, flat = s[keep], rows[keep], cols[keep], flat[keep]
+            r, c, watch = r[keep], c[keep], watch[keep]
+    for q, i in enumerate(active):  # not converged within max_iter
+        done_r[i], done_c[i] = r[q], c[q]
+    out: list[Float] = []
+    reports: list[FitReport] = []
+    for i in range(k):
+        seed = np.asarray(seeds[i], dtype=float)
+        x = seed * np.outer(done_r[i], done_c[i])
+        err = max(
+            float(np.max(np.abs(np.asarray(row_targets[i]) - x.sum(axis=1)), initial=0.0)),
+            float(np.max(np.abs(np.asarray(col_targets[i]) - x.sum(axis=0)), initial=0.0)),
+        )
+        out.append(x)
+        reports.append(FitReport(iters[i], conv[i], float(gaps[i]), err))
+    return out, reports
 
 
 def _max_change(a_new: Float, c_new: Float, a_old: Float, c_old: Float, chunk: int = 16) -> float:
