@@ -3,6 +3,8 @@ places where the port departs from migest on purpose (shares, a random cell), an
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +17,7 @@ from migstock.flows.estimators import (
     nb_scale_global,
     rescale_integer_sum,
 )
-from migstock.flows.ipf import TOL, ipf2, ipf3_stayers
+from migstock.flows.ipf import TOL, ipf2, ipf2_many, ipf3_stayers
 
 FIXTURES = Path(__file__).parent / "fixtures" / "flows"
 
@@ -265,3 +267,27 @@ def test_match_birthplace_tot_equalizes_birthplace_totals() -> None:
     assert after < 0.1
     with pytest.raises(ValueError, match="method"):
         match_birthplace_tot(s1, s2, "closed")
+
+
+def test_fits_run_side_by_side_are_the_separate_fits() -> None:
+    rng = np.random.default_rng(9)
+    seeds = [rng.uniform(0, 1000, (7, 7)) * (rng.random((7, 7)) > 0.2) for _ in range(3)]
+    rows = [rng.uniform(100, 900, 7) for _ in range(3)]
+    cols = [rng.permutation(r) for r in rows]  # same totals
+    together, reports = ipf2_many(seeds, rows, cols)
+    alone = [ipf2(s, r, c) for s, r, c in zip(seeds, rows, cols, strict=True)]
+    assert len({rep.iterations for rep in reports}) > 1  # they stop at their own iteration
+    for x, rep, (y, rep_alone) in zip(together, reports, alone, strict=True):
+        assert rep == rep_alone
+        np.testing.assert_array_equal(x, y)
+
+
+def test_the_package_stands_apart_from_the_store_pipeline_and_site() -> None:
+    code = (
+        "import sys, migstock.flows; "
+        "bad = [m for m in sys.modules if m.split('.')[:2] in "
+        "(['migstock', 'store'], ['migstock', 'pipeline'], ['migstock', 'site'])]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
