@@ -74,8 +74,10 @@ a zero flow).
 Where the port differs from migest, on purpose
 ----------------------------------------------
 Both differences are where migest's result is not counts, or not reproducible; on every
-other input the port gives migest's numbers (its documented examples to the printed
-digits, and R's output on the committed fixtures to 1e-6).
+other input the port gives migest's numbers: its documented examples to the printed
+digits, R's output on the committed fixtures to the 6 decimals R wrote, and R's output
+on the real 2019 table (both sexes, 2010–2015, 232 places) to 1e-7 persons once R's
+random step (2. below) is made to pick the same cell.
 
 1. **Shares instead of counts.** ``mipfp::Ipfp`` checks that its target margins have
    equal sums (within ``tol.margins``: mipfp's default is 1e-10, migest passes 1e-3)
