@@ -482,54 +482,66 @@ def scale_workbooks(which: str, scale_dir: Path, shared: Path) -> Path:
     ``twelve``: the whole catalog at full size, synthetic (cached: written again only
     when a file is missing or the generator changed); ``nine``: the six official
     workbooks of ``shared`` and the 2017/2019/2024 bilateral layouts filled with the real
-    export values."""
-    from migstock.demo.scale import SEED, cached_manifest, write_scale_workbooks
+    export values. A folder that holds other workbooks is refused (the run would load
+    them too); only the set's own files are ever replaced."""
+    from migstock.catalog import CATALOG
+    from migstock.demo.scale import MANIFEST, README, SEED, cached_manifest, write_scale_workbooks
 
-    if which == "twelve":
-        manifest = cached_manifest(scale_dir)
-        if manifest is None:
-            print(
-                f"writing the twelve catalog workbooks (synthetic, seed {SEED}) to {scale_dir} ..."
-            )
-            for stale in scale_dir.glob("*"):
-                if stale.is_file():
-                    stale.unlink()
-            manifest = write_scale_workbooks(scale_dir)
-            made = f"written in {manifest['seconds']:.1f} s"
-        else:
-            made = f"written earlier in {manifest['seconds']:.1f} s, reused"
-        files = manifest["files"]
-        rows = sum(f["tidy_rows"] for f in files)
-        size = sum(f["bytes"] for f in files)
-        print(
-            f"scale set: the twelve catalog workbooks at full size, SYNTHETIC numbers "
-            f"(seed {manifest['seed']}), in {scale_dir}: {size / 1e6:.1f} MB, {rows:,} tidy "
-            f"rows; {made}"
-        )
-        for f in files:
-            print(
-                f"  {f['file']:62} {f['revision']} {f['dataset']:18} {f['layout']:18} "
-                f"{f['destinations']:3} dest. rows {f['tidy_rows']:>10,} tidy rows "
-                f"{f['bytes'] / 1e6:5.1f} MB"
-            )
-        return scale_dir
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from tests.real_exports import NINE_BILATERAL, write_nine_workbooks
 
     official = sorted(p.name for p in (shared / "un-ims" / "official").glob("*.xlsx"))
-    wanted = [*official, *NINE_BILATERAL]
-    if all((scale_dir / name).is_file() for name in wanted):
-        made = "written earlier, reused"
+    if which == "twelve":
+        expected = [source.file_name for entry in CATALOG for source in entry.files]
     else:
-        started = time.perf_counter()
-        write_nine_workbooks(shared / "un-ims", scale_dir)
-        made = f"written in {time.perf_counter() - started:.1f} s"
-    size = sum((scale_dir / name).stat().st_size for name in wanted)
-    print(
-        f"scale set: the nine-workbook set (six official workbooks, the 2017/2019/2024 "
-        f"bilateral layouts filled with the real export values) in {scale_dir}: "
-        f"{size / 1e6:.1f} MB; {made}"
+        expected = [*official, *NINE_BILATERAL]
+    others = sorted(
+        p.name
+        for p in scale_dir.glob("*")
+        if p.suffix.lower() in (".xlsx", ".xls", ".csv") and p.name not in expected
     )
+    if others:
+        raise SystemExit(
+            f"{scale_dir} holds other workbooks ({', '.join(others)}), which the run would "
+            "load too: give --scale-dir a folder of its own"
+        )
+    if which == "nine":
+        if all((scale_dir / name).is_file() for name in expected):
+            made = "written earlier, reused"
+        else:
+            started = time.perf_counter()
+            write_nine_workbooks(shared / "un-ims", scale_dir)
+            made = f"written in {time.perf_counter() - started:.1f} s"
+        size = sum((scale_dir / name).stat().st_size for name in expected)
+        print(
+            f"scale set: the nine-workbook set (six official workbooks, the 2017/2019/2024 "
+            f"bilateral layouts filled with the real export values) in {scale_dir}: "
+            f"{size / 1e6:.1f} MB; {made}"
+        )
+        return scale_dir
+    manifest = cached_manifest(scale_dir)
+    if manifest is None:
+        print(f"writing the twelve catalog workbooks (synthetic, seed {SEED}) to {scale_dir}")
+        for name in [*expected, MANIFEST, README]:
+            (scale_dir / name).unlink(missing_ok=True)
+        manifest = write_scale_workbooks(scale_dir)
+        made = f"written in {manifest['seconds']:.1f} s"
+    else:
+        made = f"written earlier in {manifest['seconds']:.1f} s, reused"
+    files = manifest["files"]
+    rows = sum(f["tidy_rows"] for f in files)
+    size = sum(f["bytes"] for f in files)
+    print(
+        f"scale set: the twelve catalog workbooks at full size, SYNTHETIC numbers "
+        f"(seed {manifest['seed']}), in {scale_dir}: {size / 1e6:.1f} MB, {rows:,} tidy "
+        f"rows; {made}"
+    )
+    for f in files:
+        print(
+            f"  {f['file']:62} {f['revision']} {f['dataset']:18} {f['layout']:18} "
+            f"{f['destinations']:3} dest. rows {f['tidy_rows']:>10,} tidy rows "
+            f"{f['bytes'] / 1e6:5.1f} MB"
+        )
     return scale_dir
 
 
@@ -605,19 +617,18 @@ def _recognised(raw_dir: Path, loaded: dict[str, tuple[int, str]]) -> tuple[int,
 
 
 def _status_table(output: str) -> list[str]:
-    """The first load's own summary: its table of revisions and files, and its warnings."""
+    """The first load's own summary: its table of revisions and files, and its warnings
+    (each without its example)."""
     lines = output.splitlines()
     table = []
     for line in lines:
         table.append(line)
         if line.startswith("└"):
             break
-    warnings = [line for line in lines if line.startswith("warning ")]
-    return (
-        table
-        + [f"{len(warnings)} warning line(s):"]
-        + [f"  {w[:150]}{'…' if len(w) > 150 else ''}" for w in warnings]
-    )
+    warnings = [line.split("; e.g. ")[0] for line in lines if line.startswith("warning ")]
+    return [*table, f"{len(warnings)} warning line(s):"] + [
+        f"  {w[:240]}{'…' if len(w) > 240 else ''}" for w in warnings
+    ]
 
 
 def _mb(value: float | None) -> str:
