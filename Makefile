@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 
-.PHONY: run test test-fast system-packages demo lint bench clean
+.PHONY: run test test-fast system-packages demo lint bench bench-scale clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,9 @@ demo: $(STAMP)  ## synthetic workbooks of every layout through the whole flow, o
 
 bench: $(STAMP)  ## parse-speed benchmark (see scripts/benchmark.py)
 	$(BIN)/python scripts/benchmark.py
+
+bench-scale: $(STAMP)  ## full-size benchmark: the twelve catalog workbooks at real size (synthetic), minutes and GBs; ARGS="--baseline DIR --repeat 3 --set nine"
+	$(BIN)/python scripts/benchmark.py --section scale $(ARGS)
 
 test: $(STAMP) system-packages  ## lint and run the whole test suite (what CI runs)
 	$(BIN)/ruff check src flows tests scripts

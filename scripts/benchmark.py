@@ -19,7 +19,21 @@ End to end: ``migstock run --raw-dir DIR`` in a fresh folder, as a user runs it
 command again with nothing changed. Reports wall seconds, peak RSS (of the run's
 own process) and the stages the run timed itself (``MIGSTOCK_TIMINGS``).
 
+Full size (``--section scale``, a benchmark of minutes and gigabytes, never part of
+``--section all`` or ``make test``; ``make bench-scale``): the twelve catalog workbooks
+at their real dimensions, each in its official layout, filled with synthetic numbers
+from a fixed seed (:mod:`migstock.demo.scale`; about 6 million tidy rows), written once
+into ``--scale-dir`` and reused; or with ``--set nine`` the six official workbooks and
+the 2017/2019/2024 bilateral layouts filled with the real export values. Each is loaded
+by ``migstock run --raw-dir`` from scratch, then again unchanged; the script prints wall
+time, peak RSS, exit code, the rows of each table (read from the store afterwards),
+whether every workbook was loaded as its catalog revision and dataset, and the size of
+the published version by folder. ``--baseline DIR`` runs the same with that checkout's
+``migstock``, alternating, ``--repeat`` rounds, and prints the ratios.
+
     python scripts/benchmark.py [--repeat 3] [--section parse|e2e|all] [--raw-dir DIR]
+    python scripts/benchmark.py --section scale [--set twelve|nine] [--scale-dir DIR]
+        [--baseline DIR] [--repeat 1]
 """
 
 from __future__ import annotations
@@ -249,16 +263,22 @@ GNU_TIME = Path("/usr/bin/time")
 def _migstock_run(command: Path, raw_dir: Path, work: Path, store: str) -> dict:
     """One ``migstock run --raw-dir`` as its own process (no Prefect API configured, as a
     new user runs it), under GNU time when installed: wall seconds, peak RSS (the largest
-    of its processes: GNU time reports the maximum, not the sum), exit code, output."""
+    of its processes: GNU time reports the maximum, not the sum), exit code, output.
+
+    ``PYTHONPATH`` is passed on only to this checkout's command: another checkout's
+    ``.venv`` must import its own code."""
     time_file = work / f"time-{store}.txt"
     environment = {
         key: value for key, value in os.environ.items() if not key.startswith("PREFECT_API")
     }
+    if command.parent != Path(sys.executable).parent:
+        environment.pop("PYTHONPATH", None)
     environment.update(PREFECT_HOME=str(work / "prefect-home"), COLUMNS="120")
     arguments = [str(command), "run", "--raw-dir", str(raw_dir.resolve())]
     arguments += ["--db", str(work / store / "migstock.duckdb")]
     if GNU_TIME.exists():
         arguments = [str(GNU_TIME), "-f", "%M", "-o", str(time_file), *arguments]
+    time_file.unlink(missing_ok=True)
     started = time.perf_counter()
     finished = subprocess.run(
         arguments, cwd=work, env=environment, capture_output=True, text=True, check=False
@@ -273,18 +293,32 @@ def _migstock_run(command: Path, raw_dir: Path, work: Path, store: str) -> dict:
     }
 
 
+def _commands(baseline: Path | None) -> dict[str, Path]:
+    """The ``migstock`` of this checkout (and of ``baseline``'s own ``.venv``), by label."""
+    commands = {"this checkout": Path(sys.executable).with_name("migstock")}
+    if baseline is not None:
+        commands[f"baseline {_commit(baseline) or baseline}"] = (
+            baseline / ".venv" / "bin" / "migstock"
+        )
+    return commands
+
+
+def _commit(checkout: Path) -> str:
+    """The short commit of a checkout, with "+changes" when its tree differs from it."""
+
+    def git(*arguments: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(checkout), *arguments], capture_output=True, text=True, check=False
+        ).stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD")
+    return f"{commit}+changes" if commit and git("status", "--porcelain", "--", "src") else commit
+
+
 def e2e_section(raw_dir: Path, baseline: Path | None, repeat: int) -> None:
     """A first load and an unchanged re-run, for this checkout and (``--baseline``) another
     checkout with its own ``.venv``, alternating, in this one script."""
-    commands = {"this checkout": Path(sys.executable).with_name("migstock")}
-    if baseline is not None:
-        commit = subprocess.run(
-            ["git", "-C", str(baseline), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout.strip()
-        commands[f"baseline {commit or baseline}"] = baseline / ".venv" / "bin" / "migstock"
+    commands = _commands(baseline)
     print(f"end to end: migstock run --raw-dir {raw_dir}, best and worst of {repeat}")
     runs: dict[str, list[tuple[dict, dict]]] = {label: [] for label in commands}
     with tempfile.TemporaryDirectory() as tmp:
@@ -437,12 +471,275 @@ def _bench_store(raw_dir: Path, work: Path) -> Path:
     return db
 
 
+# --- the full-size benchmark (``--section scale``) ----------------------------------
+
+#: rows of the store's bookkeeping tables are not printed
+_BOOKKEEPING = frozenset({"schema_version"})
+
+
+def scale_workbooks(which: str, scale_dir: Path, shared: Path) -> Path:
+    """The folder of workbooks the scale benchmark loads, written when missing:
+    ``twelve``: the whole catalog at full size, synthetic (cached: written again only
+    when a file is missing or the generator changed); ``nine``: the six official
+    workbooks of ``shared`` and the 2017/2019/2024 bilateral layouts filled with the real
+    export values. A folder that holds other workbooks is refused (the run would load
+    them too); only the set's own files are ever replaced."""
+    from migstock.catalog import CATALOG
+    from migstock.demo.scale import MANIFEST, README, SEED, cached_manifest, write_scale_workbooks
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.real_exports import NINE_BILATERAL, write_nine_workbooks
+
+    official = sorted(p.name for p in (shared / "un-ims" / "official").glob("*.xlsx"))
+    if which == "twelve":
+        expected = [source.file_name for entry in CATALOG for source in entry.files]
+    else:
+        expected = [*official, *NINE_BILATERAL]
+    others = sorted(
+        p.name
+        for p in scale_dir.glob("*")
+        if p.suffix.lower() in (".xlsx", ".xls", ".csv") and p.name not in expected
+    )
+    if others:
+        raise SystemExit(
+            f"{scale_dir} holds other workbooks ({', '.join(others)}), which the run would "
+            "load too: give --scale-dir a folder of its own"
+        )
+    if which == "nine":
+        if all((scale_dir / name).is_file() for name in expected):
+            made = "written earlier, reused"
+        else:
+            started = time.perf_counter()
+            write_nine_workbooks(shared / "un-ims", scale_dir)
+            made = f"written in {time.perf_counter() - started:.1f} s"
+        size = sum((scale_dir / name).stat().st_size for name in expected)
+        print(
+            f"scale set: the nine-workbook set (six official workbooks, the 2017/2019/2024 "
+            f"bilateral layouts filled with the real export values) in {scale_dir}: "
+            f"{size / 1e6:.1f} MB; {made}"
+        )
+        return scale_dir
+    manifest = cached_manifest(scale_dir)
+    if manifest is None:
+        print(f"writing the twelve catalog workbooks (synthetic, seed {SEED}) to {scale_dir}")
+        for name in [*expected, MANIFEST, README]:
+            (scale_dir / name).unlink(missing_ok=True)
+        manifest = write_scale_workbooks(scale_dir)
+        made = f"written in {manifest['seconds']:.1f} s"
+    else:
+        made = f"written earlier in {manifest['seconds']:.1f} s, reused"
+    files = manifest["files"]
+    rows = sum(f["tidy_rows"] for f in files)
+    size = sum(f["bytes"] for f in files)
+    print(
+        f"scale set: the twelve catalog workbooks at full size, SYNTHETIC numbers "
+        f"(seed {manifest['seed']}), in {scale_dir}: {size / 1e6:.1f} MB, {rows:,} tidy "
+        f"rows; {made}"
+    )
+    for f in files:
+        print(
+            f"  {f['file']:62} {f['revision']} {f['dataset']:18} {f['layout']:18} "
+            f"{f['destinations']:3} dest. rows {f['tidy_rows']:>10,} tidy rows "
+            f"{f['bytes'] / 1e6:5.1f} MB"
+        )
+    return scale_dir
+
+
+def _tree_bytes(path: Path) -> int:
+    """Bytes of a file, or of every file under a folder (symbolic links not followed)."""
+    if path.is_symlink():
+        return 0
+    if path.is_file():
+        return path.stat().st_size
+    return sum(
+        (Path(root) / name).lstat().st_size for root, _, names in os.walk(path) for name in names
+    )
+
+
+def _published(store: Path) -> dict:
+    """What a load published in ``store`` (the folder of ``migstock.duckdb``): the size of
+    the current version by entry, the versions folder, rows per table and the raw files
+    the store says it loaded (file name -> revision, dataset)."""
+    import duckdb
+
+    current = (store / "migstock.duckdb.current").resolve()
+    versions = store / "migstock.duckdb.versions"
+    facts: dict = {"version": current.name, "by_entry": {}, "rows": {}, "raw_files": {}}
+    if not current.is_dir():
+        return facts
+    for entry in sorted(current.iterdir(), key=lambda p: (p.is_dir(), p.name)):
+        facts["by_entry"][entry.name + ("/" if entry.is_dir() else "")] = _tree_bytes(entry)
+    facts["version_bytes"] = sum(facts["by_entry"].values())
+    facts["versions_bytes"] = _tree_bytes(versions)
+    facts["versions"] = len([p for p in versions.iterdir() if p.is_dir()])
+    with duckdb.connect(str(current / "migstock.duckdb"), read_only=True) as con:
+        tables = con.execute(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = 'main' AND table_type = 'BASE TABLE' ORDER BY table_name"
+        ).fetchall()
+        for (table,) in tables:
+            if table not in _BOOKKEEPING:
+                facts["rows"][table] = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+        facts["raw_files"] = {
+            name: (int(revision), dataset)
+            for name, revision, dataset in con.execute(
+                "SELECT file_name, revision, dataset FROM raw_files"
+            ).fetchall()
+        }
+    return facts
+
+
+def _recognised(raw_dir: Path, loaded: dict[str, tuple[int, str]]) -> tuple[int, list[str]]:
+    """How many workbooks of ``raw_dir`` the store holds as the revision and dataset the
+    catalog gives their official file name, and what went otherwise."""
+    from migstock.catalog import CATALOG
+
+    expected = {
+        source.file_name: (source.revision, source.dataset)
+        for entry in CATALOG
+        for source in entry.files
+    }
+    problems, right = [], 0
+    for path in sorted(raw_dir.iterdir()):
+        if path.suffix.lower() not in (".xlsx", ".xls"):
+            continue
+        want = expected.get(path.name)
+        got = loaded.get(path.name)
+        if got is None:
+            problems.append(f"{path.name}: not loaded")
+        elif want is not None and got != want:
+            problems.append(
+                f"{path.name}: loaded as {got[0]} {got[1]}, expected {want[0]} {want[1]}"
+            )
+        else:
+            right += 1
+    return right, problems
+
+
+def _status_table(output: str) -> list[str]:
+    """The first load's own summary: its table of revisions and files, and its warnings
+    (each without its example)."""
+    lines = output.splitlines()
+    table = []
+    for line in lines:
+        table.append(line)
+        if line.startswith("└"):
+            break
+    warnings = [line.split("; e.g. ")[0] for line in lines if line.startswith("warning ")]
+    return [*table, f"{len(warnings)} warning line(s):"] + [
+        f"  {w[:240]}{'…' if len(w) > 240 else ''}" for w in warnings
+    ]
+
+
+def _mb(value: float | None) -> str:
+    """Bytes in MB (in kB below 1 MB)."""
+    if value is None:
+        return "?"
+    return f"{value / 1e3:,.0f} kB" if value < 1e6 else f"{value / 1e6:,.1f} MB"
+
+
+def scale_section(
+    which: str, scale_dir: Path, baseline: Path | None, repeat: int, shared: Path
+) -> None:
+    """The full-size benchmark: a first load into a fresh folder and an unchanged re-run,
+    for this checkout and (``baseline``) another, alternating, ``repeat`` rounds."""
+    raw_dir = scale_workbooks(which, scale_dir, shared)
+    commands = _commands(baseline)
+    mine = _commit(Path(__file__).resolve().parents[1])
+    print(
+        f"loads: migstock run --raw-dir {raw_dir} --db <fresh folder>/curated/migstock.duckdb, "
+        f"then again unchanged; {repeat} round(s), checkouts alternating; this checkout "
+        f"{mine}; {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}"
+    )
+    results: dict[str, list[dict]] = {label: [] for label in commands}
+    for attempt in range(repeat):
+        for label, command in commands.items():
+            with tempfile.TemporaryDirectory(prefix="migstock-scale-") as tmp:
+                work = Path(tmp)
+                first = _migstock_run(command, raw_dir, work, "curated")
+                facts = _published(work / "curated")
+                again = _migstock_run(command, raw_dir, work, "curated")
+                facts_after = _published(work / "curated")
+            run = {"first": first, "again": again, "facts": facts, "after": facts_after}
+            results[label].append(run)
+            print(
+                f"  round {attempt + 1}, {label}: first load {first['wall']:.1f} s, "
+                f"peak RSS {first['peak_mb'] or 0:,.0f} MB, exit {first['exit']}; unchanged "
+                f"re-run {again['wall']:.1f} s, peak RSS {again['peak_mb'] or 0:,.0f} MB, "
+                f"exit {again['exit']}"
+            )
+            if attempt == 0:
+                print("    " + "\n    ".join(_status_table(first["output"])))
+            if first["exit"] != 0:
+                print("    first load output (end):")
+                print("    " + first["output"][-3000:].replace("\n", "\n    "))
+    print("summary (best and worst of the rounds):")
+    for label, runs in results.items():
+        _print_summary(label, runs, raw_dir)
+    if len(results) == 2:
+        (_, mine_runs), (base_label, base_runs) = results.items()
+
+        def best(runs: list[dict], key: str) -> float:
+            return min(r["first"][key] or 0 for r in runs)
+
+        mine_size = mine_runs[0]["facts"].get("version_bytes") or 0
+        base_size = base_runs[0]["facts"].get("version_bytes") or 0
+        print(
+            f"  this checkout / {base_label}: first load wall "
+            f"{best(mine_runs, 'wall') / best(base_runs, 'wall'):.2f}x, peak RSS "
+            f"{best(mine_runs, 'peak_mb') / max(best(base_runs, 'peak_mb'), 1):.2f}x, "
+            f"published version size {mine_size / max(base_size, 1):.2f}x"
+        )
+
+
+def _print_summary(label: str, runs: list[dict], raw_dir: Path) -> None:
+    walls = sorted(r["first"]["wall"] for r in runs)
+    peaks = sorted(r["first"]["peak_mb"] or 0 for r in runs)
+    agains = sorted(r["again"]["wall"] for r in runs)
+    again_peaks = sorted(r["again"]["peak_mb"] or 0 for r in runs)
+    exits = sorted({r["first"]["exit"] for r in runs} | {r["again"]["exit"] for r in runs})
+    facts, after = runs[-1]["facts"], runs[-1]["after"]
+    print(
+        f"  {label}: first load {walls[0]:.1f}-{walls[-1]:.1f} s, peak RSS "
+        f"{peaks[0]:,.0f}-{peaks[-1]:,.0f} MB; unchanged re-run "
+        f"{agains[0]:.1f}-{agains[-1]:.1f} s, peak RSS "
+        f"{again_peaks[0]:,.0f}-{again_peaks[-1]:,.0f} MB; exit codes {exits}"
+    )
+    rows = facts["rows"]
+    print(
+        "    rows loaded: "
+        + ", ".join(f"{table} {count:,}" for table, count in rows.items())
+        + f" (tidy: {sum(rows.get(t, 0) for t in ('bilateral_stock', 'destination_totals')):,})"
+    )
+    right, problems = _recognised(raw_dir, facts["raw_files"])
+    print(
+        f"    recognised: {right} of {right + len(problems)} workbooks loaded as the revision "
+        f"and dataset of their catalog file name"
+        + "".join(f"\n      {problem}" for problem in problems)
+    )
+    print(
+        f"    published version {facts['version']}: "
+        + ", ".join(f"{name} {_mb(size)}" for name, size in facts["by_entry"].items())
+        + f"; total {_mb(facts.get('version_bytes'))}"
+    )
+    print(
+        f"    versions folder: {_mb(facts.get('versions_bytes'))} after the first load, "
+        f"{_mb(after.get('versions_bytes'))} ({after.get('versions', 0)} version(s)) after "
+        "the unchanged re-run"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--repeat", type=int, help="rounds of each measurement (default 3; --section scale: 1)"
+    )
     parser.add_argument("--skip-openpyxl", action="store_true")
     parser.add_argument(
-        "--section", choices=("parse", "e2e", "stages", "site", "all"), default="all"
+        "--section",
+        choices=("parse", "e2e", "stages", "site", "scale", "all"),
+        default="all",
+        help="'all' runs parse, e2e and site; 'scale' (the full-size benchmark) only on its own",
     )
     parser.add_argument("--db", type=Path, help="store for --section site (default: load one)")
     parser.add_argument(
@@ -451,6 +748,20 @@ def main() -> None:
         help="another checkout with its own .venv (e.g. a worktree of the previous main) "
         "to run end to end beside this one",
     )
+    parser.add_argument(
+        "--set",
+        choices=("twelve", "nine"),
+        default="twelve",
+        help="--section scale: the twelve catalog workbooks at full size (synthetic), or the "
+        "nine-workbook set (six official workbooks and three bilateral layouts with real "
+        "export values)",
+    )
+    parser.add_argument(
+        "--scale-dir",
+        type=Path,
+        help="--section scale: where the set's workbooks are written, and reused when "
+        "already there (default: data/bench/<set> in this checkout)",
+    )
     shared = Path(
         os.environ.get(
             "MIGSTOCK_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -458,14 +769,20 @@ def main() -> None:
     )
     parser.add_argument("--raw-dir", type=Path, default=shared / "un-ims" / "official")
     args = parser.parse_args()
+    repeat = args.repeat or (1 if args.section == "scale" else 3)
     if args.section in ("parse", "all"):
-        parse_section(args.repeat, args.skip_openpyxl)
+        parse_section(repeat, args.skip_openpyxl)
     if args.section in ("e2e", "all"):
-        e2e_section(args.raw_dir, args.baseline, args.repeat)
+        e2e_section(args.raw_dir, args.baseline, repeat)
     if args.section == "stages":
         stages_section(args.raw_dir)
     if args.section in ("site", "all"):
-        site_section(args.raw_dir, args.db, args.repeat)
+        site_section(args.raw_dir, args.db, repeat)
+    if args.section == "scale":
+        scale_dir = (
+            args.scale_dir or Path(__file__).resolve().parents[1] / "data" / "bench" / args.set
+        )
+        scale_section(args.set, scale_dir, args.baseline, repeat, shared)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
-"""Workbooks in the official 2019 and 2024 bilateral layouts, filled with the real
-values of the CSV exports in ../shared/data/un-ims/exports."""
+"""Workbooks in the official 2017, 2019 and 2024 bilateral layouts, filled with the real
+values of the CSV exports in ../shared/data/un-ims/exports; and the nine-workbook set
+(those three beside the six official workbooks) of the full-size benchmark."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -22,14 +24,21 @@ def _cell(value: str) -> object:
     return None if value == "" else float(value)
 
 
-def write_2019_bilateral(exports_dir: Path, official_dir: Path, path: Path) -> Path:
-    """Tables 1-3 from the three 2019 exports; codes from the 2019 totals workbook."""
-    grid = read_workbook(official_dir / "UN_MigrantStockTotal_2019.xlsx").sheet("Table 1")
-    codes = {  # destination name -> code, as the same revision's totals workbook lists them
+def totals_codes(workbook: Path) -> dict[str, int]:
+    """Destination name -> code, as a totals workbook's Table 1 lists them (2015-2019)."""
+    grid = read_workbook(workbook).sheet("Table 1")
+    return {
         clean_name(name): int(code)
         for name, code in zip(grid[1], grid[3], strict=True)
         if isinstance(code, (int, float)) and code == code
     }
+
+
+def _2019_export_tables(
+    exports_dir: Path, relabel: dict[int, int] | None = None
+) -> tuple[dict[str, list[list[object]]], list[str]]:
+    """Rows ``[year, destination, value per origin...]`` per sex from the three 2019
+    exports (``relabel``: year -> the year to write instead), and the origin names."""
     tables, origins = {}, []
     for sex in ("total", "male", "female"):
         export = pd.read_csv(
@@ -39,10 +48,28 @@ def write_2019_bilateral(exports_dir: Path, official_dir: Path, path: Path) -> P
         )
         origins = list(export.columns)[2:]
         tables[sex] = [
-            [int(row[0]), row[1], *(_cell(v) for v in row[2:])]
+            [(relabel or {}).get(int(row[0]), int(row[0])), row[1], *(_cell(v) for v in row[2:])]
             for row in export.itertuples(index=False)
         ]
+    return tables, origins
+
+
+def write_2019_bilateral(exports_dir: Path, official_dir: Path, path: Path) -> Path:
+    """Tables 1-3 from the three 2019 exports; codes from the 2019 totals workbook."""
+    tables, origins = _2019_export_tables(exports_dir)
+    codes = totals_codes(official_dir / "UN_MigrantStockTotal_2019.xlsx")
     return write_year_rows(path, 2019, tables, origins, codes)
+
+
+def write_2017_bilateral(exports_dir: Path, official_dir: Path, path: Path) -> Path:
+    """The 2017 layout (the same as 2019's) filled with the 2019 export values relabelled:
+    year 2019 -> 2017, the 2017 revision's title block. No 2017 export exists, so these are
+    the right size and shape, not the 2017 figures. Destination codes from the 2017 totals
+    workbook, else the 2019 one."""
+    tables, origins = _2019_export_tables(exports_dir, relabel={2019: 2017})
+    codes = totals_codes(official_dir / "UN_MigrantStockTotal_2019.xlsx")
+    codes |= totals_codes(official_dir / "UN_MigrantStockTotal_2017.xlsx")
+    return write_year_rows(path, 2017, tables, origins, codes)
 
 
 def read_2024_export(exports_dir: Path) -> pd.DataFrame:
@@ -64,3 +91,27 @@ def write_2024_bilateral(export: pd.DataFrame, path: Path) -> Path:
         for record in export.to_dict("records")
     ]
     return write_long_rows(path, 2024, YEARS_2024, rows)
+
+
+#: the three bilateral workbooks of the nine-workbook set, by official file name
+NINE_BILATERAL = (
+    "UN_MigrantStockByOriginAndDestination_2017.xlsx",
+    "UN_MigrantStockByOriginAndDestination_2019.xlsx",
+    "undesa_pd_2024_ims_stock_by_sex_destination_and_origin.xlsx",
+)
+
+
+def write_nine_workbooks(un_ims_dir: Path, directory: Path) -> list[Path]:
+    """The nine-workbook set in ``directory``: a copy of each official workbook of
+    ``un_ims_dir/official`` (six) and the 2017, 2019 and 2024 bilateral layouts filled
+    with the real export values of ``un_ims_dir/exports`` (about 2.1 million tidy rows)."""
+    official, exports = un_ims_dir / "official", un_ims_dir / "exports"
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = [
+        Path(shutil.copy(source, directory / source.name))
+        for source in sorted(official.glob("*.xlsx"))
+    ]
+    paths.append(write_2017_bilateral(exports, official, directory / NINE_BILATERAL[0]))
+    paths.append(write_2019_bilateral(exports, official, directory / NINE_BILATERAL[1]))
+    paths.append(write_2024_bilateral(read_2024_export(exports), directory / NINE_BILATERAL[2]))
+    return paths

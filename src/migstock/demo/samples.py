@@ -9,8 +9,10 @@ with clearly labelled synthetic numbers.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from itertools import pairwise
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import xlsxwriter
@@ -45,20 +47,87 @@ HEADER_2024 = [
 ]
 
 
-def _title_block(sheet, revision: int, title: str) -> None:
+BILATERAL_HEADING = "Trends in International Migrant Stock: Migrants by Destination and Origin"
+
+
+class _XlsSheet:
+    """An xlwt sheet behind xlsxwriter's ``write(row, col, value)``."""
+
+    def __init__(self, sheet: object) -> None:
+        self._sheet = sheet
+
+    def write(self, row: int, col: int, value: object, *_: object) -> None:
+        self._sheet.write(row, col, value)  # type: ignore[attr-defined]
+
+    write_number = write
+
+
+class _XlsBook:
+    """The .xls container (BIFF8, as the UN published 2013) behind the part of
+    xlsxwriter's ``Workbook`` the writers use. xlwt is a development dependency."""
+
+    def __init__(self, path: Path) -> None:
+        import xlwt
+
+        self._path = path
+        self._book = xlwt.Workbook(encoding="utf-8")
+
+    def add_worksheet(self, name: str) -> _XlsSheet:
+        return _XlsSheet(self._book.add_sheet(name[:31], cell_overwrite_ok=True))
+
+    def close(self) -> None:
+        self._book.save(str(self._path))
+
+
+def _write_cells(sheet, row: int, first_col: int, values: Iterable[object]) -> None:
+    """One row's values from ``first_col`` on; None leaves a cell blank. Plain numbers go
+    straight to ``write_number`` (a workbook of the real size has millions)."""
+    for col, value in enumerate(values, start=first_col):
+        if value is None:
+            continue
+        if type(value) is int or type(value) is float:
+            sheet.write_number(row, col, value)
+        else:
+            sheet.write(row, col, value)
+
+
+def _workbook(path: Path) -> object:
+    """A new workbook: ``.xls`` through xlwt, anything else as .xlsx through xlsxwriter
+    (shared strings, as Excel writes them)."""
+    if path.suffix.lower() == ".xls":
+        return _XlsBook(path)
+    return xlsxwriter.Workbook(str(path))
+
+
+def _title_block(
+    sheet,
+    revision: int,
+    title: str,
+    *,
+    heading: str = BILATERAL_HEADING,
+    note: str | None = None,
+) -> None:
+    """The 2013-2019 title block (rows 5-13, column E); ``note`` goes on row 12."""
     sheet.write(4, 4, "United Nations")
     sheet.write(5, 4, "Population Division")
     sheet.write(6, 4, "Department of Economic and Social Affairs")
-    sheet.write(8, 4, "Trends in International Migrant Stock: Migrants by Destination and Origin")
+    sheet.write(8, 4, heading)
     sheet.write(9, 4, title)
     sheet.write(10, 4, f"POP/DB/MIG/Stock/Rev.{revision}")
+    if note:
+        sheet.write(11, 4, note)
     sheet.write(12, 1, f"Suggested citation: United Nations ({revision}).")
 
 
-def _title_block_2020(sheet, revision: int, title: str) -> None:
-    sheet.write(1, 4, f"International Migrant Stock {revision}")
-    sheet.write(2, 4, title)
-    sheet.write(3, 4, f"POP/DB/MIG/Stock/Rev.{revision}")
+def _title_block_2020(
+    sheet, revision: int, title: str, *, col: int = 4, note: str | None = None
+) -> None:
+    """The 2020/2024 title block (rows 2-4; 2024 in column F); ``note`` goes on row 6."""
+    sheet.write(1, col, f"International Migrant Stock {revision}")
+    sheet.write(2, col, title)
+    sheet.write(3, col, f"POP/DB/MIG/Stock/Rev.{revision}")
+    if note:
+        sheet.write(5, col, note)
 
 
 def _year_blocks(sheet, first_col: int, years: Sequence[int]) -> None:
@@ -70,50 +139,92 @@ def _year_blocks(sheet, first_col: int, years: Sequence[int]) -> None:
             sheet.write(10, start + offset, year)
 
 
+#: a row of the ANNEX sheet (2013-2019): code, name, major area and its code, region
+#: and its code
+AnnexRow = tuple[int, str, str, int, str, int]
+
+
 def write_wide_origins(
     path: Path,
     revision: int,
     tables: Sequence[tuple[int, str, int, dict[int, list[object]]]],
     destinations: Sequence[Destination],
     origins: Sequence[str],
+    *,
+    more: dict[int, str] | None = None,
+    data_types: dict[int, str] | None = None,
+    annex: Sequence[AnnexRow] | None = None,
+    note: str | None = None,
 ) -> Path:
     """2013/2015 layout: one sheet per (year, sex).
 
     ``tables`` holds (table number, sex, year, {destination code: row values}),
-    row values being one cell per origin (Total first).
+    row values being one cell per origin (Total first; None leaves the cell blank).
+    ``more`` (2013): the "More" column (code -> "Yes"/"No"), written before the
+    origins, with the labels and origin names on one header row as in 2013 (2015:
+    labels on row 15, origin names on row 16). ``data_types``: type-of-data letters
+    per code; ``annex``: an ANNEX sheet; ``note``: a line in every title block. A
+    ``.xls`` path writes the .xls container.
     """
-    book = xlsxwriter.Workbook(str(path))
+    book = _workbook(path)
     book.add_worksheet("CONTENTS").write(9, 0, "TABLE OF CONTENTS")
+    left = [
+        "Sort\norder",
+        "Major area, region, country or area of destination",
+        "Notes",
+        "Country code",
+        "Type of data (a)",
+    ]
+    label_row = 14
+    if more is not None:
+        left.append("More")
+        label_row = 15
+    first = len(left)
     for number, sex, year, values in tables:
         sheet = book.add_worksheet(f"Table {number}")
         title = (
             f"Table {number}. {SEX_TITLE[sex]} migrant stock at mid-year by origin and by major "
             f"area, region, country or area of destination, {year}"
         )
-        _title_block(sheet, revision, title)
-        left = [
-            "Sort\norder",
-            "Major area, region, country or area of destination",
-            "Notes",
-            "Country code",
-            "Type of data (a)",
-        ]
+        _title_block(sheet, revision, title, note=note)
         for col, label in enumerate(left):
-            sheet.write(14, col, label)
-        sheet.write(14, 5, "Country of origin")
-        for col, origin in enumerate(origins, start=5):
+            sheet.write(label_row, col, label)
+        sheet.write(14, first, "Country of origin")
+        for col, origin in enumerate(origins, start=first):
             sheet.write(15, col, origin)
         for i, (name, code) in enumerate(destinations):
             row = 16 + i
             sheet.write(row, 0, i + 1)
             sheet.write(row, 1, name)
             sheet.write(row, 3, code)
-            for col, value in enumerate(values.get(code, []), start=5):
-                if value is not None:
-                    sheet.write(row, col, value)
+            if data_types and code in data_types:
+                sheet.write(row, 4, data_types[code])
+            if more and code in more:
+                sheet.write(row, 5, more[code])
+            _write_cells(sheet, row, first, values.get(code, []))
+    if annex is not None:
+        _annex_sheet(book, revision, annex, note)
     book.add_worksheet("NOTES").write(0, 0, "NOTES")
     book.close()
     return path
+
+
+def _annex_sheet(book: object, revision: int, rows: Sequence[AnnexRow], note: str | None) -> None:
+    """The ANNEX of 2013-2019 workbooks: each country's code, major area and region."""
+    sheet = book.add_worksheet("ANNEX")  # type: ignore[attr-defined]
+    _title_block(
+        sheet,
+        revision,
+        "ANNEX. Classification of countries and areas by major area and region",
+        note=note,
+    )
+    for col, label in enumerate(
+        ["Country code", "Country or area", "Major area", "Code", "Region", "Code"]
+    ):
+        sheet.write(14, col, label)
+    for i, cells in enumerate(rows):
+        for col, value in enumerate(cells):
+            sheet.write(15 + i, col, value)
 
 
 def write_long_rows(
@@ -121,12 +232,17 @@ def write_long_rows(
     revision: int,
     years: Sequence[int],
     rows: Sequence[tuple[Destination, Destination, dict[str, list[object]]]],
+    *,
+    data_types: dict[int, str] | None = None,
+    note: str | None = None,
 ) -> Path:
     """2020/2024 layout: Table 1, one row per destination x origin, years x sex blocks.
 
     ``rows`` holds (destination, origin, {sex: one value per year}).
+    ``data_types``: type-of-data letters per destination code; ``note``: a line in
+    the title block.
     """
-    book = xlsxwriter.Workbook(str(path))
+    book = _workbook(path)
     book.add_worksheet("Contents").write(2, 1, "Table of contents")
     sheet = book.add_worksheet("Table 1")
     _title_block_2020(
@@ -134,6 +250,7 @@ def write_long_rows(
         revision,
         "Table 1: International migrant stock at mid-year by sex, destination and origin, "
         f"{years[0]}-{years[-1]}",
+        note=note,
     )
     header = HEADER_2024 if revision >= 2024 else HEADER_2020
     for col, label in enumerate(header):
@@ -141,6 +258,7 @@ def write_long_rows(
     first = len(header)
     _year_blocks(sheet, first, years)
     destination_code_col = header.index("Location code of destination")
+    type_col = header.index("Data type" if revision >= 2024 else "Type of data of destination")
     origin_col = header.index("Region, development group, country or area of origin")
     origin_code_col = header.index("Location code of origin")
     for i, ((dest, dest_code), (origin, origin_code), values) in enumerate(rows):
@@ -148,13 +266,13 @@ def write_long_rows(
         sheet.write(row, 0, i + 1)
         sheet.write(row, 1, dest)
         sheet.write(row, destination_code_col, dest_code)
+        if data_types and dest_code in data_types:
+            sheet.write(row, type_col, data_types[dest_code])
         sheet.write(row, origin_col, origin)
         if origin_code is not None:
             sheet.write(row, origin_code_col, origin_code)
         for block, sex in enumerate(("total", "male", "female")):
-            for offset, value in enumerate(values[sex]):
-                if value is not None:
-                    sheet.write(row, first + block * len(years) + offset, value)
+            _write_cells(sheet, row, first + block * len(years), values[sex])
     book.close()
     return path
 
@@ -165,14 +283,20 @@ def write_year_rows(
     tables: dict[str, list[list[object]]],
     origins: Sequence[str],
     codes: dict[str, int],
+    *,
+    data_types: dict[int, str] | None = None,
+    annex: Sequence[AnnexRow] | None = None,
+    note: str | None = None,
 ) -> Path:
     """2017/2019 layout: Tables 1/2/3 (total/male/female), rows are destination x year.
 
     ``tables[sex]`` holds rows ``[year, destination name, value per origin...]``
     (``origins`` names the value columns, Total first). Destinations missing
     from ``codes`` are section titles and get no code, as in the originals.
+    ``data_types``: type-of-data letters per code; ``annex``: an ANNEX sheet;
+    ``note``: a line in every title block.
     """
-    book = xlsxwriter.Workbook(str(path))
+    book = _workbook(path)
     book.add_worksheet("CONTENTS").write(9, 0, "TABLE OF CONTENTS")
     for number, sex in enumerate(("total", "male", "female"), start=1):
         if sex not in tables:
@@ -183,6 +307,7 @@ def write_year_rows(
             revision,
             f"Table {number}. {SEX_TITLE[sex]} migrant stock at mid-year by origin and by major "
             f"area, region, country or area of destination, 1990-{revision}",
+            note=note,
         )
         left = [
             "Year",
@@ -204,31 +329,91 @@ def write_year_rows(
             sheet.write(row, 2, name)
             if name in codes:
                 sheet.write(row, 4, codes[name])
-            for col, value in enumerate(values, start=len(left)):
-                if value is not None:
-                    sheet.write(row, col, value)
+                if data_types and codes[name] in data_types:
+                    sheet.write(row, 5, data_types[codes[name]])
+            _write_cells(sheet, row, len(left), values)
+    if annex is not None:
+        _annex_sheet(book, revision, annex, note)
     book.close()
     return path
 
 
+#: the layouts of the destination-totals workbooks: "classic" 2013-2019 (title block
+#: in column E, labels on row 15, years on row 16), "2020", "2024" (labels and years on
+#: row 11; 2024: unlabelled index, "Coverage", "Data type", and a Table 2 without codes)
+TotalsStyle = Literal["classic", "2020", "2024"]
+
+#: table titles (the 2020 wording; "classic" says "by major area, region, country or area")
 TOTALS_TABLES = {
-    1: (
-        "International migrant stock at mid-year by sex and by region, country or area of "
-        "destination",
-        "International migrant stock at mid-year, {}",
-    ),
-    2: (
-        "Total population at mid-year by sex and by region, country or area of destination "
-        "(thousands)",
-        "Total population at mid-year, {} (thousands)",
-    ),
-    3: (
-        "International migrant stock as a percentage of the total population by sex and by "
-        "region, country or area of destination",
-        "International migrant stock as a percentage of the total population, {}",
-    ),
+    1: "International migrant stock at mid-year by sex and by region, country or area of "
+    "destination",
+    2: "Total population at mid-year by sex and by region, country or area of destination "
+    "(thousands)",
+    3: "International migrant stock as a percentage of the total population by sex and by "
+    "region, country or area of destination",
+    4: "Female migrants as a percentage of the international migrant stock by region, country "
+    "or area of destination",
+    5: "Annual rate of change of the migrant stock by sex and by region, country or area of "
+    "destination (percentage)",
+    6: "Estimated refugee stock (including asylum seekers) at mid-year by region, country or "
+    "area of destination",
 }
+_SEXES = ("total", "male", "female")
 _SEX_WORDS_2020 = {"total": "both sexes combined", "male": "males", "female": "females"}
+_SEX_WORDS_CLASSIC = {"total": "both sexes", "male": "male", "female": "female"}
+
+
+def _block_titles(number: int, style: TotalsStyle) -> list[str]:
+    """The title over each column block of a totals table, as the style writes it."""
+    if style == "classic":
+        words = _SEX_WORDS_CLASSIC
+        return {
+            1: [f"International migrant stock at mid-year ({words[s]})" for s in _SEXES],
+            2: [
+                "Total population of both sexes at mid-year (thousands)",
+                "Total male population at mid-year (thousands)",
+                "Total female population at mid-year (thousands)",
+            ],
+            3: [
+                f"International migrant stock as a percentage of the total population ({words[s]})"
+                for s in _SEXES
+            ],
+            4: ["Female migrants as a percentage of the international migrant stock"],
+            5: [f"Annual rate of change of the migrant stock ({words[s]})" for s in _SEXES],
+            6: [
+                "Estimated refugee stock at mid-year (both sexes)",
+                "Refugees as a percentage of the international migrant stock",
+                "Annual rate of change of the refugee stock",
+            ],
+        }[number]
+    words = _SEX_WORDS_2020
+    return {
+        1: [f"International migrant stock at mid-year, {words[s]}" for s in _SEXES],
+        2: [f"Total population at mid-year, {words[s]} (thousands)" for s in _SEXES],
+        3: [
+            f"International migrant stock as a percentage of the total population, {words[s]}"
+            for s in _SEXES
+        ],
+        4: ["Female migrants as a percentage of the international migrant stock"],
+        5: [f"Annual rate of change of the migrant stock, {words[s]}" for s in _SEXES],
+        6: [
+            "Refugee and asylum seekers at mid-year, both sexes combined",
+            "Refugee and asylum seekers as a percentage of the international migrant stock",
+            "Annual rate of change of the refugee and asylum seekers, both sexes combined",
+        ],
+    }[number]
+
+
+def _rates(values: Sequence[float], years: Sequence[int]) -> list[object]:
+    """Annual rate of change in percent between successive years ('..' where undefined)."""
+    return [
+        100 * float(np.log(later / earlier)) / (end - start) if earlier > 0 and later > 0 else ".."
+        for (earlier, later), (start, end) in zip(pairwise(values), pairwise(years), strict=True)
+    ]
+
+
+def _share(part: float, whole: float) -> object:
+    return 100 * part / whole if whole else ".."
 
 
 def write_destination_totals(
@@ -241,99 +426,182 @@ def write_destination_totals(
     refugees: dict[Destination, list[int]] | None = None,
     data_types: dict[int, str] | None = None,
     notes: dict[int, tuple[int, str]] | None = None,
+    style: TotalsStyle = "2020",
+    derived: bool = False,
+    annex: Sequence[AnnexRow] | None = None,
+    note: str | None = None,
 ) -> Path:
-    """2020-style destination-totals workbook: Table 1 (migrants by sex), and with
-    ``population`` (persons) Tables 2 and 3 (population in thousands, migrants as a
-    percentage of it), with ``refugees`` Table 6 (refugees, both sexes, and their share
-    of the migrants). ``data_types``: type-of-data letters per code; ``notes``: code ->
-    (note number, text), written in the Notes column and on a Notes sheet.
+    """Destination-totals workbook: Table 1 (migrants by sex), and with ``population``
+    (persons) Tables 2 and 3 (population in thousands, migrants as a percentage of it),
+    with ``refugees`` Table 6 (refugees, both sexes, and their share of the migrants).
+    ``data_types``: type-of-data letters per code; ``notes``: code -> (note number,
+    text), written in the Notes column and on a notes sheet.
+
+    ``style`` (see :data:`TotalsStyle`) picks the layout of the revision; ``derived``
+    adds what the official workbooks derive and migstock does not read: Table 4 (female
+    share), Table 5 (annual rate of change) and Table 6's rate-of-change block.
+    ``annex``: an ANNEX sheet (2013-2019); ``note``: a line in every title block. A
+    ``.xls`` path writes the .xls container.
     """
-    book = xlsxwriter.Workbook(str(path))
-    header = ["Index", "Region, development group, country or area", "Notes", "Location code"]
-    tables: dict[int, dict[Destination, dict[str, list[float]]]] = {1: dict(rows)}
+    book = _workbook(path)
+    places = list(rows)
+    periods = [f"{a}-{b}" for a, b in pairwise(years)]
+    # number -> (one column-label list per block, cells per place)
+    tables: dict[int, tuple[list[list[object]], list[list[object]]]] = {
+        1: ([list(years)] * 3, [[v for s in _SEXES for v in rows[d][s]] for d in places])
+    }
     if population is not None:
-        tables[2] = {
-            d: {s: [v / 1000 for v in values[s]] for s in values}
-            for d, values in population.items()
-        }
-        tables[3] = {
-            d: {
-                s: [100 * m / p for m, p in zip(rows[d][s], population[d][s], strict=True)]
-                for s in rows[d]
-            }
-            for d in rows
-        }
-    for number, table in tables.items():
-        title, block = TOTALS_TABLES[number]
-        sheet = book.add_worksheet(f"Table {number}")
-        _title_block_2020(sheet, revision, f"Table {number}: {title}, {years[0]}-{years[-1]}")
-        labels = [*header, "Type of data"] if number != 2 else header
-        for col, label in enumerate(labels):
-            sheet.write(10, col, label)
-        first = len(labels)
-        for i, sex in enumerate(("total", "male", "female")):
-            sheet.write(7, first + i * len(years), block.format(_SEX_WORDS_2020[sex]))
-            for offset, year in enumerate(years):
-                sheet.write(10, first + i * len(years) + offset, year)
-        for i, ((name, code), values) in enumerate(table.items()):
-            _destination_cells(sheet, 11 + i, i + 1, name, code, data_types, notes, number != 2)
-            for block_index, sex in enumerate(("total", "male", "female")):
-                for offset, value in enumerate(values[sex]):
-                    sheet.write(11 + i, first + block_index * len(years) + offset, value)
+        tables[2] = (
+            [list(years)] * 3,
+            [[v / 1000 for s in _SEXES for v in population[d][s]] for d in places],
+        )
+        tables[3] = (
+            [list(years)] * 3,
+            [
+                [
+                    100 * m / p
+                    for s in _SEXES
+                    for m, p in zip(rows[d][s], population[d][s], strict=True)
+                ]
+                for d in places
+            ],
+        )
+    if derived:
+        tables[4] = (
+            [list(years)],
+            [
+                [_share(f, t) for f, t in zip(rows[d]["female"], rows[d]["total"], strict=True)]
+                for d in places
+            ],
+        )
+        tables[5] = (
+            [periods] * 3,
+            [[rate for s in _SEXES for rate in _rates(rows[d][s], years)] for d in places],
+        )
     if refugees is not None:
-        sheet = book.add_worksheet("Table 6")
-        _title_block_2020(
-            sheet,
+        blocks = [list(years), list(years)] + ([periods] if derived else [])
+        cells = []
+        for place, counts in refugees.items():
+            migrants = rows[place]["total"]
+            line = [*counts, *(_share(c, m) for c, m in zip(counts, migrants, strict=True))]
+            if derived:
+                line += _rates(counts, years)
+            cells.append(line)
+        tables[6] = (blocks, cells)
+    for number, (blocks, cells) in tables.items():
+        table_places = list(refugees) if number == 6 and refugees is not None else places
+        _totals_sheet(
+            book,
+            style,
             revision,
-            "Table 6: Estimated refugee stock (including asylum seekers) at mid-year by region, "
-            f"country or area of destination, {years[0]}-{years[-1]}",
+            number,
+            f"{TOTALS_TABLES[number]}, {years[0]}-{years[-1]}",
+            list(zip(_block_titles(number, style), blocks, strict=False)),
+            table_places,
+            cells,
+            data_types=data_types,
+            notes=notes,
+            note=note,
         )
-        labels = [*header, "Type of data"]
-        for col, label in enumerate(labels):
-            sheet.write(10, col, label)
-        first = len(labels)
-        sheet.write(7, first, "Refugee and asylum seekers at mid-year, both sexes combined")
-        sheet.write(
-            7,
-            first + len(years),
-            "Refugee and asylum seekers as a percentage of the international migrant stock",
-        )
-        for offset, year in enumerate(years):
-            sheet.write(10, first + offset, year)
-            sheet.write(10, first + len(years) + offset, year)
-        for i, ((name, code), counts) in enumerate(refugees.items()):
-            _destination_cells(sheet, 11 + i, i + 1, name, code, data_types, notes, True)
-            for offset, count in enumerate(counts):
-                migrants = rows[(name, code)]["total"][offset]
-                sheet.write(11 + i, first + offset, count)
-                sheet.write(11 + i, first + len(years) + offset, 100 * count / migrants)
+    if annex is not None:
+        _annex_sheet(book, revision, annex, note)
     if notes:
-        sheet = book.add_worksheet("Notes")
-        _title_block_2020(sheet, revision, "Notes")
-        for i, (number, note) in enumerate(sorted(set(notes.values()))):
+        sheet = book.add_worksheet(
+            {"classic": "NOTES", "2020": "Notes", "2024": "Migrant notes"}[style]
+        )
+        if style == "classic":
+            _title_block(sheet, revision, "NOTES", note=note)
+        else:
+            _title_block_2020(sheet, revision, "Notes", note=note)
+        for i, (number, text) in enumerate(sorted(set(notes.values()))):
             sheet.write(11 + i, 0, number)
-            sheet.write(11 + i, 1, note)
+            sheet.write(11 + i, 1, text)
     book.close()
     return path
 
 
-def _destination_cells(
-    sheet: object,
-    row: int,
-    index: int,
-    name: str,
-    code: int,
+def _totals_sheet(
+    book: object,
+    style: TotalsStyle,
+    revision: int,
+    number: int,
+    title: str,
+    blocks: list[tuple[str, list[object]]],
+    places: list[Destination],
+    cells: list[list[object]],
+    *,
     data_types: dict[int, str] | None,
     notes: dict[int, tuple[int, str]] | None,
-    with_type: bool,
+    note: str | None,
 ) -> None:
-    sheet.write(row, 0, index)  # type: ignore[attr-defined]
-    sheet.write(row, 1, name)  # type: ignore[attr-defined]
-    if notes and code in notes:
-        sheet.write(row, 2, notes[code][0])  # type: ignore[attr-defined]
-    sheet.write(row, 3, code)  # type: ignore[attr-defined]
-    if with_type and data_types and code in data_types:
-        sheet.write(row, 4, data_types[code])  # type: ignore[attr-defined]
+    """One table of a destination-totals workbook in ``style``: title block, block titles,
+    the id and column labels, then one row per place (index, name, notes, code, type)."""
+    sheet = book.add_worksheet(f"Table {number}")  # type: ignore[attr-defined]
+    if style == "classic":
+        code_label = "Country code" if revision <= 2015 else "Code"
+        labels: list[str | None] = [
+            "Sort\norder",
+            "Major area, region, country or area of destination",
+            "Notes",
+            code_label,
+        ]
+        if number != 2:
+            labels.append("Type of data (a)")
+        title = title.replace(
+            "by region, country or area of destination", "by major area, region, country or area"
+        )
+        _title_block(
+            sheet,
+            revision,
+            f"Table {number} -  {title}",
+            heading=f"Trends in International Migrant Stock: The {revision} Revision",
+            note=note,
+        )
+        block_row, label_row, first_row = 14, 15, 16
+        columns = {"index": 0, "name": 1, "notes": 2, "code": 3, "type": 4}
+    elif style == "2024":
+        _title_block_2020(sheet, revision, f"Table {number}: {title}", col=5, note=note)
+        if number == 2:  # the official Table 2: type letters under "Location code", no code
+            labels = [None, "Region, development group, country or area", "Population notes"]
+            labels.append("Location code")
+            columns = {"index": 0, "name": 1, "type": 3}
+        else:
+            labels = [None, "Region, development group, country or area", "Coverage"]
+            labels += ["Data type", "Location code"]
+            columns = {"index": 0, "name": 1, "notes": 2, "type": 3, "code": 4}
+        block_row, label_row, first_row = 7, 10, 11
+    else:
+        _title_block_2020(sheet, revision, f"Table {number}: {title}", note=note)
+        labels = ["Index", "Region, development group, country or area", "Notes"]
+        labels.append("Location code")
+        if number != 2:
+            labels.append("Type of data")
+        block_row, label_row, first_row = 7, 10, 11
+        columns = {"index": 0, "name": 1, "notes": 2, "code": 3, "type": 4}
+    header_row = 14 if style == "classic" else label_row
+    for col, label in enumerate(labels):
+        if label is not None:
+            sheet.write(header_row, col, label)
+    if len(labels) <= columns["type"]:
+        del columns["type"]
+    first = len(labels)
+    col = first
+    for block_title, column_labels in blocks:
+        sheet.write(block_row, col, block_title)
+        for label in column_labels:
+            sheet.write(label_row, col, label)
+            col += 1
+    for i, ((name, code), values) in enumerate(zip(places, cells, strict=True)):
+        row = first_row + i
+        sheet.write(row, columns["index"], i + 1)
+        sheet.write(row, columns["name"], name)
+        if "code" in columns:
+            sheet.write(row, columns["code"], code)
+        if notes and code in notes and "notes" in columns:
+            sheet.write(row, columns["notes"], notes[code][0])
+        if data_types and code in data_types and "type" in columns:
+            sheet.write(row, columns["type"], data_types[code])
+        _write_cells(sheet, row, first, values)
 
 
 DEMO_DESTINATIONS: list[Destination] = [
