@@ -51,7 +51,7 @@ CREATE TABLE destination_totals_rows (
 NULLABLE = {"origin_code": "Int16", "migrants": "Int64", "total_population": "Int64"}
 
 #: the staged rows stay on disk: DuckDB keeps at most this much of them in memory
-STAGING_CONFIG = {"threads": 1, "memory_limit": "256MB", "preserve_insertion_order": True}
+STAGING_CONFIG = {"threads": 1, "memory_limit": "64MB", "preserve_insertion_order": True}
 
 
 #: the name the load's connection gives the attached staging file

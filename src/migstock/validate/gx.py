@@ -271,9 +271,12 @@ class Validator:
             )
 
         detailed = suite_name in DETAILED_FIRST_SUITES
-        validation = validate(detailed)
-        if not validation.success and not detailed:
-            validation = validate(detailed=True)
+        try:
+            validation = validate(detailed)
+            if not validation.success and not detailed:
+                validation = validate(detailed=True)
+        finally:
+            self._release_batches()
         key = _result_key(suite_name, run_id, validation.batch_id)
         self._rendered[key if revision is None else (suite_name, dataset, revision)] = key
         # failing rows are listed when the suite failed; when it passed (a warning
@@ -286,6 +289,16 @@ class Validator:
         if not validation.success and not any(r.blocking for r in results):
             self._mark_passed_with_warnings(key, validation)
         return results
+
+    def _release_batches(self) -> None:
+        """Let go of the frames validated so far. The pandas data source's one execution
+        engine keeps every batch it loaded and every metric it computed (row masks of
+        every expectation among them), by batch id: without this a run held about 80 MB
+        per million-row suite until its end (a metric is only reused within one run)."""
+        engine = self._source.get_execution_engine()
+        engine.batch_manager.reset_batch_cache()
+        engine.batch_manager.batch_data_cache.clear()
+        engine._metric_cache.clear()  # no public way; GX 1.24 (pinned) caches metrics here
 
     def _mark_passed_with_warnings(self, key: Any, validation: Any) -> None:
         """Store a result that failed only in warnings as a success (Data Docs show it
