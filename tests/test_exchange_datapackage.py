@@ -19,7 +19,7 @@ import pytest
 from frictionless import validate
 
 from migstock import store
-from migstock.exchange import exchange_dir
+from migstock.exchange import exchange_dir, publish_exchange
 from migstock.store import RevisionLoad, current_pointer, load_revisions
 
 FACT_TABLES = ("bilateral_stock", "destination_totals", "refugees")
@@ -68,7 +68,12 @@ def store_2015(real_store: Path, tmp_path_factory: pytest.TempPathFactory):
 
     store.publish_hook = at_step
     try:
-        load_revisions(db, db.parent / "parquet", [_revision_from(real_store, 2015)])
+        load_revisions(
+            db,
+            db.parent / "parquet",
+            [_revision_from(real_store, 2015)],
+            before_switch=publish_exchange,
+        )
     finally:
         store.publish_hook = None
     return db, seen

@@ -2,10 +2,10 @@
 
 ``datapackage.json`` (Data Package v1) lists one tabular resource per table
 (``csv/<table>.csv``): field types, required fields, enumerations, primary keys and
-foreign keys (to ``locations``, ``revisions`` and ``raw_files``), the descriptions of
-``sql/docs.toml``, the CC BY 3.0 IGO licence, every source workbook with its sha256,
-and how to cite. Written with DuckDB and ``json``: the ``frictionless`` library is only
-needed to validate it.
+foreign keys (to ``locations``, ``revisions`` and ``raw_files``), the descriptions the
+store holds as ``COMMENT ON`` (those of ``sql/docs.toml``), the CC BY 3.0 IGO licence,
+every source workbook with its sha256, and how to cite. Written with DuckDB and
+``json``: the ``frictionless`` library is only needed to validate it.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from typing import Any
 import duckdb
 
 from migstock.catalog import LICENCE
-from migstock.store.docs import describe
 
 #: the tables of the package, reference tables first
 TABLES = (
@@ -74,18 +73,28 @@ _TYPES = {
 }
 
 
-def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str, bool]]:
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str, bool, str | None]]:
+    """(name, type, required, description) of each column of ``table``; the description
+    is the column's ``COMMENT ON`` (a load writes those of ``sql/docs.toml``)."""
     rows = con.execute(
-        "SELECT column_name, data_type, is_nullable = 'NO' FROM information_schema.columns "
-        "WHERE table_schema = 'main' AND table_name = ? ORDER BY ordinal_position",
+        "SELECT column_name, data_type, NOT is_nullable, comment FROM duckdb_columns() "
+        "WHERE schema_name = 'main' AND table_name = ? ORDER BY column_index",
         [table],
     ).fetchall()
-    return [(name, data_type, bool(required)) for name, data_type, required in rows]
+    return [(name, kind, bool(required), text or None) for name, kind, required, text in rows]
 
 
-def _field(table: str, name: str, data_type: str, required: bool) -> dict[str, Any]:
+def _table_description(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
+    """The table's ``COMMENT ON``."""
+    row = con.execute(
+        "SELECT comment FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = ?",
+        [table],
+    ).fetchone()
+    return (row[0] or None) if row else None
+
+
+def _field(name: str, data_type: str, required: bool, text: str | None) -> dict[str, Any]:
     field: dict[str, Any] = {"name": name, "type": _TYPES.get(data_type, "string")}
-    text = describe(table, name)
     if text:
         field["description"] = text
     if field["type"] == "datetime":
@@ -108,13 +117,13 @@ def table_schema(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, Any]:
     """The Table Schema of one store table."""
     columns = _columns(con, table)
     schema: dict[str, Any] = {
-        "fields": [_field(table, *column) for column in columns],
+        "fields": [_field(*column) for column in columns],
         "missingValues": [""],
     }
     if table in PRIMARY_KEYS:
         schema["primaryKey"] = PRIMARY_KEYS[table]
     foreign_keys = []
-    for name, _, _ in columns:
+    for name, *_ in columns:
         if name in _TO_LOCATIONS and table != "locations":
             target = ("locations", "code")
         elif name in _REFERENCES and table != _REFERENCES[name][0]:
@@ -132,7 +141,7 @@ def table_schema(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, Any]:
 def _select(con: duckdb.DuckDBPyConnection, table: str) -> str:
     """SELECT of a table for its CSV: timestamps as ISO 8601 in UTC."""
     columns = []
-    for name, data_type, _ in _columns(con, table):
+    for name, data_type, *_ in _columns(con, table):
         if data_type.startswith("TIMESTAMP"):
             columns.append(
                 f"strftime(\"{name}\" AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%fZ') AS \"{name}\""
@@ -177,6 +186,7 @@ def descriptor(
     resources = []
     for table in TABLES:
         path = package_dir / "csv" / f"{table}.csv"
+        description = _table_description(con, table) or table
         resources.append(
             {
                 "name": table,
@@ -185,7 +195,7 @@ def descriptor(
                 "format": "csv",
                 "mediatype": "text/csv",
                 "encoding": "utf-8",
-                "description": f"{describe(table) or table} ({counts[table]:,} rows)",
+                "description": f"{description} ({counts[table]:,} rows)",
                 "bytes": path.stat().st_size,
                 "hash": f"sha256:{_sha256(path)}",
                 "schema": table_schema(con, table),
