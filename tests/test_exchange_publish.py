@@ -1,5 +1,6 @@
-"""How the exchange files are published: by the load's ``before_switch``; the store and
-the exchange writer do not import each other.
+"""How the exchange files are published: by the load's ``before_switch`` (the store and
+the exchange writer do not import each other), and SDMX-ML streamed exactly as pysdmx
+writes it.
 
 Small stores of the official 2015 and 2020 destination-totals workbooks (no bilateral
 rows), built through ``load_revisions`` as a run does.
@@ -8,14 +9,19 @@ rows), built through ``load_revisions`` as a run does.
 from __future__ import annotations
 
 import ast
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 import pytest
+from pysdmx.model import Organisation
+from pysdmx.model.message import Header
 
 from migstock import store
 from migstock.acquire.provenance import local_file
 from migstock.errors import StoreError
+from migstock.exchange import sdmx
 from migstock.parse.prepare import prepare_file
 from migstock.pipeline import revision_load
 from migstock.store import RevisionLoad, current_pointer, load_revisions
@@ -93,11 +99,89 @@ def test_the_files_before_switch_writes_are_published_and_its_failure_publishes_
     assert not (_version(db) / "sdmx").exists()
 
 
+# --- SDMX-ML: streamed, as pysdmx writes it --------------------------------------------
+
+
 @pytest.fixture(scope="module")
 def small_store(tmp_path_factory: pytest.TempPathFactory, loads: dict[int, RevisionLoad]) -> Path:
     db = tmp_path_factory.mktemp("small-store") / "migstock.duckdb"
     load_revisions(db, db.parent / "parquet", list(loads.values()))
     return db
+
+
+def _header() -> Header:
+    """A header with a fixed ID and time (pysdmx makes new ones for every message)."""
+    return Header(
+        id="MIGSTOCK-TEST",
+        prepared=datetime(2024, 7, 1, tzinfo=UTC),
+        sender=Organisation(id=sdmx.AGENCY, name="migstock"),
+    )
+
+
+def _pysdmx_sdmx_ml(
+    con: duckdb.DuckDBPyConnection, table: str, output: Path, revision: int | None
+) -> None:
+    """The message as pysdmx writes it from frames of the store (migstock's writer before
+    it streamed)."""
+    from pysdmx.io import write_sdmx
+    from pysdmx.io.format import Format
+    from pysdmx.io.pd import PandasDataset
+
+    chosen = sdmx.revisions_of(con, table) if revision is None else [revision]
+    datasets = []
+    for number, schema in sdmx._dataflow_schemas(con, table, chosen).items():
+        frame = con.execute(sdmx.observations_sql(table, number)).df()
+        frame = frame.drop(columns="DATAFLOW").astype("string").fillna("")
+        datasets.append(PandasDataset(structure=schema, data=frame))
+    write_sdmx(
+        datasets,
+        Format.DATA_SDMX_ML_2_1_STR,
+        output_path=str(output),
+        header=_header(),
+        dimension_at_observation="AllDimensions",
+        prettyprint=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("table", "revision"),
+    [("destination_totals", 2020), ("destination_totals", None), ("refugees", None)],
+)
+def test_streamed_sdmx_ml_is_byte_equal_to_pysdmx(
+    small_store: Path, tmp_path: Path, table: str, revision: int | None
+) -> None:
+    ours, theirs = tmp_path / "ours.xml", tmp_path / "theirs.xml"
+    with duckdb.connect(str(small_store), read_only=True, config={"threads": 1}) as con:
+        count = sdmx.write_sdmx_ml(con, table, ours, revision, header=_header())
+        _pysdmx_sdmx_ml(con, table, theirs, revision)
+    assert count > 1000
+    assert ours.read_bytes().count(b"<Obs ") == count
+    assert ours.read_bytes() == theirs.read_bytes()
+
+
+def test_streamed_sdmx_ml_batches_keep_the_store_order(
+    small_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sdmx, "SDMX_ML_BATCH_ROWS", 7)
+    whole, batched = tmp_path / "whole.xml", tmp_path / "batched.xml"
+    with duckdb.connect(str(small_store), read_only=True) as con:
+        threads = con.execute("SELECT current_setting('threads')").fetchall()
+        _pysdmx_sdmx_ml(con, "refugees", whole, 2015)
+        sdmx.write_sdmx_ml(con, "refugees", batched, 2015, header=_header())
+        assert con.execute("SELECT current_setting('threads')").fetchall() == threads
+    assert batched.read_bytes() == whole.read_bytes()
+
+
+@pytest.mark.parametrize(
+    "text", ["a&b", "<C R>", 'say "x"', "it's", "tab\there", "line\nbreak\r", "€ Réunion", ""]
+)
+def test_attribute_values_are_escaped_for_xml(text: str) -> None:
+    with duckdb.connect() as con:
+        ((escaped,),) = con.execute(
+            f"SELECT {sdmx.escaped_sql('v')} FROM (SELECT ?::VARCHAR AS v)", [text]
+        ).fetchall()
+    element = ET.fromstring(f'<Obs DATA_TYPE="{escaped}"/>')
+    assert element.get("DATA_TYPE") == text
 
 
 def test_the_data_package_reads_its_descriptions_from_the_store(small_store: Path) -> None:
