@@ -9,11 +9,13 @@ rows), built through ``load_revisions`` as a run does.
 from __future__ import annotations
 
 import ast
+import gzip
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 from pysdmx.model import Organisation
 from pysdmx.model.message import Header
@@ -193,3 +195,17 @@ def test_the_data_package_reads_its_descriptions_from_the_store(small_store: Pat
     assert fields, "the table has columns"
     for field in fields:
         assert field["description"] == describe("destination_totals", field["name"])
+
+
+def test_gzip_csv_reads_back_as_the_plain_csv(small_store: Path, tmp_path: Path) -> None:
+    from migstock.exchange.csvgz import copy_csv_gz
+
+    query = "SELECT * FROM destination_totals ORDER BY ALL"
+    with duckdb.connect(str(small_store), read_only=True) as con:
+        count = copy_csv_gz(con, query, tmp_path / "t.csv.gz", "FORMAT csv, HEADER true")
+        con.execute(f"COPY ({query}) TO '{tmp_path / 't.csv'}' (FORMAT csv, HEADER true)")
+    assert (
+        gzip.decompress((tmp_path / "t.csv.gz").read_bytes()) == (tmp_path / "t.csv").read_bytes()
+    )
+    assert count == len(pd.read_csv(tmp_path / "t.csv.gz"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv", "t.csv.gz"], "no temporary"

@@ -7,9 +7,9 @@ together with the data::
 
     migstock.duckdb.versions/<id>/          exchange_dir(version_dir)
         datapackage.json                    Frictionless data package (Table Schemas)
-        csv/<table>.csv                     every table as CSV
+        csv/<table>.csv.gz                  every table as CSV, gzip
         sdmx/structure.xml                  SDMX-ML 2.1 structure (all revisions)
-        sdmx/<table>_<revision>.csv         SDMX-CSV 1.0: one file per dataflow version
+        sdmx/<table>_<revision>.csv.gz      SDMX-CSV 1.0, gzip: one file per dataflow version
 
 SDMX-ML data is written on demand (``migstock export NAME --format sdmx-ml``), from a
 connection the caller opens (the command line opens the published store read-only).
@@ -27,7 +27,7 @@ from migstock.exchange import sdmx
 from migstock.exchange.datapackage import write_datapackage
 from migstock.exchange.sdmx import DATAFLOWS, write_sdmx_csv, write_structure
 
-__all__ = ["exchange_dir", "export_sdmx", "export_structure", "publish_exchange"]
+__all__ = ["exchange_dir", "export_sdmx", "export_structure", "publish_exchange", "sdmx_csv_name"]
 
 
 def exchange_dir(version_dir: Path) -> Path:
@@ -35,6 +35,11 @@ def exchange_dir(version_dir: Path) -> Path:
     ``csv/``, ``sdmx/``): the version folder itself, beside its DuckDB file and Parquet.
     Readers reach the published one through ``<db>.current/``."""
     return Path(version_dir)
+
+
+def sdmx_csv_name(table: str, revision: int) -> str:
+    """The published SDMX-CSV file of one dataflow version: ``<table>_<revision>.csv.gz``."""
+    return f"{table}_{revision}.csv.gz"
 
 
 def publish_exchange(con: duckdb.DuckDBPyConnection, version_dir: Path) -> Path:
@@ -46,7 +51,7 @@ def publish_exchange(con: duckdb.DuckDBPyConnection, version_dir: Path) -> Path:
     folder = exchange_dir(version_dir)
     for table in DATAFLOWS:
         for revision in sdmx.revisions_of(con, table):
-            write_sdmx_csv(con, table, folder / "sdmx" / f"{table}_{revision}.csv", revision)
+            write_sdmx_csv(con, table, folder / "sdmx" / sdmx_csv_name(table, revision), revision)
     write_structure(con, folder / "sdmx" / "structure.xml")
     write_datapackage(con, folder)
     return folder

@@ -1,11 +1,12 @@
 """A Frictionless data package of the store: every table as CSV, with a Table Schema.
 
 ``datapackage.json`` (Data Package v1) lists one tabular resource per table
-(``csv/<table>.csv``): field types, required fields, enumerations, primary keys and
-foreign keys (to ``locations``, ``revisions`` and ``raw_files``), the descriptions the
-store holds as ``COMMENT ON`` (those of ``sql/docs.toml``), the CC BY 3.0 IGO licence,
-every source workbook with its sha256, and how to cite. Written with DuckDB and
-``json``: the ``frictionless`` library is only needed to validate it.
+(``csv/<table>.csv.gz``, CSV compressed with gzip, ``"compression": "gz"``): field
+types, required fields, enumerations, primary keys and foreign keys (to ``locations``,
+``revisions`` and ``raw_files``), the descriptions the store holds as ``COMMENT ON``
+(those of ``sql/docs.toml``), the CC BY 3.0 IGO licence, every source workbook with its
+sha256, and how to cite. Written with DuckDB and ``json``: the ``frictionless`` library
+is only needed to validate it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 import duckdb
 
 from migstock.catalog import LICENCE
+from migstock.exchange.csvgz import copy_csv_gz
 
 #: the tables of the package, reference tables first
 TABLES = (
@@ -159,17 +161,25 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_table_csvs(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, int]:
-    """Write every table of :data:`TABLES` to ``folder/<table>.csv``; return row counts."""
-    folder.mkdir(parents=True, exist_ok=True)
-    counts = {}
-    for table in TABLES:
-        target = str(folder / f"{table}.csv").replace("'", "''")
-        result = con.execute(
-            f"COPY ({_select(con, table)}) TO '{target}' (FORMAT csv, HEADER true)"
-        ).fetchone()
-        counts[table] = int(result[0]) if result else 0
-    return counts
+#: the data package's CSV files: gzip, which ``frictionless`` (and R's ``frictionless``,
+#: pandas, DuckDB) read as they are
+CSV_SUFFIX = ".csv.gz"
+
+
+def csv_path(table: str) -> str:
+    """The path of a table's CSV file in the package (``csv/<table>.csv.gz``)."""
+    return f"csv/{table}{CSV_SUFFIX}"
+
+
+def write_table_csvs(con: duckdb.DuckDBPyConnection, package_dir: Path) -> dict[str, int]:
+    """Write every table of :data:`TABLES` to ``package_dir/csv/<table>.csv.gz``
+    (:func:`~migstock.exchange.csvgz.copy_csv_gz`); return row counts."""
+    return {
+        table: copy_csv_gz(
+            con, _select(con, table), package_dir / csv_path(table), "FORMAT csv, HEADER true"
+        )
+        for table in TABLES
+    }
 
 
 def descriptor(
@@ -185,18 +195,19 @@ def descriptor(
     ).fetchall()
     resources = []
     for table in TABLES:
-        path = package_dir / "csv" / f"{table}.csv"
+        path = package_dir / csv_path(table)
         description = _table_description(con, table) or table
         resources.append(
             {
                 "name": table,
-                "path": f"csv/{table}.csv",
+                "path": csv_path(table),
                 "profile": "tabular-data-resource",
                 "format": "csv",
+                "compression": "gz",
                 "mediatype": "text/csv",
                 "encoding": "utf-8",
                 "description": f"{description} ({counts[table]:,} rows)",
-                "bytes": path.stat().st_size,
+                "bytes": path.stat().st_size,  # of the file as stored (gzip)
                 "hash": f"sha256:{_sha256(path)}",
                 "schema": table_schema(con, table),
             }
@@ -209,7 +220,7 @@ def descriptor(
         "title": "International Migrant Stock (UN DESA), curated for the Arab region by migstock",
         "description": (
             "The curated tables of UN DESA's International Migrant Stock as loaded by "
-            "migstock, one CSV per table. Conventions: migrants NULL (empty) = not "
+            "migstock, one gzip-compressed CSV per table. Conventions: migrants NULL (empty) = not "
             "available ('..') or suppressed (suppressed = true, '~'); 0 = none. Codes >= 900 "
             "are the world, regions and groups (locations.is_aggregate). The same data as "
             "SDMX (structure and SDMX-CSV data) is in sdmx/. Cite as: " + " ".join(citations)
@@ -241,8 +252,8 @@ def descriptor(
 
 
 def write_datapackage(con: duckdb.DuckDBPyConnection, package_dir: Path) -> Path:
-    """Write ``package_dir/csv/<table>.csv`` and ``package_dir/datapackage.json``."""
-    counts = write_table_csvs(con, package_dir / "csv")
+    """Write ``package_dir/csv/<table>.csv.gz`` and ``package_dir/datapackage.json``."""
+    counts = write_table_csvs(con, package_dir)
     path = package_dir / "datapackage.json"
     content = descriptor(con, package_dir, counts)
     path.write_text(json.dumps(content, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

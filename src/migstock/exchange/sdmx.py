@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import duckdb
 
 from migstock.errors import MigstockError
+from migstock.exchange.csvgz import copy_csv_gz
 
 if TYPE_CHECKING:
     from pysdmx.model import Codelist, Concept, ConceptScheme
@@ -270,16 +271,24 @@ def revisions_of(con: duckdb.DuckDBPyConnection, table: str | None = None) -> li
     return [int(revision) for (revision,) in rows]
 
 
+#: how DuckDB writes SDMX-CSV (part of each published file's fingerprint)
+SDMX_CSV_OPTIONS = "FORMAT csv, HEADER true"
+
+
 def write_sdmx_csv(
     con: duckdb.DuckDBPyConnection, table: str, output: Path, revision: int | None = None
 ) -> int:
-    """Write ``table`` (one revision or all) as SDMX-CSV 1.0; return the observation count."""
+    """Write ``table`` (one revision or all) as SDMX-CSV 1.0, compressed with gzip when
+    ``output`` ends in ``.gz``; return the observation count."""
+    query = observations_sql(table, revision)
+    if output.name.endswith(".gz"):
+        return copy_csv_gz(con, query, output, SDMX_CSV_OPTIONS)
     output.parent.mkdir(parents=True, exist_ok=True)
     escaped = str(output).replace("'", "''")
     result = con.execute(
-        f"COPY ({observations_sql(table, revision)}) TO '{escaped}' (FORMAT csv, HEADER true)"
-    ).fetchone()
-    return int(result[0]) if result else 0
+        f"COPY ({query}) TO '{escaped}' ({SDMX_CSV_OPTIONS}, COMPRESSION none)"
+    ).fetchall()
+    return int(result[0][0]) if result else 0
 
 
 # --- the structure (pysdmx objects, imported lazily) -----------------------------------
