@@ -1,6 +1,5 @@
-"""How the exchange files are published: by the load's ``before_switch`` (the store and
-the exchange writer do not import each other), and SDMX-ML streamed exactly as pysdmx
-writes it.
+"""How the exchange files are published: by the load's ``before_switch``, shared between
+versions when unchanged, and SDMX-ML streamed exactly as pysdmx writes it.
 
 Small stores of the official 2015 and 2020 destination-totals workbooks (no bilateral
 rows), built through ``load_revisions`` as a run does.
@@ -10,6 +9,8 @@ from __future__ import annotations
 
 import ast
 import gzip
+import json
+import os
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +24,7 @@ from pysdmx.model.message import Header
 from migstock import store
 from migstock.acquire.provenance import local_file
 from migstock.errors import StoreError
-from migstock.exchange import sdmx
+from migstock.exchange import publish_exchange, sdmx
 from migstock.parse.prepare import prepare_file
 from migstock.pipeline import revision_load
 from migstock.store import RevisionLoad, current_pointer, load_revisions
@@ -99,6 +100,59 @@ def test_the_files_before_switch_writes_are_published_and_its_failure_publishes_
     assert not seen[-1][0].exists(), "the unpublished version is removed"
     load_revisions(db, tmp_path / "parquet", [loads[2020]])  # no callback: no exchange files
     assert not (_version(db) / "sdmx").exists()
+
+
+def test_a_reload_links_the_files_of_unchanged_revisions(
+    tmp_path: Path, loads: dict[int, RevisionLoad]
+) -> None:
+    db = tmp_path / "m.duckdb"
+    load_revisions(db, tmp_path / "parquet", list(loads.values()), before_switch=publish_exchange)
+    first = _version(db) / "sdmx"
+    changed = loads[2020].destination_totals.copy()
+    changed.loc[changed.index[0], "migrants"] = 123_456_789
+    reload = RevisionLoad(2020, destination_totals=changed, raw_files=loads[2020].raw_files)
+    load_revisions(db, tmp_path / "parquet", [reload], before_switch=publish_exchange)
+    second = _version(db) / "sdmx"
+    assert second != first
+
+    def same_file(name: str) -> bool:
+        return os.path.samefile(first / name, second / name)
+
+    for table in ("destination_totals", "refugees"):
+        assert same_file(f"{table}_2015.csv.gz"), "2015 was not reloaded: linked"
+    assert (second / "destination_totals_2015.csv.gz").stat().st_nlink == 2
+    assert not same_file("destination_totals_2020.csv.gz"), "its rows changed: written"
+    assert b"123456789" in gzip.decompress((second / "destination_totals_2020.csv.gz").read_bytes())
+    assert same_file("refugees_2020.csv.gz"), "revision 2020 was loaded, but not its refugees"
+    manifests = [json.loads((folder / "manifest.json").read_text()) for folder in (first, second)]
+    assert (
+        manifests[0]["destination_totals_2015.csv.gz"]
+        == (manifests[1]["destination_totals_2015.csv.gz"])
+    )
+    assert (
+        manifests[0]["destination_totals_2020.csv.gz"]["fingerprint"]
+        != (manifests[1]["destination_totals_2020.csv.gz"]["fingerprint"])
+    )
+
+
+def test_a_file_that_is_not_what_its_manifest_says_is_written_again(
+    tmp_path: Path, loads: dict[int, RevisionLoad]
+) -> None:
+    db = tmp_path / "m.duckdb"
+    load_revisions(db, tmp_path / "parquet", [loads[2015]])
+    with duckdb.connect(str(db), read_only=True) as con:
+        earlier = tmp_path / "versions" / "1"
+        publish_exchange(con, earlier)
+        name = "refugees_2015.csv.gz"
+        (earlier / "sdmx" / name).write_bytes(gzip.compress(b"not the data\n"))
+        later = tmp_path / "versions" / "2"
+        publish_exchange(con, later)
+    assert not os.path.samefile(earlier / "sdmx" / name, later / "sdmx" / name)
+    assert gzip.decompress((later / "sdmx" / name).read_bytes()).startswith(b"DATAFLOW,")
+    assert os.path.samefile(
+        earlier / "sdmx" / "destination_totals_2015.csv.gz",
+        later / "sdmx" / "destination_totals_2015.csv.gz",
+    )
 
 
 # --- SDMX-ML: streamed, as pysdmx writes it --------------------------------------------

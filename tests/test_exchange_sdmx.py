@@ -9,6 +9,8 @@ directions (EXCEPT ALL), so a lost, extra or changed row fails.
 from __future__ import annotations
 
 import gzip
+import hashlib
+import json
 from io import BytesIO
 from pathlib import Path
 
@@ -169,11 +171,16 @@ def test_the_published_version_holds_the_exchange_files(real_store: Path, publis
             ).fetchall()
         }
     names = sorted(path.name for path in (published / "sdmx").iterdir())
-    assert names == sorted(["structure.xml", *counts])
+    assert names == sorted(["structure.xml", "manifest.json", *counts])
+    manifest = json.loads((published / "sdmx" / "manifest.json").read_text())
+    assert set(manifest) == set(counts)
     per_row = {"bilateral_stock": 1, "destination_totals": 3, "refugees": 2}
-    for name, rows in counts.items():
-        data = gzip.decompress((published / "sdmx" / name).read_bytes())
-        assert data.count(b"\n") == rows * per_row[name.rsplit("_", 1)[0]] + 1, name
+    for name, entry in manifest.items():
+        data = (published / "sdmx" / name).read_bytes()
+        assert entry["bytes"] == len(data)
+        assert entry["sha256"] == hashlib.sha256(data).hexdigest()
+        assert entry["observations"] == counts[name] * per_row[name.rsplit("_", 1)[0]]
+        assert gzip.decompress(data).count(b"\n") == entry["observations"] + 1, name
 
 
 def test_the_structure_has_one_version_per_revision(real_store: Path, structure) -> None:
