@@ -142,9 +142,11 @@ def real_store(
     bilateral_2024_path: Path,
 ) -> Path:
     """A store built (without Prefect) from the official workbooks plus the 2019 and
-    2024 bilateral layouts holding the real export values."""
+    2024 bilateral layouts holding the real export values, with its exchange files (as
+    the pipeline loads it)."""
     from migstock.acquire import find_local_files
     from migstock.acquire.provenance import local_file
+    from migstock.exchange import publish_exchange
     from migstock.parse.prepare import group_by_revision, prepare_file
     from migstock.pipeline import revision_load
     from migstock.store import load_revisions
@@ -153,5 +155,5 @@ def real_store(
     prepared = [prepare_file(local_file(path, "raw-dir")) for path in paths]
     loads = [revision_load(n, files) for n, files in group_by_revision(prepared).items()]
     db = tmp_path_factory.mktemp("real-store") / "migstock.duckdb"
-    load_revisions(db, db.parent / "parquet", loads)
+    load_revisions(db, db.parent / "parquet", loads, before_switch=publish_exchange)
     return db

@@ -9,6 +9,7 @@ does) with the real 2015 revision: every table, 62,000 bilateral rows. The sessi
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import shutil
@@ -19,7 +20,7 @@ import pytest
 from frictionless import validate
 
 from migstock import store
-from migstock.exchange import exchange_dir
+from migstock.exchange import exchange_dir, publish_exchange
 from migstock.store import RevisionLoad, current_pointer, load_revisions
 
 FACT_TABLES = ("bilateral_stock", "destination_totals", "refugees")
@@ -68,7 +69,12 @@ def store_2015(real_store: Path, tmp_path_factory: pytest.TempPathFactory):
 
     store.publish_hook = at_step
     try:
-        load_revisions(db, db.parent / "parquet", [_revision_from(real_store, 2015)])
+        load_revisions(
+            db,
+            db.parent / "parquet",
+            [_revision_from(real_store, 2015)],
+            before_switch=publish_exchange,
+        )
     finally:
         store.publish_hook = None
     return db, seen
@@ -91,8 +97,9 @@ def test_the_exchange_files_are_written_before_the_switch(store_2015) -> None:
     files = seen["files"]
     assert "datapackage.json" in files
     assert "sdmx/structure.xml" in files
-    assert {f"sdmx/{table}_2015.csv" for table in FACT_TABLES} <= set(files)
-    assert {f"csv/{table}.csv" for table in FACT_TABLES} <= set(files)
+    assert {f"sdmx/{table}_2015.csv.gz" for table in FACT_TABLES} <= set(files)
+    assert {f"csv/{table}.csv.gz" for table in FACT_TABLES} <= set(files)
+    assert not [name for name in files if name.endswith((".csv", ".plain"))], "all compressed"
     assert current_pointer(db).resolve() == seen["new"]
 
 
@@ -116,13 +123,13 @@ def test_a_broken_foreign_key_fails_validation(store_2015, tmp_path: Path) -> No
     descriptor["resources"] = [r for r in descriptor["resources"] if r["name"] in kept]
     (tmp_path / "csv").mkdir()
     for name in kept:
-        shutil.copyfile(source / "csv" / f"{name}.csv", tmp_path / "csv" / f"{name}.csv")
-    totals = tmp_path / "csv" / "destination_totals.csv"
-    header, first, *rest = totals.read_text().splitlines()
+        shutil.copyfile(source / "csv" / f"{name}.csv.gz", tmp_path / "csv" / f"{name}.csv.gz")
+    totals = tmp_path / "csv" / "destination_totals.csv.gz"
+    header, first, *rest = gzip.decompress(totals.read_bytes()).decode().splitlines()
     columns = header.split(",")
     cells = first.split(",")
     cells[columns.index("destination_code")] = "999"  # no such location
-    totals.write_text("\n".join([header, ",".join(cells), *rest]) + "\n")
+    totals.write_bytes(gzip.compress(("\n".join([header, ",".join(cells), *rest]) + "\n").encode()))
     for resource in descriptor["resources"]:
         resource.pop("hash"), resource.pop("bytes")
     (tmp_path / "datapackage.json").write_text(json.dumps(descriptor))
@@ -147,6 +154,8 @@ def test_the_descriptor_of_the_real_store(real_store: Path) -> None:
         ).fetchall()
         counts = _counts(real_store)
         for resource in descriptor["resources"]:
+            assert resource["path"] == f"csv/{resource['name']}.csv.gz"
+            assert (resource["format"], resource["compression"]) == ("csv", "gz")
             path = str(folder / resource["path"]).replace("'", "''")
             in_csv = con.execute(f"SELECT count(*) FROM read_csv('{path}')").fetchone()[0]
             assert in_csv == counts[resource["name"]], resource["name"]

@@ -8,6 +8,10 @@ directions (EXCEPT ALL), so a lost, extra or changed row fails.
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import json
+from io import BytesIO
 from pathlib import Path
 
 import duckdb
@@ -42,11 +46,17 @@ def structure(published: Path):
 PYSDMX_MAX_ROWS = 100_000
 
 
+def _sdmx_input(data: Path) -> Path | BytesIO:
+    """What pysdmx reads: the file, or a published ``.csv.gz`` file's text."""
+    return BytesIO(gzip.decompress(data.read_bytes())) if data.name.endswith(".gz") else data
+
+
 def _observations(data: Path, structure_file: Path) -> pd.DataFrame:
-    """Every data set of an SDMX file, read by pysdmx with the structure, in one frame:
-    text columns, OBS_VALUE a float (NaN when empty), VERSION of each dataflow."""
+    """Every data set of an SDMX file (SDMX-ML, SDMX-CSV or gzip SDMX-CSV), read by
+    pysdmx with the structure, in one frame: text columns, OBS_VALUE a float (NaN when
+    empty), VERSION of each dataflow."""
     frames = []
-    for dataset in get_datasets(data, structure_file):
+    for dataset in get_datasets(_sdmx_input(data), structure_file):
         frame = dataset.data
         values = pd.to_numeric(frame["OBS_VALUE"]).astype("float64")
         frame = frame.drop(columns="OBS_VALUE").astype("string").fillna("")
@@ -67,8 +77,9 @@ def _published_observations(
     """Table ``obs``: all SDMX-CSV files of ``table``, read by pysdmx up to
     :data:`PYSDMX_MAX_ROWS` observations, else by DuckDB; returns the files pysdmx read."""
     parts, by_pysdmx = [], []
-    for number, data in enumerate(sorted((published / "sdmx").glob(f"{table}_*.csv"))):
-        rows = sum(1 for _ in data.open("rb")) - 1
+    for number, data in enumerate(sorted((published / "sdmx").glob(f"{table}_*.csv.gz"))):
+        with gzip.open(data, "rb") as text:
+            rows = sum(1 for _ in text) - 1
         if rows <= PYSDMX_MAX_ROWS:
             con.register(f"part{number}", _observations(data, published / "sdmx" / "structure.xml"))
             parts.append(f"SELECT {_COLUMNS} FROM part{number}")
@@ -152,12 +163,24 @@ def test_the_published_version_holds_the_exchange_files(real_store: Path, publis
     assert (published / "datapackage.json").is_file()
     assert (published / "parquet").is_dir(), "the package sits beside the Parquet tables"
     with duckdb.connect(str(real_store), read_only=True) as con:
-        expected = ["structure.xml"] + [
-            f"{table}_{revision}.csv"
+        counts = {
+            f"{table}_{revision}.csv.gz": count
             for table in ("bilateral_stock", "destination_totals", "refugees")
-            for (revision,) in con.execute(f"SELECT DISTINCT revision FROM {table}").fetchall()
-        ]
-    assert sorted(path.name for path in (published / "sdmx").iterdir()) == sorted(expected)
+            for revision, count in con.execute(
+                f"SELECT revision, count(*) FROM {table} GROUP BY revision"
+            ).fetchall()
+        }
+    names = sorted(path.name for path in (published / "sdmx").iterdir())
+    assert names == sorted(["structure.xml", "manifest.json", *counts])
+    manifest = json.loads((published / "sdmx" / "manifest.json").read_text())
+    assert set(manifest) == set(counts)
+    per_row = {"bilateral_stock": 1, "destination_totals": 3, "refugees": 2}
+    for name, entry in manifest.items():
+        data = (published / "sdmx" / name).read_bytes()
+        assert entry["bytes"] == len(data)
+        assert entry["sha256"] == hashlib.sha256(data).hexdigest()
+        assert entry["observations"] == counts[name] * per_row[name.rsplit("_", 1)[0]]
+        assert gzip.decompress(data).count(b"\n") == entry["observations"] + 1, name
 
 
 def test_the_structure_has_one_version_per_revision(real_store: Path, structure) -> None:
@@ -239,8 +262,8 @@ def test_sdmx_csv_read_back_equals_the_store_and_uses_only_listed_codes(
 
 def test_our_sdmx_csv_is_what_pysdmx_writes(published: Path, tmp_path: Path) -> None:
     """The same data sets written by pysdmx's own SDMX-CSV 1.0 writer: same columns, rows."""
-    ours = published / "sdmx" / "refugees_2020.csv"
-    datasets = get_datasets(ours, published / "sdmx" / "structure.xml")
+    ours = published / "sdmx" / "refugees_2020.csv.gz"
+    datasets = get_datasets(_sdmx_input(ours), published / "sdmx" / "structure.xml")
     theirs = tmp_path / "pysdmx.csv"
     write_sdmx(datasets, Format.DATA_SDMX_CSV_1_0_0, output_path=str(theirs))
     read = {
@@ -287,7 +310,7 @@ def test_saudi_arabia_2024_in_every_format(real_store: Path, published: Path, tm
         return match["OBS_VALUE"].tolist()
 
     structure_file = published / "sdmx" / "structure.xml"
-    csv = _observations(published / "sdmx" / "destination_totals_2024.csv", structure_file)
+    csv = _observations(published / "sdmx" / "destination_totals_2024.csv.gz", structure_file)
     assert saudi(csv) == [SAUDI_ARABIA_2024_TOTAL]
     xml = tmp_path / "totals.xml"
     runner = CliRunner()
@@ -298,7 +321,7 @@ def test_saudi_arabia_2024_in_every_format(real_store: Path, published: Path, tm
     )  # fmt: skip
     assert done.exit_code == 0, done.output
     assert saudi(_observations(xml, structure_file)) == [SAUDI_ARABIA_2024_TOTAL]
-    package_csv = pd.read_csv(published / "csv" / "destination_totals.csv")
+    package_csv = pd.read_csv(published / "csv" / "destination_totals.csv.gz")
     row = package_csv.query("revision == 2024 and year == 2024 and destination_code == 682")
     assert row.loc[row["sex"] == "total", "migrants"].tolist() == [SAUDI_ARABIA_2024_TOTAL]
     parquet = published / "parquet" / "destination_totals" / "revision=2024"

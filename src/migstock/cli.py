@@ -656,7 +656,7 @@ def export(
 ) -> None:
     """Export a table or view for colleagues who work in spreadsheets, or as SDMX."""
     from migstock import exchange
-    from migstock.store import access
+    from migstock.store import access, connect_read_only
 
     formats = ("csv", "parquet", "xlsx", "sdmx-csv", "sdmx-ml")
     if output_format not in formats:
@@ -670,12 +670,14 @@ def export(
     store = db or settings.db_path()
     try:
         if structure:
-            artefacts = exchange.export_structure(store, target, revision)
+            with connect_read_only(store) as con:
+                artefacts = exchange.export_structure(con, target, revision)
             console.print(f"wrote the SDMX structure ({artefacts} artefacts) to {target}")
             return
         assert name is not None
         if output_format.startswith("sdmx-"):
-            rows = exchange.export_sdmx(store, name, output_format, target, revision)
+            with connect_read_only(store) as con:
+                rows = exchange.export_sdmx(con, name, output_format, target, revision)
         else:
             rows = access.export(store, name, output_format, target, revision)  # type: ignore[arg-type]
     except MigstockError as error:

@@ -26,7 +26,7 @@ from migstock.acquire.provenance import RawFile
 from migstock.brief import BriefResult, brief_root, build_all
 from migstock.catalog import CATALOG, Revision, revision
 from migstock.errors import MigstockError
-from migstock.exchange import exchange_dir
+from migstock.exchange import exchange_dir, publish_exchange
 from migstock.outcomes import Outcome, RunSummary, Status
 from migstock.parse.prepare import (
     PreparedFile,
@@ -41,6 +41,7 @@ from migstock.report.publish import write_reports
 from migstock.site import SiteResult, build_site, site_root
 from migstock.staging import Staging
 from migstock.store import (
+    BeforeSwitch,
     LoadChanges,
     RevisionLoad,
     clean_up,
@@ -82,7 +83,11 @@ class Stages:
     download: acquire.Fetcher = acquire.plain_download
     prepare: Callable[[RawFile], PreparedFile | Outcome] = prepare_or_reject
     validate: Validate = validate_revision
-    load: Callable[[Path, Path, list[RevisionLoad]], LoadChanges] = load_revisions
+    #: ``load(db_path, parquet_dir, loads, before_switch)``: the run passes the exchange
+    #: writer as ``before_switch``, so the exchange files are published with the data
+    load: Callable[[Path, Path, list[RevisionLoad], BeforeSwitch | None], LoadChanges] = (
+        load_revisions
+    )
     brief: Callable[[Path], list[BriefResult] | str] = publish_brief
     site: Callable[[Path], SiteResult | str] = publish_site
 
@@ -158,7 +163,7 @@ def _validate_load_and_report(
         progress.stage(f"loading {numbers} into {summary.db_path}")
         # a store that cannot be written (locked, disk full, read-only) ends the run: the
         # caller says so in one line, and the published version stays as it was
-        summary.changes = stages.load(summary.db_path, summary.parquet_dir, loads)
+        summary.changes = stages.load(summary.db_path, summary.parquet_dir, loads, publish_exchange)
     else:
         clean_up(summary.db_path, summary.parquet_dir)
     progress.stage("writing the reports")

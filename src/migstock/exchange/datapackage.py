@@ -1,11 +1,12 @@
 """A Frictionless data package of the store: every table as CSV, with a Table Schema.
 
 ``datapackage.json`` (Data Package v1) lists one tabular resource per table
-(``csv/<table>.csv``): field types, required fields, enumerations, primary keys and
-foreign keys (to ``locations``, ``revisions`` and ``raw_files``), the descriptions of
-``sql/docs.toml``, the CC BY 3.0 IGO licence, every source workbook with its sha256,
-and how to cite. Written with DuckDB and ``json``: the ``frictionless`` library is only
-needed to validate it.
+(``csv/<table>.csv.gz``, CSV compressed with gzip, ``"compression": "gz"``): field
+types, required fields, enumerations, primary keys and foreign keys (to ``locations``,
+``revisions`` and ``raw_files``), the descriptions the store holds as ``COMMENT ON``
+(those of ``sql/docs.toml``), the CC BY 3.0 IGO licence, every source workbook with its
+sha256, and how to cite. Written with DuckDB and ``json``: the ``frictionless`` library
+is only needed to validate it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 import duckdb
 
 from migstock.catalog import LICENCE
-from migstock.store.docs import describe
+from migstock.exchange.csvgz import copy_csv_gz
 
 #: the tables of the package, reference tables first
 TABLES = (
@@ -74,18 +75,28 @@ _TYPES = {
 }
 
 
-def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str, bool]]:
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str, bool, str | None]]:
+    """(name, type, required, description) of each column of ``table``; the description
+    is the column's ``COMMENT ON`` (a load writes those of ``sql/docs.toml``)."""
     rows = con.execute(
-        "SELECT column_name, data_type, is_nullable = 'NO' FROM information_schema.columns "
-        "WHERE table_schema = 'main' AND table_name = ? ORDER BY ordinal_position",
+        "SELECT column_name, data_type, NOT is_nullable, comment FROM duckdb_columns() "
+        "WHERE schema_name = 'main' AND table_name = ? ORDER BY column_index",
         [table],
     ).fetchall()
-    return [(name, data_type, bool(required)) for name, data_type, required in rows]
+    return [(name, kind, bool(required), text or None) for name, kind, required, text in rows]
 
 
-def _field(table: str, name: str, data_type: str, required: bool) -> dict[str, Any]:
+def _table_description(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
+    """The table's ``COMMENT ON``."""
+    row = con.execute(
+        "SELECT comment FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = ?",
+        [table],
+    ).fetchone()
+    return (row[0] or None) if row else None
+
+
+def _field(name: str, data_type: str, required: bool, text: str | None) -> dict[str, Any]:
     field: dict[str, Any] = {"name": name, "type": _TYPES.get(data_type, "string")}
-    text = describe(table, name)
     if text:
         field["description"] = text
     if field["type"] == "datetime":
@@ -108,13 +119,13 @@ def table_schema(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, Any]:
     """The Table Schema of one store table."""
     columns = _columns(con, table)
     schema: dict[str, Any] = {
-        "fields": [_field(table, *column) for column in columns],
+        "fields": [_field(*column) for column in columns],
         "missingValues": [""],
     }
     if table in PRIMARY_KEYS:
         schema["primaryKey"] = PRIMARY_KEYS[table]
     foreign_keys = []
-    for name, _, _ in columns:
+    for name, *_ in columns:
         if name in _TO_LOCATIONS and table != "locations":
             target = ("locations", "code")
         elif name in _REFERENCES and table != _REFERENCES[name][0]:
@@ -132,7 +143,7 @@ def table_schema(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, Any]:
 def _select(con: duckdb.DuckDBPyConnection, table: str) -> str:
     """SELECT of a table for its CSV: timestamps as ISO 8601 in UTC."""
     columns = []
-    for name, data_type, _ in _columns(con, table):
+    for name, data_type, *_ in _columns(con, table):
         if data_type.startswith("TIMESTAMP"):
             columns.append(
                 f"strftime(\"{name}\" AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%fZ') AS \"{name}\""
@@ -150,17 +161,25 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_table_csvs(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, int]:
-    """Write every table of :data:`TABLES` to ``folder/<table>.csv``; return row counts."""
-    folder.mkdir(parents=True, exist_ok=True)
-    counts = {}
-    for table in TABLES:
-        target = str(folder / f"{table}.csv").replace("'", "''")
-        result = con.execute(
-            f"COPY ({_select(con, table)}) TO '{target}' (FORMAT csv, HEADER true)"
-        ).fetchone()
-        counts[table] = int(result[0]) if result else 0
-    return counts
+#: the data package's CSV files: gzip, which ``frictionless`` (and R's ``frictionless``,
+#: pandas, DuckDB) read as they are
+CSV_SUFFIX = ".csv.gz"
+
+
+def csv_path(table: str) -> str:
+    """The path of a table's CSV file in the package (``csv/<table>.csv.gz``)."""
+    return f"csv/{table}{CSV_SUFFIX}"
+
+
+def write_table_csvs(con: duckdb.DuckDBPyConnection, package_dir: Path) -> dict[str, int]:
+    """Write every table of :data:`TABLES` to ``package_dir/csv/<table>.csv.gz``
+    (:func:`~migstock.exchange.csvgz.copy_csv_gz`); return row counts."""
+    return {
+        table: copy_csv_gz(
+            con, _select(con, table), package_dir / csv_path(table), "FORMAT csv, HEADER true"
+        )
+        for table in TABLES
+    }
 
 
 def descriptor(
@@ -176,17 +195,19 @@ def descriptor(
     ).fetchall()
     resources = []
     for table in TABLES:
-        path = package_dir / "csv" / f"{table}.csv"
+        path = package_dir / csv_path(table)
+        description = _table_description(con, table) or table
         resources.append(
             {
                 "name": table,
-                "path": f"csv/{table}.csv",
+                "path": csv_path(table),
                 "profile": "tabular-data-resource",
                 "format": "csv",
+                "compression": "gz",
                 "mediatype": "text/csv",
                 "encoding": "utf-8",
-                "description": f"{describe(table) or table} ({counts[table]:,} rows)",
-                "bytes": path.stat().st_size,
+                "description": f"{description} ({counts[table]:,} rows)",
+                "bytes": path.stat().st_size,  # of the file as stored (gzip)
                 "hash": f"sha256:{_sha256(path)}",
                 "schema": table_schema(con, table),
             }
@@ -199,7 +220,7 @@ def descriptor(
         "title": "International Migrant Stock (UN DESA), curated for the Arab region by migstock",
         "description": (
             "The curated tables of UN DESA's International Migrant Stock as loaded by "
-            "migstock, one CSV per table. Conventions: migrants NULL (empty) = not "
+            "migstock, one gzip-compressed CSV per table. Conventions: migrants NULL (empty) = not "
             "available ('..') or suppressed (suppressed = true, '~'); 0 = none. Codes >= 900 "
             "are the world, regions and groups (locations.is_aggregate). The same data as "
             "SDMX (structure and SDMX-CSV data) is in sdmx/. Cite as: " + " ".join(citations)
@@ -231,8 +252,8 @@ def descriptor(
 
 
 def write_datapackage(con: duckdb.DuckDBPyConnection, package_dir: Path) -> Path:
-    """Write ``package_dir/csv/<table>.csv`` and ``package_dir/datapackage.json``."""
-    counts = write_table_csvs(con, package_dir / "csv")
+    """Write ``package_dir/csv/<table>.csv.gz`` and ``package_dir/datapackage.json``."""
+    counts = write_table_csvs(con, package_dir)
     path = package_dir / "datapackage.json"
     content = descriptor(con, package_dir, counts)
     path.write_text(json.dumps(content, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -15,19 +15,26 @@ CONF_STATUS is ``C`` (``~``, suppressed for privacy).
 One SQL query per dataflow maps the store to these columns (:func:`observations_sql`).
 DuckDB writes SDMX-CSV from it (pysdmx's CSV writer is pandas'
 ``to_csv``: four times slower, 1 s per 224,000 observations, too slow for every load
-of the 1.7 M bilateral rows); pysdmx writes the SDMX-ML structure and data, and reads
-all of them back. pysdmx is imported only here,
-when a structure or SDMX-ML file is written.
+of the 1.7 M bilateral rows). pysdmx writes the SDMX-ML structure, and the envelope of
+SDMX-ML data (:func:`sdmx_ml_envelope`): DuckDB makes each ``<Obs .../>`` element
+(:func:`obs_elements_sql`) and they are streamed into it, byte for byte what pysdmx
+writes from a frame of the whole table, in a fraction of its time and memory (1.37 M
+observations: 5 s and 300 MB instead of 74 s and 2.1 GB). pysdmx reads all of them
+back in the tests. pysdmx is imported only here, when a structure or SDMX-ML file is
+written.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import duckdb
 
 from migstock.errors import MigstockError
+from migstock.exchange.csvgz import copy_csv_gz
 
 if TYPE_CHECKING:
     from pysdmx.model import Codelist, Concept, ConceptScheme
@@ -264,16 +271,24 @@ def revisions_of(con: duckdb.DuckDBPyConnection, table: str | None = None) -> li
     return [int(revision) for (revision,) in rows]
 
 
+#: how DuckDB writes SDMX-CSV (part of each published file's fingerprint)
+SDMX_CSV_OPTIONS = "FORMAT csv, HEADER true"
+
+
 def write_sdmx_csv(
     con: duckdb.DuckDBPyConnection, table: str, output: Path, revision: int | None = None
 ) -> int:
-    """Write ``table`` (one revision or all) as SDMX-CSV 1.0; return the observation count."""
+    """Write ``table`` (one revision or all) as SDMX-CSV 1.0, compressed with gzip when
+    ``output`` ends in ``.gz``; return the observation count."""
+    query = observations_sql(table, revision)
+    if output.name.endswith(".gz"):
+        return copy_csv_gz(con, query, output, SDMX_CSV_OPTIONS)
     output.parent.mkdir(parents=True, exist_ok=True)
     escaped = str(output).replace("'", "''")
     result = con.execute(
-        f"COPY ({observations_sql(table, revision)}) TO '{escaped}' (FORMAT csv, HEADER true)"
-    ).fetchone()
-    return int(result[0]) if result else 0
+        f"COPY ({query}) TO '{escaped}' ({SDMX_CSV_OPTIONS}, COMPRESSION none)"
+    ).fetchall()
+    return int(result[0][0]) if result else 0
 
 
 # --- the structure (pysdmx objects, imported lazily) -----------------------------------
@@ -453,29 +468,21 @@ def write_structure(
     return len(artefacts)
 
 
-def write_sdmx_ml(
-    con: duckdb.DuckDBPyConnection, table: str, output: Path, revision: int | None = None
-) -> int:
-    """Write ``table`` (one revision or all) as SDMX-ML 2.1 structure-specific data, one
-    data set per revision (each references its own dataflow version); return the count."""
-    from pysdmx.io import write_sdmx
-    from pysdmx.io.format import Format
-    from pysdmx.io.pd import PandasDataset
+def _dataflow_schemas(
+    con: duckdb.DuckDBPyConnection, table: str, revisions: list[int]
+) -> dict[int, Any]:
+    """The pysdmx ``Schema`` of ``table``'s dataflow in each revision."""
     from pysdmx.model import DataStructureDefinition
 
-    _check_table(table)
-    chosen = revisions_of(con, table) if revision is None else [revision]
     structures = {
         artefact.version: artefact
-        for artefact in structure_artefacts(con, chosen)
+        for artefact in structure_artefacts(con, revisions)
         if isinstance(artefact, DataStructureDefinition)
     }
-    datasets, count = [], 0
-    for number in chosen:
-        frame = con.execute(observations_sql(table, number)).df()
-        frame = frame.drop(columns="DATAFLOW").astype("string").fillna("")
+    schemas = {}
+    for number in revisions:
         schema = structures[version_of(number)].to_schema()
-        schema = type(schema)(
+        schemas[number] = type(schema)(
             context="dataflow",
             agency=AGENCY,
             id=DATAFLOWS[table],
@@ -484,15 +491,134 @@ def write_sdmx_ml(
             artefacts=schema.artefacts,
             name=DATAFLOW_NAMES[table],
         )
-        datasets.append(PandasDataset(structure=schema, data=frame))
-        count += len(frame)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    write_sdmx(
+    return schemas
+
+
+#: the end tag of a data set in pysdmx's SDMX-ML 2.1 structure-specific message
+_DATASET_END = "</mes:DataSet>"
+
+
+def sdmx_ml_envelope(
+    con: duckdb.DuckDBPyConnection, table: str, revisions: list[int], header: Any = None
+) -> list[str]:
+    """The SDMX-ML 2.1 structure-specific message of ``table`` as pysdmx writes it,
+    without observations, cut where each data set's observations go: one piece more
+    than ``revisions`` (the XML declaration, header and first ``<mes:DataSet ...>``;
+    then each ``</mes:DataSet>`` with the next data set's start or the message's end).
+    """
+    import pandas as pd
+    from pysdmx.io import write_sdmx
+    from pysdmx.io.format import Format
+    from pysdmx.io.pd import PandasDataset
+
+    columns = {column: pd.Series([], dtype="string") for column in SDMX_COLUMNS[1:]}
+    datasets = [
+        PandasDataset(structure=schema, data=pd.DataFrame(columns))
+        for schema in _dataflow_schemas(con, table, revisions).values()
+    ]
+    message = write_sdmx(
         datasets,
         Format.DATA_SDMX_ML_2_1_STR,
-        output_path=str(output),
-        header=_header(),
+        header=header or _header(),
         dimension_at_observation="AllDimensions",
         prettyprint=False,
     )
+    pieces = str(message).split(_DATASET_END)
+    if len(pieces) != len(revisions) + 1 or not all(p.endswith(">") for p in pieces[:-1]):
+        raise MigstockError(f"unexpected SDMX-ML envelope from pysdmx: {message!r:.300}")
+    return [pieces[0], *(_DATASET_END + piece for piece in pieces[1:])]
+
+
+#: characters that must not stand for themselves in an XML attribute value: markup,
+#: the quote, and the whitespace a parser would turn into spaces
+XML_ATTRIBUTE_ESCAPES = {
+    "&": "&amp;",
+    "<": "&lt;",
+    ">": "&gt;",
+    '"': "&quot;",
+    "\t": "&#9;",
+    "\n": "&#10;",
+    "\r": "&#13;",
+}
+
+
+def escaped_sql(column: str) -> str:
+    """SQL: the text of ``column`` escaped for a double-quoted XML attribute value."""
+    sql = column
+    for character, reference in XML_ATTRIBUTE_ESCAPES.items():  # "&" first
+        sql = f"replace({sql}, {_sql_text(character)}, '{reference}')"
+    return sql
+
+
+def _sql_text(text: str) -> str:
+    """A SQL string literal of ``text`` (control characters as ``chr(n)``)."""
+    if text.isprintable():
+        return "'" + text.replace("'", "''") + "'"
+    return " || ".join(f"chr({ord(character)})" for character in text)
+
+
+def obs_elements_sql(table: str, revision: int) -> str:
+    """SQL: one row per observation of ``table`` in ``revision``, its ``<Obs .../>``
+    element as text, as pysdmx writes it: every non-empty column of
+    :data:`SDMX_COLUMNS` but DATAFLOW as an attribute, in that order, no whitespace
+    between elements; values escaped (:data:`XML_ATTRIBUTE_ESCAPES`). pysdmx reads
+    OBS_VALUE as a double and writes it back as Arrow does, a whole number without
+    ``.0`` (a share of ``100.0`` is ``100``); so does this."""
+    attributes = [
+        f"CASE WHEN coalesce({column}, '') = '' THEN '' "
+        f"ELSE '{column}=\"' || {escaped_sql(column)} || '\" ' END"
+        for column in SDMX_COLUMNS[1:]
+    ]
+    observations = observations_sql(table, revision)
+    return (
+        f"SELECT concat('<Obs ', {', '.join(attributes)}, '/>') AS obs FROM "
+        f"(SELECT * REPLACE (regexp_replace(OBS_VALUE, '\\.0$', '') AS OBS_VALUE) "
+        f"FROM ({observations}))"
+    )
+
+
+#: observations per batch DuckDB hands to Python while SDMX-ML is written
+SDMX_ML_BATCH_ROWS = 50_000
+
+
+def write_sdmx_ml(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    output: Path,
+    revision: int | None = None,
+    header: Any = None,
+) -> int:
+    """Write ``table`` (one revision or all) as SDMX-ML 2.1 structure-specific data, one
+    data set per revision (each references its own dataflow version); return the count.
+
+    The message is pysdmx's (:func:`sdmx_ml_envelope`, ``header``: a pysdmx ``Header``,
+    default a new one); the observations are written as DuckDB makes them
+    (:func:`obs_elements_sql`), a batch at a time, so memory does not grow with the table.
+    """
+    _check_table(table)
+    chosen = revisions_of(con, table) if revision is None else [revision]
+    pieces = sdmx_ml_envelope(con, table, chosen, header)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    count = 0
+    with output.open("wb") as handle, _one_thread(con):
+        handle.write(pieces[0].encode("utf-8"))
+        for number, after in zip(chosen, pieces[1:], strict=True):
+            reader = con.sql(obs_elements_sql(table, number)).to_arrow_reader(SDMX_ML_BATCH_ROWS)
+            for batch in reader:
+                handle.write("".join(batch.column(0).to_pylist()).encode("utf-8"))
+                count += batch.num_rows
+            handle.write(after.encode("utf-8"))
     return count
+
+
+@contextlib.contextmanager
+def _one_thread(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """DuckDB on one thread while observations stream: a stream over several threads
+    mixes their order, one keeps the store's (as a materialized result would), and is as
+    fast here (Python formats the batches); the setting is restored after."""
+    ((threads,),) = con.execute("SELECT current_setting('threads')").fetchall()
+    con.execute("SET threads = 1")
+    try:
+        yield
+    finally:
+        con.execute(f"SET threads = {int(threads)}")

@@ -119,7 +119,17 @@ def load_lock(db_path: Path, timeout_s: float = 30.0) -> Iterator[None]:
         lock.release()
 
 
-def load_revisions(db_path: Path, parquet_dir: Path, loads: list[RevisionLoad]) -> LoadChanges:
+#: ``before_switch(con, version_dir)``: writes more files into a built version (the
+#: exchange files), on its open connection, before the version is sealed and published
+BeforeSwitch = Callable[[duckdb.DuckDBPyConnection, Path], None]
+
+
+def load_revisions(
+    db_path: Path,
+    parquet_dir: Path,
+    loads: list[RevisionLoad],
+    before_switch: BeforeSwitch | None = None,
+) -> LoadChanges:
     """Replace the given revisions in the store, all or nothing, published in one step;
     return what the load changed (also kept in ``load_changes`` and ``load_changes_arab``).
 
@@ -127,6 +137,9 @@ def load_revisions(db_path: Path, parquet_dir: Path, loads: list[RevisionLoad]) 
     folder, then ``<db>.current`` is pointed at it by one atomic rename. The reader
     paths ``db_path`` and ``parquet_dir`` are symlinks through that pointer, so a
     reader sees either the old or the new version of both, never a mix.
+    ``before_switch`` is called with the new version's connection and folder after the
+    Parquet tree is written, before sealing: what it writes is published with the data
+    (the pipeline passes the exchange writer); if it raises, nothing is published.
     """
     db_path, parquet_dir = Path(db_path), Path(parquet_dir)
     db_path.parent.mkdir(parents=True, exist_ok=True)
@@ -151,9 +164,8 @@ def load_revisions(db_path: Path, parquet_dir: Path, loads: list[RevisionLoad]) 
                     previous=_published_parquet(db_path),
                     replaced={load.revision for load in loads},
                 )
-                from migstock.exchange import publish_exchange  # SDMX, data package
-
-                publish_exchange(con, version)
+                if before_switch is not None:
+                    before_switch(con, version)
             seal(version)
             _publish_step("built")
             _switch(db_path, parquet_dir, version)
