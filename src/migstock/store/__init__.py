@@ -37,7 +37,7 @@ from dataclasses import replace as with_fields
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import duckdb
 from filelock import FileLock, Timeout
@@ -66,6 +66,8 @@ PLAIN_TABLES = (
 )
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: DuckDB settings of a load: one thread is as fast for a store of this size and
 #: keeps the run's peak memory lower (a full first load: 0.77 -> 0.69 s, 94 -> 75 MB)
@@ -130,12 +132,32 @@ def load_revisions(
     loads: list[RevisionLoad],
     before_switch: BeforeSwitch | None = None,
 ) -> LoadChanges:
-    """Replace the given revisions in the store, all or nothing, published in one step;
-    return what the load changed (also kept in ``load_changes`` and ``load_changes_arab``).
+    """Replace the given revisions in the store, all or nothing, published in one step
+    (:func:`publish`); return what the load changed (also kept in ``load_changes`` and
+    ``load_changes_arab``)."""
 
-    The new DuckDB file and Parquet tree are built side by side in a fresh version
-    folder, then ``<db>.current`` is pointed at it by one atomic rename. The reader
-    paths ``db_path`` and ``parquet_dir`` are symlinks through that pointer, so a
+    def build(con: duckdb.DuckDBPyConnection) -> LoadChanges:
+        with _staging_attached(con, loads):
+            return _apply(con, loads)
+
+    replaced = {(table, load.revision) for load in loads for table in PARTITIONED_TABLES}
+    return publish(db_path, parquet_dir, build, replaced, before_switch)
+
+
+def publish(
+    db_path: Path,
+    parquet_dir: Path,
+    build: Callable[[duckdb.DuckDBPyConnection], T],
+    replaced: set[tuple[str, int]],
+    before_switch: BeforeSwitch | None = None,
+) -> T:
+    """Publish a new version of the store made by ``build``; return what it returns.
+
+    The published DuckDB file is copied into a fresh version folder, where ``build``
+    changes it (in its own transaction); the Parquet tree is written beside it (the
+    partitions of ``replaced``, (table, revision) pairs, anew; the others shared with the
+    version before), then ``<db>.current`` is pointed at it by one atomic rename. The
+    reader paths ``db_path`` and ``parquet_dir`` are symlinks through that pointer, so a
     reader sees either the old or the new version of both, never a mix.
     ``before_switch`` is called with the new version's connection and folder after the
     Parquet tree is written, before sealing: what it writes is published with the data
@@ -153,17 +175,10 @@ def load_revisions(
             if db_path.exists():  # follows the link: the current version's file
                 shutil.copyfile(db_path, new_db)  # not its read-only mode: the copy is written
             _publish_step("copied")
-            with (
-                duckdb.connect(str(new_db), config=LOAD_CONFIG) as con,
-                _staging_attached(con, loads),
-            ):
-                changes = _apply(con, loads)
-                export_parquet(
-                    con,
-                    version / "parquet",
-                    previous=_published_parquet(db_path),
-                    replaced={load.revision for load in loads},
-                )
+            with duckdb.connect(str(new_db), config=LOAD_CONFIG) as con:
+                result = build(con)
+                previous = _published_parquet(db_path)
+                export_parquet(con, version / "parquet", previous=previous, replaced=replaced)
                 if before_switch is not None:
                     before_switch(con, version)
             seal(version)
@@ -179,7 +194,7 @@ def load_revisions(
             raise
         _publish_step("published")
         remove_leftovers(db_path, parquet_dir)
-    return changes
+    return result
 
 
 @contextlib.contextmanager
@@ -706,13 +721,13 @@ def export_parquet(
     target: Path,
     *,
     previous: Path | None = None,
-    replaced: set[int] | None = None,
+    replaced: set[tuple[str, int]] | None = None,
 ) -> None:
     """Write every table as Parquet; the fact tables hive-partitioned by revision
     (``<table>/revision=<n>/data_0.parquet``, rows by year and destination).
 
-    ``previous``: the published version's Parquet folder. A revision the load did not
-    replace (not in ``replaced``) is shared with it (hard links to the same files, which
+    ``previous``: the published version's Parquet folder. A table's revision the load did
+    not replace (not in ``replaced``) is shared with it (hard links to the same files, which
     are read-only) instead of being written again."""
     target.mkdir(parents=True)
     for table in PARTITIONED_TABLES:
@@ -722,7 +737,8 @@ def export_parquet(
             folder = target / table / f"revision={number}"
             folder.mkdir()
             earlier = previous / table / f"revision={number}" if previous else None
-            if replaced is not None and number not in replaced and _linked(earlier, folder):
+            fresh = replaced is None or (table, number) in replaced
+            if not fresh and _linked(earlier, folder):
                 continue
             con.execute(
                 f"COPY (SELECT * EXCLUDE (revision) FROM {table} WHERE revision = {int(number)} "
