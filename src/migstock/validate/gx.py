@@ -229,11 +229,16 @@ class Validator:
         dataset: str | None = None,
         revision: int | None = None,
         source: str | None = None,
+        by_dataset: list[str] | None = None,
     ) -> list[CheckResult]:
         """Validate ``frame`` with one suite; return one result per expectation, each
-        naming ``dataset``, the workbook it judges. With ``revision`` (the rows'), a later
-        result of the same suite, workbook and revision replaces this one in Data Docs,
-        where it is named by revision, suite and workbook (``source``: its file name),
+        naming ``dataset``, the workbook it judges. ``by_dataset``: the frame's rows judge
+        these workbooks (its ``dataset`` column): the suite runs once, in detail, and each
+        expectation's result is returned once per workbook, for its rows.
+
+        With ``revision`` (the rows'), a later result of the same suite, workbook and
+        revision replaces this one in Data Docs, where it is named by revision, suite and
+        workbook (``source``: its file name),
         e.g. ``2024 · destination_totals · undesa_pd_2024_ims_stock_by_sex_and_destination.xlsx``.
         A result whose failures are all warnings shows there as passed with warnings.
 
@@ -270,7 +275,7 @@ class Validator:
                 run_id=run_id,
             )
 
-        detailed = suite_name in DETAILED_FIRST_SUITES
+        detailed = suite_name in DETAILED_FIRST_SUITES or by_dataset is not None
         try:
             validation = validate(detailed)
             if not validation.success and not detailed:
@@ -282,10 +287,20 @@ class Validator:
         # failing rows are listed when the suite failed; when it passed (a warning
         # with ``mostly`` may still have unexpected values), the sample of values,
         # as the quick run gives: the results do not depend on which run came first
-        results = [
-            _check_result(suite_name, item, frame, dataset, rows=not validation.success)
-            for item in validation.results
-        ]
+        if by_dataset is None:
+            results = [
+                _check_result(suite_name, item, frame, dataset, rows=not validation.success)
+                for item in validation.results
+            ]
+        else:
+            rows_of = {name: (frame["dataset"] == name).to_numpy() for name in by_dataset}
+            results = [
+                _check_result(
+                    suite_name, item, frame, name, not validation.success, pd.Series(mask)
+                )
+                for name, mask in rows_of.items()
+                for item in validation.results
+            ]
         if not validation.success and not any(r.blocking for r in results):
             self._mark_passed_with_warnings(key, validation)
         return results
@@ -428,10 +443,17 @@ def _numpy_numbers(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _check_result(
-    suite_name: str, item: Any, frame: pd.DataFrame, dataset: str | None, rows: bool = True
+    suite_name: str,
+    item: Any,
+    frame: pd.DataFrame,
+    dataset: str | None,
+    rows: bool = True,
+    within: pd.Series | None = None,
 ) -> CheckResult:
     """One expectation's result; ``rows``: list the unexpected rows (when GX gave
-    their index), else a sample of the unexpected values."""
+    their index), else a sample of the unexpected values. ``within`` (a mask of the
+    frame's rows, by position): the result for those rows only, from the index of every
+    unexpected row (the COMPLETE result format)."""
     config = item.expectation_config
     kwargs = config.kwargs
     column = kwargs.get("column") or (
@@ -440,6 +462,12 @@ def _check_result(
     result = item.result or {}
     severity = str(getattr(config, "severity", BLOCKING)).split(".")[-1].lower()
     indexes = result.get("unexpected_index_list") or result.get("partial_unexpected_index_list")
+    success, count = bool(item.success), result.get("unexpected_count")
+    if within is not None:
+        indexes = [i for i in result.get("unexpected_index_list") or [] if within.iat[i]]
+        count = len(indexes) if count is not None else None
+        raised = (item.exception_info or {}).get("raised_exception", False)
+        success = success or (not indexes and not raised)
     if rows and indexes and all(isinstance(i, int) for i in indexes):
         listed = _plain(frame.iloc[indexes[:MAX_ROWS]].to_dict("records"))
     else:
@@ -454,8 +482,8 @@ def _check_result(
         expectation=config.type,
         column=column,
         severity=severity,
-        success=bool(item.success),
-        unexpected_count=result.get("unexpected_count"),
+        success=success,
+        unexpected_count=count,
         sample=listed[:SAMPLE_SIZE],
         notes=str((config.meta or {}).get("notes", "")),
         condition=_condition(kwargs.get("row_condition")),
