@@ -22,7 +22,7 @@ import pandas as pd
 
 from migstock.demo.samples import write_grids
 from migstock.parse.read import read_workbook
-from tests.workbooks import rewrite_parts
+from tests.workbooks import declare, rewrite_parts
 
 T20 = "undesa_pd_2020_ims_stock_by_sex_and_destination.xlsx"
 T15 = "UN_MigrantStockTotal_2015.xlsx"
@@ -136,6 +136,30 @@ def _zip_bomb(official: Path, raw: Path) -> Path:
         archive.writestr("xl/workbook.xml", "<workbook/>")
         archive.writestr("xl/worksheets/sheet1.xml", b" " * 300_000_000)
     return raw / "bomb.xlsx"
+
+
+def _lying_sizes(official: Path, raw: Path) -> Path:
+    """The real 2020 workbook with its first sheet padded to about 400 MB, while its zip
+    directory (central and local headers) declares 2,000 bytes for it: a zip bomb whose
+    declared sizes pass every check of them. The CRC is the true one."""
+    part = "xl/worksheets/sheet1.xml"
+    out = raw / "liar.xlsx"
+    with (
+        zipfile.ZipFile(official / T20) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive,
+    ):
+        for member in source.infolist():
+            data = source.read(member)
+            if member.filename != part:
+                archive.writestr(member.filename, data)
+                continue
+            end = data.index(b"</sheetData>")
+            with archive.open(part, "w") as stream:  # streamed: never 400 MB in memory
+                stream.write(data[:end])
+                for _ in range(400):
+                    stream.write(b" " * 1_000_000)
+                stream.write(data[end:])
+    return declare(out, part, size=2_000)
 
 
 def _not_a_workbook_zip(official: Path, raw: Path) -> Path:
@@ -252,6 +276,11 @@ CASES: list[Case] = [
         ("locked.xlsx", "not a readable xls workbook"),
     ),
     Case("zip-bomb", _zip_bomb, ("bomb.xlsx", "possible zip bomb")),
+    Case(
+        "zip-bomb-lying-sizes",
+        _lying_sizes,
+        ("liar.xlsx", "possible zip bomb", "xl/worksheets/sheet1.xml", "2,000 bytes"),
+    ),
     Case("zip-not-excel", _not_a_workbook_zip, ("report.xlsx", "xl/workbook.xml missing")),
     Case(
         "random-bytes",

@@ -76,17 +76,38 @@ def read_2024_export(exports_dir: Path) -> pd.DataFrame:
     return pd.read_csv(exports_dir / "ims2024_table1_country_pairs.csv", encoding="utf-8-sig")
 
 
-def write_2024_bilateral(export: pd.DataFrame, path: Path) -> Path:
-    """Table 1 (long rows) from the 2024 country-pairs export."""
+def write_2024_bilateral(export: pd.DataFrame, path: Path, *, world: bool = False) -> Path:
+    """Table 1 (long rows) from the 2024 country-pairs export.
+
+    ``world``: each destination also gets its aggregate row of origin "World" (900), as
+    the published workbook has: the sum of its origins in the export (which holds country
+    pairs only), so that the origins still add up to it.
+    """
     names = export.columns
-    rows = [
+    columns = {
+        sex: [f"{y}_{suffix}" for y in YEARS_2024] for sex, suffix in SEX_SUFFIX_2024.items()
+    }
+    rows = []
+    if world:
+        numbers = export.assign(
+            **{c: pd.to_numeric(export[c], errors="coerce") for cs in columns.values() for c in cs}
+        )
+        sums = numbers.groupby(["Location code of destination", names[1]], sort=False).sum(
+            numeric_only=True
+        )
+        for (code, name), values in sums.iterrows():
+            rows.append(
+                (
+                    (name, int(code)),
+                    ("World", 900),
+                    {sex: [float(values[c]) for c in cs] for sex, cs in columns.items()},
+                )
+            )
+    rows += [
         (
             (record[names[1]], int(record["Location code of destination"])),
             (record[names[5]], int(record["Location code of origin"])),
-            {
-                sex: [record[f"{y}_{suffix}"] for y in YEARS_2024]
-                for sex, suffix in SEX_SUFFIX_2024.items()
-            },
+            {sex: [record[c] for c in cs] for sex, cs in columns.items()},
         )
         for record in export.to_dict("records")
     ]

@@ -216,3 +216,63 @@ def test_the_child_reader_gives_the_same_grids(tmp_path: Path) -> None:
     for name in here:
         assert here[name].shape == child[name].shape
         assert here[name].tolist() == child[name].tolist()
+
+
+def test_a_part_larger_than_its_zip_directory_says_is_refused_unread(tmp_path: Path) -> None:
+    """A zip bomb whose directory lies: 2,000 bytes declared for a sheet of 50 MB. The
+    declared sizes pass every limit; the bytes are counted as they are unpacked, and
+    unpacking stops one chunk past the declared size."""
+    import time
+    import tracemalloc
+
+    from tests.workbooks import declare
+
+    cells = b'<row r="1"><c r="A1"><v>1</v></c></row>' + b" " * 50_000_000
+    path = declare(
+        _workbook(tmp_path / "liar.xlsx", {"Data": cells}), "xl/worksheets/sheet1.xml", size=2_000
+    )
+    start = time.perf_counter()
+    tracemalloc.start()
+    try:
+        with pytest.raises(InputError) as raised:
+            read_workbook(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert time.perf_counter() - start < 5
+    assert peak < 10_000_000  # never the 50 MB
+    assert str(raised.value) == (
+        "liar.xlsx: refused as a possible zip bomb: part xl/worksheets/sheet1.xml unpacks to "
+        "more than the 2,000 bytes its zip directory declares"
+    )
+
+
+def test_a_part_that_fails_its_crc_is_a_damaged_file(tmp_path: Path) -> None:
+    from tests.workbooks import declare
+
+    path = _workbook(tmp_path / "crc.xlsx", {"Data": b'<row r="1"><c r="A1"><v>1</v></c></row>'})
+    assert read_workbook(path).sheets["Data"].iat[0, 0] == 1
+    declare(path, "xl/worksheets/sheet1.xml", crc=0x12345678)
+    with pytest.raises(InputError) as raised:
+        read_workbook(path)
+    assert str(raised.value) == (
+        "crc.xlsx: the .xlsx file is damaged or truncated (part xl/worksheets/sheet1.xml fails "
+        "its CRC-32 check)"
+    )
+
+
+def test_a_part_whose_data_is_damaged_is_a_damaged_file(tmp_path: Path) -> None:
+    """Deflate data that cannot be inflated: zlib's error, worded as a damaged file."""
+    import zipfile
+
+    path = _workbook(
+        tmp_path / "bits.xlsx", {"Data": b'<row r="1"><c r="A1"><v>1</v></c></row>' * 500}
+    )
+    with zipfile.ZipFile(path) as archive:
+        member = archive.getinfo("xl/worksheets/sheet1.xml")
+    blob = bytearray(path.read_bytes())
+    data = member.header_offset + 30 + len(member.filename.encode()) + len(member.extra)
+    blob[data : data + 64] = b"\xff" * 64  # the start of its deflate stream
+    path.write_bytes(bytes(blob))
+    with pytest.raises(InputError, match=r"^bits.xlsx: the .xlsx file is damaged or truncated \("):
+        read_workbook(path)

@@ -24,9 +24,8 @@ import pytest
 from migstock.acquire import find_local_files, loaded_files, unusable_local_files
 from migstock.acquire.provenance import local_file
 from migstock.catalog import revision
-from migstock.errors import MigstockError
 from migstock.outcomes import Outcome, RunSummary
-from migstock.parse.prepare import group_by_revision, prepare_file
+from migstock.parse.prepare import group_by_revision, prepare_file, prepare_or_reject
 from migstock.pipeline import revision_load
 from migstock.store import load_revisions
 from migstock.validate import validate_revision
@@ -89,10 +88,11 @@ def run_steps(raw: Path, db: Path, validator) -> RunSummary:
         if item.sha256 in loaded:
             summary.outcomes.append(Outcome(path.name, "unchanged"))
             continue
-        try:
-            prepared.append(prepare_file(item))
-        except MigstockError as error:
-            summary.outcomes.append(Outcome(path.name, "rejected", str(error)))
+        outcome = prepare_or_reject(item)  # as the run does: any error, one line
+        if isinstance(outcome, Outcome):
+            summary.outcomes.append(outcome)
+        else:
+            prepared.append(outcome)
     loads = []
     for number, files in group_by_revision(prepared).items():
         report = validate_revision(validator, revision(number), files, db)

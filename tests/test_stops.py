@@ -3,7 +3,11 @@ nothing half-published, nothing left running.
 
 Each run is a real ``migstock run`` process. Signals are sent at precise stages by a small
 driver that runs the command line with a hook: the pipeline's stage announcements and the
-store's publish steps make the process signal itself at the stage named.
+store's publish steps make the process signal itself at the stage named. Inside the store
+stage and the by-products the signal must also land in a running DuckDB query, which turns
+the exception the handler raised into ``RuntimeError: Query interrupted``: a second driver
+signals at moments after the new version folder appears, and a third runs a long query on
+the stage's own connection just before one of its steps and signals while it runs.
 """
 
 from __future__ import annotations
@@ -50,6 +54,54 @@ cli.main()
 """
 
 
+#: signals the run ``sys.argv[1]`` seconds after its new version folder appears
+TIMED_DRIVER = """
+import os, signal, sys, threading, time
+from pathlib import Path
+from migstock import cli, store
+
+delay, signum = float(sys.argv[1]), getattr(signal, sys.argv[2])
+versions = store.versions_dir(Path(sys.argv[sys.argv.index("--db") + 1]))
+existing = set(os.listdir(versions))
+
+def watch():
+    while not set(os.listdir(versions)) - existing:
+        time.sleep(0.002)
+    time.sleep(delay)
+    os.kill(os.getpid(), signum)
+
+threading.Thread(target=watch, daemon=True).start()
+sys.argv = ["migstock", "run", "--force", *sys.argv[3:]]
+cli.main()
+"""
+
+#: runs a long query on the connection passed to ``module:function`` before calling it,
+#: signals the run while it runs, and writes what the query raised into a marker file
+QUERY_DRIVER = """
+import importlib, os, signal, sys, threading
+from pathlib import Path
+from migstock import cli
+
+target, signum, marker = sys.argv[1], getattr(signal, sys.argv[2]), Path(sys.argv[3])
+module_name, _, name = target.partition(":")
+module = importlib.import_module(module_name)
+real = getattr(module, name)
+
+def interrupted_first(con, *args, **kwargs):
+    threading.Timer(0.2, os.kill, (os.getpid(), signum)).start()
+    try:  # seconds of work: a worker thread's task is finished before the query ends
+        con.execute("SELECT sum(x % 7) FROM range(300000000) t(x)").fetchall()
+    except BaseException as error:
+        marker.write_text(type(error).__name__)
+        raise
+    return real(con, *args, **kwargs)
+
+setattr(module, name, interrupted_first)
+sys.argv = ["migstock", "run", "--force", *sys.argv[4:]]
+cli.main()
+"""
+
+
 def _environment(tmp_path: Path) -> dict[str, str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
     environment.update(COLUMNS="200", PREFECT_HOME=str(tmp_path / "prefect-home"))
@@ -86,6 +138,37 @@ def loaded(first_load: Path, tmp_path: Path) -> tuple[Path, Path]:
     return tmp_path / "raw", tmp_path / "curated" / "migstock.duckdb"
 
 
+def _stopped(
+    result: subprocess.CompletedProcess[str], db: Path, before: str | None, name: str
+) -> tuple[str, bool]:
+    """Check the run stopped in one line with the signal's exit code, and that the store
+    serves what the line says; return the line and whether the new version was published."""
+    assert result.returncode == {"SIGINT": 130, "SIGTERM": 143}[name], result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith(f"stopped by {name} "), result.stderr
+    after = published_version(db)
+    versions = sorted(p.name for p in versions_dir(db).iterdir())
+    published = after != before
+    if published:
+        assert f"the new version {after} " in lines[0] and "published before the stop" in lines[0]
+        assert versions == sorted([before, after])
+    else:
+        assert f"still serves version {before}" in lines[0]
+        assert versions == [before]  # the unfinished version folder is gone
+    return lines[0], published
+
+
+def _driven(driver: str, tmp_path: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", driver, *arguments],
+        env=_environment(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
 @pytest.mark.parametrize(
     ("stage", "name", "published"),
     [
@@ -93,10 +176,13 @@ def loaded(first_load: Path, tmp_path: Path) -> tuple[Path, Path]:
         ("validating revision", "SIGTERM", False),
         ("loading", "SIGINT", False),
         ("copied", "SIGTERM", False),
-        ("built", "SIGINT", False),
-        ("switched", "SIGTERM", True),
+        ("built", "SIGINT", False),  # just before the switch
+        ("built", "SIGTERM", False),
+        ("switched", "SIGTERM", True),  # just after it
+        ("switched", "SIGINT", True),
         ("writing the reports", "SIGINT", True),
         ("writing the data brief", "SIGTERM", True),
+        ("writing the country pages", "SIGINT", True),
     ],
 )
 def test_a_signal_at_any_stage_stops_the_run_in_one_line(
@@ -105,26 +191,48 @@ def test_a_signal_at_any_stage_stops_the_run_in_one_line(
     raw, db = loaded
     before = published_version(db)
     started = time.monotonic()
-    result = subprocess.run(
-        [sys.executable, "-c", DRIVER, stage, name, "--raw-dir", str(raw), "--db", str(db)],
-        env=_environment(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == {"SIGINT": 130, "SIGTERM": 143}[name], result.stderr
-    assert "Traceback" not in result.stdout + result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith(f"stopped by {name} "), result.stderr
-    after = published_version(db)
-    versions = sorted(p.name for p in versions_dir(db).iterdir())
-    if published:
-        assert after != before and "was published before the stop" in lines[0]
-        assert after in versions
-    else:
-        assert after == before and f"still serves version {before}" in lines[0]
-        assert versions == [before]  # the unfinished version folder is gone
+    result = _driven(DRIVER, tmp_path, stage, name, "--raw-dir", str(raw), "--db", str(db))
+    assert _stopped(result, db, before, name)[1] is published
     assert time.monotonic() - started < 120
+
+
+@pytest.mark.parametrize(
+    ("delay", "name"), [(0.15, "SIGINT"), (0.3, "SIGTERM"), (0.6, "SIGINT"), (0.6, "SIGTERM")]
+)
+def test_a_signal_while_the_store_stage_runs_its_queries_stops_the_run_in_one_line(
+    loaded: tuple[Path, Path], tmp_path: Path, delay: float, name: str
+) -> None:
+    """Moments after the new version folder appears, as a fault battery signals: the
+    copy, the load-changes queries, Parquet, the exchange files (where it lands depends
+    on the machine; what the line says must be what the store serves)."""
+    raw, db = loaded
+    before = published_version(db)
+    result = _driven(
+        TIMED_DRIVER, tmp_path, str(delay), name, "--raw-dir", str(raw), "--db", str(db)
+    )
+    _stopped(result, db, before, name)
+
+
+@pytest.mark.parametrize(
+    ("target", "name", "published"),
+    [
+        ("migstock.store:_compare", "SIGINT", False),  # the load-changes queries
+        ("migstock.store:_largest_arab_changes", "SIGTERM", False),
+        ("migstock.exchange:write_datapackage", "SIGTERM", False),  # the exchange files
+        ("migstock.brief.queries:brief_revision", "SIGINT", True),  # the brief's queries
+        ("migstock.site.queries:arab_places", "SIGTERM", True),  # the pages' queries
+    ],
+)
+def test_a_signal_during_a_query_of_a_stage_stops_the_run_in_one_line(
+    loaded: tuple[Path, Path], tmp_path: Path, target: str, name: str, published: bool
+) -> None:
+    raw, db = loaded
+    before = published_version(db)
+    marker = tmp_path / "query-ended-with"
+    arguments = (target, name, str(marker), "--raw-dir", str(raw), "--db", str(db))
+    result = _driven(QUERY_DRIVER, tmp_path, *arguments)
+    assert marker.read_text() == "RuntimeError", "the signal did not land in a DuckDB query"
+    assert _stopped(result, db, before, name)[1] is published
 
 
 def _descendants(pid: int) -> set[int]:

@@ -21,7 +21,7 @@ from typing import TypeVar
 
 import pandas as pd
 
-from migstock import acquire, progress, settings
+from migstock import acquire, progress, settings, stops
 from migstock.acquire.provenance import RawFile
 from migstock.brief import BriefResult, brief_root, build_all
 from migstock.catalog import CATALOG, Revision, revision
@@ -63,6 +63,7 @@ def publish_site(db_path: Path) -> SiteResult | str:
     try:
         return build_site(db_path, site_root(db_path))
     except Exception as error:
+        stops.raise_if_stopped()  # the error may be what DuckDB made of a stop
         return f"country pages not written: {type(error).__name__}: {error}"
 
 
@@ -72,6 +73,7 @@ def publish_brief(db_path: Path) -> list[BriefResult] | str:
     try:
         return build_all(db_path, brief_root(db_path))
     except Exception as error:  # the brief is a by-product: never fail a load over it
+        stops.raise_if_stopped()  # ... but a stop ends the run
         return f"data brief not written: {type(error).__name__}: {error}"
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from migstock import settings
+from migstock import settings, stops
 from migstock.brief.i18n import LANGUAGES, Lang, Translator
 from migstock.brief.queries import BriefData, read_brief
 from migstock.errors import MigstockError
@@ -97,6 +97,7 @@ def _pdf_outcome(print_pdf: Callable[[], Path]) -> tuple[Path | None, str | None
     except MigstockError as error:
         return None, str(error)
     except Exception as error:
+        stops.raise_if_stopped()  # Chromium or Playwright may turn a stop into an error
         return None, f"PDF not written: {type(error).__name__}: {error}"
 
 

@@ -140,10 +140,12 @@ def brief_revision(con: duckdb.DuckDBPyConnection, wanted: int | None) -> tuple[
         "WHERE region = ? AND sex = 'total' GROUP BY revision ORDER BY revision",
         [ARAB_REGION],
     ).fetchall()
-    if not rows:
+    if not rows:  # only country pairs by origin (no "World" rows), or nothing at all
+        newest = _scalar(con, "SELECT max(revision) FROM revisions", [])
+        totals = workbook(int(newest) if newest is not None else NEWEST, "destination_totals")
         raise MigstockError(
             "the store holds no migrant totals for the Arab region: load a destination-totals "
-            "workbook first (migstock run)"
+            f"workbook first ({totals}, with migstock run)"
         )
     years = {int(r): int(y) for r, y in rows}
     if wanted is None:
@@ -432,9 +434,17 @@ def read_brief(db_path: Path, revision: int | None = None, synthetic: bool = Fal
 def missing(con: duckdb.DuckDBPyConnection, data: BriefData, revision: int) -> dict[str, Gap]:
     """Section -> what would fill it (``revision``'s workbook), for the empty sections."""
     gaps: dict[str, Gap] = {}
+    totals = workbook(revision, "destination_totals")
+    if not _scalar(
+        con,
+        "SELECT count(total_population) FROM destination_totals WHERE revision = ?",
+        [data.headline.revision],
+    ):  # the headline's migrants come from the bilateral table: no share of the population
+        gaps["population"] = Gap(
+            f"{workbook(data.headline.revision, 'destination_totals')} (Table 1)"
+        )
     if data.bilateral is None:
         gaps["bilateral"] = Gap(f"{workbook(revision, 'bilateral')} (Table 1)")
-    totals = workbook(revision, "destination_totals")
     if data.refugees is None:
         # 2024 publishes no refugee table: Table 6 of the 2015-2020 workbooks has them
         where = f"{workbook(min(revision, 2020), 'destination_totals')} (Table 6)"

@@ -7,12 +7,14 @@ run (and its Prefect task) goes on with the other files without a traceback.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
 
+from migstock import stops
 from migstock.acquire.provenance import RawFile
 from migstock.catalog import Dataset
 from migstock.errors import InputError, MigstockError, printable
@@ -29,6 +31,8 @@ from migstock.parse.harmonize import (
 from migstock.parse.names import NameTooLong
 from migstock.parse.read import read_workbook
 from migstock.staging import StagedRows, Staging
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -84,12 +88,27 @@ def staged(item: PreparedFile, staging: Staging) -> PreparedFile:
 
 
 def prepare_or_reject(raw: RawFile) -> PreparedFile | Outcome:
-    """:func:`prepare_file`, or the file's rejection in one line."""
+    """:func:`prepare_file`, or the file's rejection in one line.
+
+    Any exception raised while reading one file is that file's rejection, never the
+    run's end (a zip, XML or calamine error nobody foresaw): the other files still load.
+    A signal that arrived meanwhile is the stop it asked for, not a rejection."""
+    name = printable(raw.path.name)  # a newline in a file name never splits the line
     try:
         return prepare_file(raw)
     except MigstockError as error:  # the subject names the file: the message need not repeat it
-        name = printable(raw.path.name)  # a newline in a file name never splits the line
+        stops.raise_if_stopped()
         return Outcome(name, Status.REJECTED, str(error).removeprefix(f"{name}: "))
+    except Exception as error:
+        stops.raise_if_stopped()
+        logger.debug("reading %s failed", raw.path, exc_info=True)
+        reason = printable(" ".join(str(error).split()))[:300] or "no message"
+        return Outcome(
+            name,
+            Status.REJECTED,
+            f"could not be read ({type(error).__name__}: {reason}); the file was not loaded "
+            "(if it opens in Excel, please report this error)",
+        )
 
 
 def renamed_locations(parsed: ParsedWorkbook, path: Path) -> list[str]:

@@ -11,6 +11,7 @@ CSV export of one table.
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import os
@@ -22,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+import zlib
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -34,7 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from python_calamine import CalamineWorkbook
 
-from migstock.errors import InputError
+from migstock.errors import InputError, printable
 
 CSV_SHEET = "csv"
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -134,7 +136,9 @@ def _grid(rows: list[list[object]]) -> np.ndarray:
 def check_zip(path: Path) -> None:
     """An .xlsx must be a readable zip holding a workbook, and no zip bomb.
 
-    Only the central directory is read: sizes are what the archive declares.
+    Only the central directory is read: sizes are what the archive declares. The scan
+    of :func:`check_xlsx_sheets` then unpacks every part no further than its declared
+    size (:func:`_unpack`), so these limits hold for the bytes as unpacked too.
     """
     try:
         with zipfile.ZipFile(path) as archive:
@@ -189,10 +193,18 @@ def check_xlsx_sheets(path: Path) -> bool:
     was placed by emulating calamine (read in a child process, to be safe).
     Raises :class:`InputError` naming the sheet (and the cell for a formula).
     """
+    try:
+        return _check_parts(path)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as error:  # a part's data is damaged
+        raise InputError(path, f"the .xlsx file is damaged or truncated ({error})") from None
+
+
+def _check_parts(path: Path) -> bool:
+    """:func:`check_xlsx_sheets` without the wording of a damaged zip."""
     in_process, total = True, 0
     with zipfile.ZipFile(path) as archive:
-        sheets = _sheet_parts(archive)
-        for part, data, (rows, columns), found in _first_pass(archive):
+        sheets = _sheet_parts(path, archive)
+        for part, data, (rows, columns), found in _first_pass(path, archive):
             sheet = sheets.get(part)
             if found:
                 formula = _FORMULA_WITHOUT_VALUE.search(data) if sheet is not None else None
@@ -222,14 +234,51 @@ _BATCH_BYTES = 1024 * 1024
 _BATCH_HELD_BYTES = 32 * 1024 * 1024
 
 
-def _first_pass(archive: zipfile.ZipFile) -> Iterator[tuple[str, bytes, tuple[int, int], bool]]:
+#: how much of a part is decompressed at a time
+_UNPACK_CHUNK_BYTES = 1024 * 1024
+
+
+def _unpack(path: Path, archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bytes:
+    """A part's bytes, decompressed a chunk at a time and never beyond the size the zip
+    directory declares for it: a part that unpacks to more is refused once it has, a zip
+    bomb whose directory lies (the declared sizes are what :func:`check_zip` limits).
+
+    zipfile itself stops at the declared size and then fails the CRC check; it is told
+    one byte more and no CRC, so that a longer part shows, and the CRC is checked here.
+    """
+    name = printable(member.filename)
+    probe = copy.copy(member)
+    probe.file_size = member.file_size + 1
+    probe.CRC = None  # type: ignore[assignment]  # zipfile checks no CRC without one
+    chunks, size, crc = [], 0, 0
+    with archive.open(probe) as stream:
+        while chunk := stream.read(_UNPACK_CHUNK_BYTES):
+            size += len(chunk)
+            if size > member.file_size:
+                raise InputError(
+                    path,
+                    f"refused as a possible zip bomb: part {name} unpacks to more than the "
+                    f"{member.file_size:,} bytes its zip directory declares",
+                )
+            crc = zlib.crc32(chunk, crc)
+            chunks.append(chunk)
+    if crc != member.CRC:
+        raise InputError(
+            path, f"the .xlsx file is damaged or truncated (part {name} fails its CRC-32 check)"
+        )
+    return b"".join(chunks)
+
+
+def _first_pass(
+    path: Path, archive: zipfile.ZipFile
+) -> Iterator[tuple[str, bytes, tuple[int, int], bool]]:
     """Each part with its declared range and whether one RE2 pass found anything to look
     at again (see :data:`_ANYTHING`). A pattern is compiled for each pass, so the many
     small parts of a workbook (styles, themes, small sheets) are matched together."""
     small: dict[tuple[int, int], list[tuple[str, bytes]]] = defaultdict(list)
     held = 0
     for member in archive.infolist():
-        data = archive.read(member)
+        data = _unpack(path, archive, member)
         declared = _declared_range(data[:2048])
         if len(data) >= _BATCH_BYTES:
             yield member.filename, data, declared, _matches(_look_again(*declared), data)
@@ -318,11 +367,13 @@ _SHEET = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}sheet"
 _RELATION_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 
 
-def _sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
+def _sheet_parts(path: Path, archive: zipfile.ZipFile) -> dict[str, str]:
     """Part name (``xl/worksheets/sheet2.xml``) -> sheet name, to name sheets in errors."""
     try:
-        book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
-        relations = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+        book = ElementTree.fromstring(_unpack(path, archive, archive.getinfo("xl/workbook.xml")))
+        relations = ElementTree.fromstring(
+            _unpack(path, archive, archive.getinfo("xl/_rels/workbook.xml.rels"))
+        )
     except (KeyError, ElementTree.ParseError):
         return {}
     targets = {

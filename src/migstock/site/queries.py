@@ -189,6 +189,10 @@ def _missing(con: duckdb.DuckDBPyConnection, data: SiteData) -> dict[str, brief_
     totals = brief_queries.workbook(revision, "destination_totals")
     has = brief_queries.has_relation
     gaps = {}
+    if not (data.population["revision"] == data.revision).any():
+        # the key figures' revision has no population figures (its totals workbook is not
+        # loaded: its migrants come from the bilateral table), so no share of the population
+        gaps["population"] = brief_queries.Gap(f"{totals} (Table 1)")
     if data.bilateral_revision is None:
         gaps["bilateral"] = brief_queries.Gap(
             f"{brief_queries.workbook(revision, 'bilateral')} (Table 1)"

@@ -617,7 +617,8 @@ def _share_numbers(data: SiteData) -> dict[str, tuple]:
     ):
         cells.setdefault(key, {})[year] = row
         people.setdefault(key, {})[year] = population
-    region_share = {year: row["total"] for year, row in cells[region.key].items()}
+    # the region's share needs every member's population: none without totals
+    region_share = {year: row["total"] for year, row in cells.get(region.key, {}).items()}
     long: dict[tuple[str, str], list[dict]] = {}
     frame = every.rename(columns={"place": "series"})
     for row in _records(_long(frame, ["year", "series"], list(SEXES), "sex", "share")):
