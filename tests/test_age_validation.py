@@ -13,6 +13,7 @@ from migstock.acquire.provenance import local_file
 from migstock.catalog import revision
 from migstock.parse.prepare import PreparedFile, group_by_revision, prepare_file
 from migstock.pipeline import revision_load
+from migstock.report import review
 from migstock.report.explain import Finding, SourceRows, explain
 from migstock.report.review import entries
 from migstock.store import load_revisions
@@ -204,6 +205,16 @@ def test_findings_on_different_age_groups_have_different_stable_ids(
     assert ids[0] == ids[1]
     assert [group for group, _ in ids[0]] == ["45-49", "50-54"]
     assert len({i for _, i in ids[0]}) == 2
+    # a steward accepts one band: that one is accepted, the other stays open (not "lapsed")
+    reviewed = tmp_path / "reviewed.toml"
+    first = next(e for e in listed if e.age_group == "45-49")
+    review.append(reviewed, [first], "synthetic population, checked", "Test Steward")
+    assert 'age_group = "45-49"' in reviewed.read_text()
+    review.judge(listed, review.load(reviewed))
+    assert {(e.age_group, e.status, e.lapsed) for e in listed} == {
+        ("45-49", "accepted", ""),
+        ("50-54", "open", ""),
+    }
 
 
 @pytest.fixture(scope="module")
