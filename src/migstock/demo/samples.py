@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import xlsxwriter
+from xlsxwriter.worksheet import Worksheet
 
 from migstock.catalog import AGE_LAYOUTS, CATALOG
 
@@ -411,7 +412,8 @@ def write_age_workbook(
         for measure, table in tables:
             for year in years:
                 if any(year in by_year for by_year in table.values()):
-                    _age_sheet_2015(book, number, revision, year, measure, table, band_labels,
+                    sheet = book.add_worksheet(f"Table {number}")
+                    _age_sheet_2015(sheet, number, revision, year, measure, table, band_labels,
                                     data_types)  # fmt: skip
                 number += 1
     else:
@@ -443,7 +445,7 @@ def _distribution(migrants: AgeTable) -> AgeTable:
     return shares
 
 
-def _age_title_block(sheet, revision: int, title: str, rows: tuple[int, ...]) -> None:
+def _age_title_block(sheet: Worksheet, revision: int, title: str, rows: tuple[int, ...]) -> None:
     lines = [
         "United Nations",
         "Population Division",
@@ -456,8 +458,16 @@ def _age_title_block(sheet, revision: int, title: str, rows: tuple[int, ...]) ->
         sheet.write(row, 4, line)
 
 
-def _age_sheet_2015(book, number, revision, year, measure, table, band_labels, data_types) -> None:
-    sheet = book.add_worksheet(f"Table {number}")
+def _age_sheet_2015(
+    sheet: Worksheet,
+    number: int,
+    revision: int,
+    year: int,
+    measure: str,
+    table: AgeTable,
+    band_labels: Sequence[str],
+    data_types: dict[int, str] | None,
+) -> None:
     suffix = " (thousands)" if measure == "population" else ""
     title = f"Table {number}. {_AGE_TABLE_TITLES[measure]}, {year}{suffix}"
     _age_title_block(sheet, revision, title, (4, 5, 6, 8, 9, 10))
@@ -486,7 +496,14 @@ def _age_sheet_2015(book, number, revision, year, measure, table, band_labels, d
 
 
 def _age_sheet_year_rows(
-    book, number, revision, years, measure, table, band_labels, data_types
+    book: xlsxwriter.Workbook,
+    number: int,
+    revision: int,
+    years: Sequence[int],
+    measure: str,
+    table: AgeTable,
+    band_labels: Sequence[str],
+    data_types: dict[int, str] | None,
 ) -> None:
     sheet = book.add_worksheet(f"Table {number}")
     suffix = " (thousands)" if measure == "population" else ""
@@ -520,7 +537,7 @@ def _age_sheet_year_rows(
     first = len(left)
     title_row = header_row - 1 if style == "one_row" else header_row
     _age_header(sheet, title_row, band_row, first, measure, style, band_labels)
-    name_col, code_col = left.index(left[2]), left.index(left[4])
+    name_col, code_col = 2, 4
     row = band_row + 1
     for year in years:
         for i, ((name, code), by_year) in enumerate(table.items()):
@@ -536,7 +553,15 @@ def _age_sheet_year_rows(
             row += 1
 
 
-def _age_header(sheet, title_row, band_row, first, measure, style, band_labels) -> None:
+def _age_header(
+    sheet: Worksheet,
+    title_row: int,
+    band_row: int,
+    first: int,
+    measure: str,
+    style: str,
+    band_labels: Sequence[str],
+) -> None:
     """The three sex blocks: a block title over each, the age groups below."""
     for block, sex in enumerate(("total", "male", "female")):
         start = first + block * len(AGE_LABELS)
@@ -549,7 +574,7 @@ def _age_header(sheet, title_row, band_row, first, measure, style, band_labels) 
             sheet.write(band_row, start + offset, label)
 
 
-def _age_values(sheet, row: int, first: int, by_sex: AgeValues, thousands: bool) -> None:
+def _age_values(sheet: Worksheet, row: int, first: int, by_sex: AgeValues, thousands: bool) -> None:
     for block, sex in enumerate(("total", "male", "female")):
         for offset, value in enumerate(_age_cells(by_sex[sex], thousands)):
             if value is not None:

@@ -25,6 +25,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 import pandas as pd
@@ -59,7 +61,7 @@ def age_title(grid: pd.DataFrame) -> str | None:
     return None
 
 
-def refuse_unknown_layout(path: object, revision: Revision, title: str, sheet: str) -> None:
+def refuse_unknown_layout(path: Path, revision: Revision, title: str, sheet: str) -> NoReturn:
     """Raise the one-line refusal of an age workbook whose layout migstock does not read
     (the 2013 one, or a revision whose catalog lists no age workbook)."""
     known = ", ".join(map(str, _readable_revisions()))
@@ -68,7 +70,7 @@ def refuse_unknown_layout(path: object, revision: Revision, title: str, sheet: s
     else:
         why = f"the {revision.revision} age layout is not known"
     raise InputError(
-        path,  # type: ignore[arg-type]
+        path,
         f"an age workbook (title {title!r}) of revision {revision.revision}: {why}, so it is "
         f"not loaded (migstock reads the age workbooks of {known})",
         sheet=sheet,
@@ -305,7 +307,7 @@ def missing_years(frames: list[pd.DataFrame], years: Sequence[int], measure: str
     ]
 
 
-def check_disjoint_years(path: object, frames: list[pd.DataFrame], measure: str) -> None:
+def check_disjoint_years(path: Path, frames: list[pd.DataFrame], measure: str) -> None:
     """Two sheets never hold the same year of one measure (a table saved twice)."""
     owner: dict[int, str] = {}
     for frame in frames:
@@ -313,7 +315,7 @@ def check_disjoint_years(path: object, frames: list[pd.DataFrame], measure: str)
         for year in np.unique(frame["year"]).tolist():
             if int(year) in owner:
                 raise InputError(
-                    path,  # type: ignore[arg-type]
+                    path,
                     f"{MEASURE_WORDS[measure]}, {year}, is also in sheet '{owner[int(year)]}'",
                     sheet=sheet,
                 )

@@ -37,7 +37,6 @@ COLUMNS = [
     "destination_code",
     "origin_code",
     "sex",
-    "age_group",
     "expected",
     "actual",
     "abs_difference",
@@ -45,6 +44,8 @@ COLUMNS = [
     "actual_to_expected",
     "aggregate",
 ]
+#: the age checks' rows also name their age group (the other checks' rows: NA)
+AGE_GROUP = "age_group"
 EXACT_SUMS = [
     "male_plus_female",
     "origins_sum_to_total",
@@ -80,7 +81,7 @@ def _finish(check: str, frame: pd.DataFrame) -> pd.DataFrame:
         (origin >= FIRST_AGGREGATE_CODE) & (origin != WORLD)
     )
     frame["dataset"] = pd.NA
-    return frame[COLUMNS]
+    return frame[[*COLUMNS, AGE_GROUP]]
 
 
 def _query(sql: str, **sources: Rows) -> pd.DataFrame:
@@ -368,5 +369,5 @@ def reconciliation_frame(
     frame["dataset"] = frame["dataset"].astype("string")
     frame["aggregate"] = frame["aggregate"].astype(bool)
     frame["sex"] = frame["sex"].astype("string")
-    frame["age_group"] = frame["age_group"].astype("string")
+    frame[AGE_GROUP] = frame[AGE_GROUP].astype("string")
     return frame
