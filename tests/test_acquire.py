@@ -132,16 +132,28 @@ def test_catalog_plan(tmp_path: Path) -> None:
         return {s.subject: s.action for s in acquire.plan_catalog(scope, CATALOG, present, local)}
 
     online = plan(Scope.of(raw, revisions=[2020]))
-    assert online == {"2020 bilateral": Action.FETCH, "2020 destination_totals": Action.RECHECK}
+    assert online == {
+        "2020 bilateral": Action.FETCH,
+        "2020 destination_totals": Action.RECHECK,
+        "2020 age": Action.FETCH,
+    }
     offline = plan(Scope.of(raw, revisions=[2020], offline=True))
-    assert offline == {"2020 bilateral": Action.NOT_PROVIDED}  # covered: nothing to do
-    assert len(plan(Scope.of(raw, raw_dir_given=True))) == 2 * len(CATALOG) - 1
+    assert offline == {  # the totals are covered: nothing to do
+        "2020 bilateral": Action.NOT_PROVIDED,
+        "2020 age": Action.NOT_PROVIDED,
+    }
+    every_file = sum(len(entry.files) for entry in CATALOG)
+    assert every_file == 2 * len(CATALOG) + 5  # an age workbook for 2013-2020, none for 2024
+    assert len(plan(Scope.of(raw, raw_dir_given=True))) == every_file - 1
 
     # a sidecar that no longer matches the file (edited by hand): no conditional request
     downloaded.write_bytes(b"PK edited by hand")
     edited = acquire.scan_local(Scope.of(raw), {})
     steps = acquire.plan_catalog(Scope.of(raw, revisions=[2020]), CATALOG, present, edited)
-    assert {s.subject: s.action for s in steps} == {"2020 bilateral": Action.FETCH}
+    assert {s.subject: s.action for s in steps} == {
+        "2020 bilateral": Action.FETCH,
+        "2020 age": Action.FETCH,
+    }
 
 
 def test_an_unreachable_host_is_tried_once_and_missing_files_fail_only_when_required(
@@ -151,6 +163,7 @@ def test_an_unreachable_host_is_tried_once_and_missing_files_fail_only_when_requ
     urls = {
         "2019/bilateral": "https://down.example/b",
         "2019/destination_totals": "https://down.example/t",
+        "2019/age": "https://down.example/a",
     }
     catalog = apply_url_overrides(urls, CATALOG)
     unreachable = FetchError("down.example could not be reached", unreachable=True)
@@ -166,6 +179,7 @@ def test_an_unreachable_host_is_tried_once_and_missing_files_fail_only_when_requ
         assert _subjects(acquisition.outcomes) == {
             "2019 bilateral": expected,
             "2019 destination_totals": expected,
+            "2019 age": expected,
         }
         skipped = acquisition.outcomes[1].message
         assert skipped.startswith("skipped: down.example could not be reached earlier")
@@ -250,9 +264,11 @@ def test_begin_online_costs_one_conditional_request(
 
     httpserver.expect_request("/t.xlsx").respond_with_handler(totals)
     httpserver.expect_request("/b.xlsx").respond_with_data("gone", status=404)
+    httpserver.expect_request("/a.xlsx").respond_with_data("gone", status=404)
     urls = {
         "2020/destination_totals": httpserver.url_for("/t.xlsx"),
         "2020/bilateral": httpserver.url_for("/b.xlsx"),
+        "2020/age": httpserver.url_for("/a.xlsx"),
     }
     path = _file(raw, TOTALS_2020, (official_dir / TOTALS_2020).read_bytes())
     write_sidecar(
@@ -277,6 +293,7 @@ def test_begin_online_costs_one_conditional_request(
     outcomes = _subjects(done.outcomes)
     assert outcomes["2020 destination_totals"] is Status.UNCHANGED
     assert outcomes["2020 bilateral"] is Status.NOT_PROVIDED  # 404, but not required
+    assert outcomes["2020 age"] is Status.NOT_PROVIDED
     assert outcomes["store"] is Status.UNCHANGED
 
     required = acquire.begin(Scope.of(raw, revisions=[2020], required=[2020]), catalog, db)

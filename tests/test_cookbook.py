@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from migstock.parse.labels import AGE_BANDS
 from migstock.regions import ARAB_SUBREGION_OF, ARAB_SUBREGIONS
 
 COOKBOOK = Path(__file__).resolve().parents[1] / "docs" / "cookbook.md"
@@ -236,3 +237,71 @@ def test_q10_files_behind_the_numbers(
     assert len(answer) == len(set(answer["sha256"]))
     assert answer["citation"].str.startswith("United Nations").all()
     assert (answer["licence"] == "CC BY 3.0 IGO").all()
+
+
+@pytest.fixture(scope="module")
+def age_store(tmp_path_factory, official_dir: Path) -> tuple[Path, dict]:
+    """The official 2019 and 2020 totals workbooks and, beside them, synthetic age
+    workbooks whose all-ages totals are the official ones (none of the UN's age
+    workbooks is in shared); returns the store and the 2020 age tables written."""
+    from migstock.acquire.provenance import local_file
+    from migstock.parse.prepare import group_by_revision, prepare_file
+    from migstock.pipeline import revision_load
+    from migstock.store import load_revisions
+    from tests.age_workbooks import age_from_totals, write_age
+
+    folder = tmp_path_factory.mktemp("cookbook-age")
+    prepared = []
+    for number in (2019, 2020):
+        totals = prepare_file(local_file(official_dir / TOTALS[number], "raw-dir"))
+        names = dict(zip(totals.names["code"], totals.names["name"], strict=True))
+        tables = age_from_totals(totals.rows, names, sorted(ARAB))
+        path = write_age(folder / f"age_{number}.xlsx", number, migrants=tables[0],
+                         population=tables[1])  # fmt: skip
+        prepared += [totals, prepare_file(local_file(path, "raw-dir"))]
+    loads = [revision_load(n, files) for n, files in group_by_revision(prepared).items()]
+    db = folder / "m.duckdb"
+    load_revisions(db, folder / "parquet", loads)
+    return db, tables
+
+
+def test_q14_age_structure_of_the_arab_region(age_store) -> None:
+    from tests.age_workbooks import median_age
+
+    db, (migrants, _) = age_store
+    answer = _answer(db, 14)
+    assert set(answer["revision"]) == {2020} and set(answer["year"]) == {2020}
+    groups = {"Arab region": ARAB, **{r: set(c) for r, c in ARAB_SUBREGIONS.items()}}
+    assert len(answer) == len(groups) * 3
+    for row in answer.itertuples():
+        bands = np.sum(
+            [
+                v[2020][row.sex][:16]
+                for (_, code), v in migrants.items()
+                if code in groups[row.region]
+            ],
+            axis=0,
+        )
+        total = bands.sum()
+        assert row.migrants == total
+        assert row.share_under_15_pct == round(100 * bands[:3].sum() / total, 2)
+        assert row.share_20_64_pct == round(100 * bands[4:13].sum() / total, 2)
+        assert row.share_65_plus_pct == round(100 * bands[13:].sum() / total, 2)
+        assert row.median_age == round(median_age(bands.tolist()), 1)
+
+
+def test_q15_saudi_arabia_by_age_and_sex(age_store, totals) -> None:
+    db, (migrants, population) = age_store
+    answer = _answer(db, 15)
+    assert len(answer) == 32  # 16 bands x 2 sexes
+    saudi = next(p for p in migrants if p[1] == 682)
+    for row in answer.itertuples():
+        band = list(AGE_BANDS).index(row.age_group)
+        expected = migrants[saudi][2020][row.sex][band]
+        people = population[saudi][2020][row.sex][band]
+        assert (row.migrants, row.population) == (expected, people)
+        assert row.pct_of_migrants == round(100 * expected / migrants[saudi][2020][row.sex][16], 2)
+        assert row.migrant_share_of_population_pct == round(100 * expected / people, 2)
+    # the all-ages totals are the official ones (SOURCES.md: Saudi Arabia 2020, by sex)
+    by_sex = answer.groupby("sex")["migrants"].sum().to_dict()
+    assert by_sex == {"male": 9_235_130, "female": 4_219_712}

@@ -85,14 +85,17 @@ def test_scheduled_run_downloads_once_then_costs_one_request(
 
     httpserver.expect_request("/totals.xlsx").respond_with_handler(totals)
     httpserver.expect_request("/bilateral.xlsx").respond_with_data("not here", status=404)
+    httpserver.expect_request("/age.xlsx").respond_with_data("not here", status=404)
     urls = {
         "2020/destination_totals": httpserver.url_for("/totals.xlsx"),
         "2020/bilateral": httpserver.url_for("/bilateral.xlsx"),
+        "2020/age": httpserver.url_for("/age.xlsx"),
     }
     first = refresh(revisions=[2020], required=[2020], url_overrides=urls, return_state=True)
     outcomes = _outcomes(first)
     assert outcomes["revision 2020"] == "loaded"
     assert outcomes["2020 bilateral"] == "unavailable"  # 404: named, the rest still loads
+    assert outcomes["2020 age"] == "unavailable"
     assert first.is_failed()  # 2020 is required: a missing file of it fails the run
     db = tmp_path / "data" / "curated" / "migstock.duckdb"
     before = _digest(db)
@@ -107,6 +110,7 @@ def test_scheduled_run_downloads_once_then_costs_one_request(
     assert _digest(db) == before
     # not required: the file the UN site does not have is only "not provided"
     assert _outcomes(second)["2020 bilateral"] == "not provided"
+    assert _outcomes(second)["2020 age"] == "not provided"
     assert second.is_completed()
 
 
@@ -168,7 +172,11 @@ def test_an_unreachable_host_is_tried_once_per_run(
     at once (a first run on a machine without internet must not take many minutes)."""
     monkeypatch.setenv("MIGSTOCK_DATA_DIR", str(tmp_path / "data"))
     closed = "http://127.0.0.1:9"  # the discard port: nothing listens, connection refused
-    urls = {"2020/bilateral": f"{closed}/b.xlsx", "2020/destination_totals": f"{closed}/t.xlsx"}
+    urls = {
+        "2020/bilateral": f"{closed}/b.xlsx",
+        "2020/destination_totals": f"{closed}/t.xlsx",
+        "2020/age": f"{closed}/a.xlsx",
+    }
     state = refresh(revisions=[2020], url_overrides=urls, return_state=True)
     outcomes = {o.subject: o for o in run_summary(state).outcomes}
     assert outcomes["2020 bilateral"].status == "unavailable"
@@ -179,6 +187,7 @@ def test_an_unreachable_host_is_tried_once_per_run(
     assert (
         str(tmp_path / "data" / "raw" / TOTALS_2020) in outcomes["2020 destination_totals"].message
     )
+    assert outcomes["2020 age"].message.startswith("skipped: 127.0.0.1 could not be reached")
 
 
 def test_a_run_downloads_each_file_once_then_parses_and_loads_it(
@@ -195,13 +204,16 @@ def test_a_run_downloads_each_file_once_then_parses_and_loads_it(
         (official_dir / TOTALS_2020).read_bytes(), headers={"ETag": '"v1"'}
     )
     httpserver.expect_request("/bilateral.xlsx").respond_with_data("not here", status=404)
+    httpserver.expect_request("/age.xlsx").respond_with_data("not here", status=404)
     arguments = ["run", "-r", "2020"]
     arguments += ["--url", f"2020/destination_totals={httpserver.url_for('/totals.xlsx')}"]
     arguments += ["--url", f"2020/bilateral={httpserver.url_for('/bilateral.xlsx')}"]
+    arguments += ["--url", f"2020/age={httpserver.url_for('/age.xlsx')}"]
     result = CliRunner().invoke(app, arguments, env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "revision 2020 │ loaded" in result.output
     assert sorted(request.path for request, _ in httpserver.log) == [
+        "/age.xlsx",
         "/bilateral.xlsx",
         "/totals.xlsx",
     ]

@@ -136,6 +136,10 @@ def test_demo_validate_and_run_from_the_wheel_in_another_directory(
         "SELECT count(*) FROM arab_region_totals WHERE region = 'Arab region' "
         "AND countries_reporting <> 22",
     ) == (0,)
+    # migrants by age: the 2015, 2017, 2019 and 2020 layouts (2013 unknown, 2024 has none)
+    assert _one(db, "SELECT list(DISTINCT revision ORDER BY revision) FROM age_stock") == (
+        [2015, 2017, 2019, 2020],
+    )
 
     checked = migstock(
         "validate", "--raw-dir", "demo/raw", "--db", "demo/curated/migstock.duckdb", "-r", "2020"

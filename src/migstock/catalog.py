@@ -14,9 +14,21 @@ from typing import Literal
 
 from migstock.errors import MigstockError
 
-Dataset = Literal["bilateral", "destination_totals"]
-Layout = Literal["origin_matrix", "year_rows", "long_rows", "destination_totals"]
-DATASETS: tuple[Dataset, ...] = ("bilateral", "destination_totals")
+Dataset = Literal["bilateral", "destination_totals", "age"]
+Layout = Literal[
+    "origin_matrix",
+    "year_rows",
+    "long_rows",
+    "destination_totals",
+    # migrants and total population by age and sex: one sheet per year (2015), or a Year
+    # column (2017, 2019, 2020); the 2013 layout has never been seen, so it is refused
+    "age_sheets",
+    "age_year_rows",
+    "age_unknown",
+]
+DATASETS: tuple[Dataset, ...] = ("bilateral", "destination_totals", "age")
+#: the age layouts migstock reads (a catalog file of another age layout is refused)
+AGE_LAYOUTS: tuple[Layout, ...] = ("age_sheets", "age_year_rows")
 
 LICENCE = "CC BY 3.0 IGO"
 _NEW_SITE = "https://www.un.org/development/desa/pd/sites/www.un.org.development.desa.pd/files/"
@@ -62,6 +74,10 @@ class Revision:
                 return source
         raise KeyError(f"revision {self.revision} has no {dataset} file")
 
+    def has(self, dataset: Dataset) -> bool:
+        """Whether the revision publishes a workbook of ``dataset`` (2024: no age workbook)."""
+        return any(source.dataset == dataset for source in self.files)
+
 
 def _revision(
     revision: int,
@@ -75,23 +91,28 @@ def _revision(
     bilateral_layout: Layout,
     bilateral_alternatives: tuple[str, ...] = (),
     refugee_table: bool = False,
+    age: str | None = None,
+    age_layout: Layout = "age_year_rows",
 ) -> Revision:
+    files = [
+        SourceFile(
+            revision,
+            "bilateral",
+            bilateral,
+            site + bilateral,
+            bilateral_layout,
+            bilateral_alternatives,
+        ),
+        SourceFile(revision, "destination_totals", totals, site + totals, "destination_totals"),
+    ]
+    if age is not None:  # migrants by age and sex (2013-2020; 2024 publishes none)
+        files.append(SourceFile(revision, "age", age, site + age, age_layout))
     return Revision(
         revision=revision,
         title=title,
         published=published,
         years=years,
-        files=(
-            SourceFile(
-                revision,
-                "bilateral",
-                bilateral,
-                site + bilateral,
-                bilateral_layout,
-                bilateral_alternatives,
-            ),
-            SourceFile(revision, "destination_totals", totals, site + totals, "destination_totals"),
-        ),
+        files=tuple(files),
         refugee_table=refugee_table,
     )
 
@@ -111,6 +132,8 @@ CATALOG: tuple[Revision, ...] = (
         bilateral_alternatives=tuple(
             f"UN_MigrantStockByOriginAndDestination_2013T{n}.xls" for n in range(1, 13)
         ),
+        age="UN_MigrantStockByAge_2013.xls",
+        age_layout="age_unknown",
     ),
     _revision(
         2015,
@@ -122,6 +145,8 @@ CATALOG: tuple[Revision, ...] = (
         totals="UN_MigrantStockTotal_2015.xlsx",
         refugee_table=True,
         bilateral_layout="origin_matrix",
+        age="UN_MigrantStockByAge_2015.xlsx",
+        age_layout="age_sheets",
     ),
     _revision(
         2017,
@@ -133,6 +158,7 @@ CATALOG: tuple[Revision, ...] = (
         totals="UN_MigrantStockTotal_2017.xlsx",
         refugee_table=True,
         bilateral_layout="year_rows",
+        age="UN_MigrantStockByAge_2017.xlsx",
     ),
     _revision(
         2019,
@@ -144,6 +170,7 @@ CATALOG: tuple[Revision, ...] = (
         totals="UN_MigrantStockTotal_2019.xlsx",
         refugee_table=True,
         bilateral_layout="year_rows",
+        age="UN_MigrantStockByAgeAndSex_2019.xlsx",
     ),
     _revision(
         2020,
@@ -155,6 +182,7 @@ CATALOG: tuple[Revision, ...] = (
         totals="undesa_pd_2020_ims_stock_by_sex_and_destination.xlsx",
         refugee_table=True,
         bilateral_layout="long_rows",
+        age="undesa_pd_2020_ims_stock_by_age_sex_and_destination.xlsx",
     ),
     _revision(
         2024,
@@ -183,7 +211,7 @@ def apply_url_overrides(
 ) -> tuple[Revision, ...]:
     """Return the catalog with some download URLs replaced.
 
-    Keys are ``"REVISION/DATASET"``, e.g. ``"2020/bilateral"``.
+    Keys are ``"REVISION/DATASET"``, e.g. ``"2020/bilateral"`` or ``"2019/age"``.
     """
     remaining = dict(overrides)
     updated = []

@@ -525,6 +525,8 @@ def review_list(
             status = f"[yellow]open again[/] ({escape(entry.lapsed)})"
         when = f" {entry.year}" if entry.year is not None else ""
         sex = f", {entry.sex}" if entry.sex else ""
+        if entry.age_group is not None:
+            sex += ", all ages" if entry.age_group == "total" else f", aged {entry.age_group}"
         console.print(
             f"{entry.id}  {entry.revision}  {escape(entry.check)}  "
             f"{escape(entry.place)}{when}{sex}: {escape(entry.text)}  {escape('[' + where + ']')}  "

@@ -250,12 +250,12 @@ def _validate(
 
 def revision_load(number: int, files: list[PreparedFile]) -> RevisionLoad:
     """What the store replaces for one validated revision."""
-    totals = [f.raw.path.name for f in files if f.dataset == "destination_totals"]
-    if len(totals) > 1:  # a bilateral table may come split over files; totals never do
-        raise MigstockError(
-            f"revision {number}: more than one destination-totals workbook "
-            f"({', '.join(totals)}); keep one"
-        )
+    for dataset, words in (("destination_totals", "destination-totals"), ("age", "age")):
+        names = [f.raw.path.name for f in files if f.dataset == dataset]
+        if len(names) > 1:  # a bilateral table may come split over files; these never do
+            raise MigstockError(
+                f"revision {number}: more than one {words} workbook ({', '.join(names)}); keep one"
+            )
     return RevisionLoad(
         revision=number,
         bilateral_stock=rows_source(files, "bilateral"),
@@ -269,7 +269,40 @@ def revision_load(number: int, files: list[PreparedFile]) -> RevisionLoad:
         ),
         location_names=[f.names for f in files],
         raw_files=[f.raw.record(f.revision, f.dataset) for f in files],
+        age_stock=rows_source(files, "age"),
+        age_population=_age_population(files),
     )
+
+
+def _age_population(files: list[PreparedFile]) -> pd.DataFrame | None:
+    """The population by age of the revision's age workbook; an age workbook without its
+    population table replaces the revision's population rows with none (never leaves an
+    older workbook's rows beside new migrant rows); None without an age workbook."""
+    ages = [f for f in files if f.dataset == "age"]
+    if not ages:
+        return None
+    frames = [
+        f.age_population.assign(raw_sha256=f.raw.sha256)
+        for f in ages
+        if f.age_population is not None
+    ]
+    if frames:
+        return pd.concat(frames, ignore_index=True)
+    return pd.DataFrame({column: pd.Series(dtype=dtype) for column, dtype in _NO_POPULATION})
+
+
+#: an empty population-by-age table, typed as the parsed one
+_NO_POPULATION = (
+    ("revision", "int16"),
+    ("year", "int16"),
+    ("destination_code", "int16"),
+    ("sex", "string"),
+    ("age_group", "string"),
+    ("population", "Int64"),
+    ("source_sheet", "string"),
+    ("source_row", "int32"),
+    ("raw_sha256", "string"),
+)
 
 
 def _first_frame(

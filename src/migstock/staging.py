@@ -35,6 +35,9 @@ _SCHEMA = """
 CREATE TYPE origin_kind AS ENUM ('country', 'aggregate', 'total', 'other_north',
                                  'other_south', 'other');
 CREATE TYPE sex AS ENUM ('total', 'male', 'female');
+CREATE TYPE age_group AS ENUM ('0-4', '5-9', '10-14', '15-19', '20-24', '25-29', '30-34',
+                               '35-39', '40-44', '45-49', '50-54', '55-59', '60-64',
+                               '65-69', '70-74', '75+', 'total');
 CREATE TABLE bilateral_rows (
     revision SMALLINT, year SMALLINT, destination_code SMALLINT, origin_code SMALLINT,
     origin_kind origin_kind, sex sex, migrants BIGINT, suppressed BOOLEAN,
@@ -45,7 +48,14 @@ CREATE TABLE destination_totals_rows (
     total_population BIGINT, migrant_share DOUBLE, suppressed BOOLEAN,
     source_sheet VARCHAR, source_row INTEGER, raw_sha256 VARCHAR
 );
+CREATE TABLE age_rows (
+    revision SMALLINT, year SMALLINT, destination_code SMALLINT, sex sex,
+    age_group age_group, migrants BIGINT, suppressed BOOLEAN,
+    source_sheet VARCHAR, source_row INTEGER, raw_sha256 VARCHAR
+);
 """
+#: the labels each staged table keeps as ENUMs (given to the store as text)
+_LABELS = {"bilateral": ["sex", "origin_kind"], "age": ["sex", "age_group"]}
 
 #: the columns the parsers write as nullable integers (NULL: not available)
 NULLABLE = {"origin_code": "Int16", "migrants": "Int64", "total_population": "Int64"}
@@ -181,7 +191,7 @@ class StagedRows:
         by name, labels as text), inside DuckDB; ``con`` has the staging file attached
         (:meth:`Staging.attached`)."""
         where, parameters = self._where()
-        labels = ["sex", "origin_kind"] if self.dataset == "bilateral" else ["sex"]
+        labels = _LABELS.get(self.dataset, ["sex"])
         as_text = ", ".join(f"CAST({label} AS VARCHAR) AS {label}" for label in labels)
         con.execute(
             f"INSERT INTO {table} BY NAME SELECT * REPLACE ({as_text}) "

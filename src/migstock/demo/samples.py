@@ -16,8 +16,9 @@ from typing import Literal
 
 import numpy as np
 import xlsxwriter
+from xlsxwriter.worksheet import Worksheet
 
-from migstock.catalog import CATALOG
+from migstock.catalog import AGE_LAYOUTS, CATALOG
 
 SEX_TITLE = {"total": "Total", "male": "Male", "female": "Female"}
 SEX_BLOCKS = {
@@ -604,6 +605,286 @@ def _totals_sheet(
         _write_cells(sheet, row, first, values)
 
 
+# --- age workbooks -------------------------------------------------------------------
+
+#: the age groups as the UN heads its columns, youngest first, then the all-ages Total
+AGE_LABELS: tuple[str, ...] = (*(f"{a}-{a + 4}" for a in range(0, 75, 5)), "75+", "Total")
+#: one place's values of one year: sex -> one value per column of ``AGE_LABELS``
+AgeValues = dict[str, list[object]]
+AgeTable = dict[Destination, dict[int, AgeValues]]
+_AGE_SEX_TITLES = {
+    # 2015: the block titles over the ages, as published
+    "age_sheets": {
+        "migrants": "International migrant stock at mid-year by age ({})",
+        "population": "Total {} population at mid-year by age (thousands)",
+    },
+    "two_rows": {
+        "migrants": "International migrant stock at mid-year ({})",
+        "population": "Total {} population at mid-year (thousands)",
+    },
+}
+_AGE_SEX_WORDS = {
+    "age_sheets": {"total": "both sexes", "male": "male", "female": "female"},
+    "two_rows": {"total": "both sexes", "male": "male", "female": "female"},
+    "one_row": {"total": "Both sexes combined", "male": "Males", "female": "Females"},
+}
+_AGE_TABLE_TITLES = {
+    "migrants": "International migrant stock at mid-year by age and sex and by major area, "
+    "region, country or area of destination",
+    "population": "Total population at mid-year by age and sex and by major area, region, "
+    "country or area",
+    "distribution": "Percentage distribution of the international migrant stock by age and "
+    "sex and by region, country or area of destination",
+}
+
+
+def _age_cells(values: list[object], thousands: bool) -> list[object]:
+    """The cells of one block: counts of persons, or thousands for the population table."""
+    if not thousands:
+        return values
+    return [v / 1000 if isinstance(v, (int, float)) else v for v in values]
+
+
+def write_age_workbook(
+    path: Path,
+    revision: int,
+    years: Sequence[int],
+    migrants: AgeTable,
+    population: AgeTable | None = None,
+    *,
+    band_labels: Sequence[str] = AGE_LABELS,
+    data_types: dict[int, str] | None = None,
+    distribution: bool = False,
+) -> Path:
+    """An age workbook in the layout of ``revision`` (see SOURCES.md and DESIGN.md, "Age
+    workbooks"): 2015 one sheet per year (the year in the table title, header on Excel
+    rows 15-16), 2017/2019 a Year column under a two-row header (rows 15-16), 2020 a Year
+    column under one header row (row 11, the sex labels on row 10).
+
+    ``migrants`` and ``population`` (persons; written in thousands, as published) hold,
+    per place and year, the 17 values of each sex (``AGE_LABELS``); a place missing a
+    year writes no row for it. ``band_labels`` replaces the age headers (e.g. ``" 15-19"``
+    with a stray space); ``distribution`` adds the derived percentage table (2020 Table 4).
+    """
+    if len(band_labels) != len(AGE_LABELS):
+        raise ValueError(f"band_labels needs {len(AGE_LABELS)} labels")
+    book = xlsxwriter.Workbook(str(path))
+    book.add_worksheet("CONTENTS").write(9, 0, "TABLE OF CONTENTS")
+    tables: list[tuple[str, AgeTable]] = [("migrants", migrants)]
+    if population is not None:
+        tables.append(("population", population))
+    if distribution:
+        tables.append(("distribution", _distribution(migrants)))
+    if revision == 2015:
+        number = 1
+        for measure, table in tables:
+            for year in years:
+                if any(year in by_year for by_year in table.values()):
+                    sheet = book.add_worksheet(f"Table {number}")
+                    _age_sheet_2015(sheet, number, revision, year, measure, table, band_labels,
+                                    data_types)  # fmt: skip
+                number += 1
+    else:
+        for number, (measure, table) in enumerate(tables, start=1):
+            number = 4 if measure == "distribution" else number
+            _age_sheet_year_rows(
+                book, number, revision, years, measure, table, band_labels, data_types
+            )
+    book.add_worksheet("NOTES").write(0, 0, "NOTES")
+    book.close()
+    return path
+
+
+def _distribution(migrants: AgeTable) -> AgeTable:
+    """Percentages of each band in the total (the derived 2020 Table 4)."""
+    shares: AgeTable = {}
+    for place, by_year in migrants.items():
+        shares[place] = {}
+        for year, by_sex in by_year.items():
+            shares[place][year] = {}
+            for sex, values in by_sex.items():
+                total = values[-1]
+                shares[place][year][sex] = [
+                    100 * v / total
+                    if isinstance(v, int) and isinstance(total, int) and total
+                    else ".."
+                    for v in values
+                ]
+    return shares
+
+
+def _age_title_block(sheet: Worksheet, revision: int, title: str, rows: tuple[int, ...]) -> None:
+    lines = [
+        "United Nations",
+        "Population Division",
+        "Department of Economic and Social Affairs",
+        "Trends in International Migrant Stock: Migrants by Age and Sex",
+        title,
+        f"POP/DB/MIG/Stock/Rev.{revision}",
+    ]
+    for row, line in zip(rows, lines, strict=True):
+        sheet.write(row, 4, line)
+
+
+def _age_sheet_2015(
+    sheet: Worksheet,
+    number: int,
+    revision: int,
+    year: int,
+    measure: str,
+    table: AgeTable,
+    band_labels: Sequence[str],
+    data_types: dict[int, str] | None,
+) -> None:
+    suffix = " (thousands)" if measure == "population" else ""
+    title = f"Table {number}. {_AGE_TABLE_TITLES[measure]}, {year}{suffix}"
+    _age_title_block(sheet, revision, title, (4, 5, 6, 8, 9, 10))
+    left = [
+        "Sort\norder",
+        "Major area, region, country or area of destination",
+        "Notes",
+        "Country code",
+        "Type of data (a)",
+    ]
+    for col, label in enumerate(left):
+        sheet.write(14, col, label)
+    first = len(left)
+    _age_header(sheet, 14, 15, first, measure, "age_sheets", band_labels)
+    row = 16
+    for i, ((name, code), by_year) in enumerate(table.items()):
+        if year not in by_year:
+            continue
+        sheet.write(row, 0, i + 1)
+        sheet.write(row, 1, name)
+        sheet.write(row, 3, code)
+        if data_types and code in data_types:
+            sheet.write(row, 4, data_types[code])
+        _age_values(sheet, row, first, by_year[year], measure == "population")
+        row += 1
+
+
+def _age_sheet_year_rows(
+    book: xlsxwriter.Workbook,
+    number: int,
+    revision: int,
+    years: Sequence[int],
+    measure: str,
+    table: AgeTable,
+    band_labels: Sequence[str],
+    data_types: dict[int, str] | None,
+) -> None:
+    sheet = book.add_worksheet(f"Table {number}")
+    suffix = " (thousands)" if measure == "population" else ""
+    span = f"{years[0]}-{years[-1]}"
+    title = f"Table {number}: {_AGE_TABLE_TITLES[measure]}, {span}{suffix}"
+    if revision >= 2020:  # one header row (Excel row 11), the sex labels on row 10
+        _title_block_2020(sheet, revision, title)
+        sheet.write(1, 4, f"International Migrant Stock {revision}: Age and sex")
+        header_row, band_row, style = 10, 10, "one_row"
+        left = [
+            "Index",
+            "Year",
+            "Region, development group, country or area",
+            "Notes",
+            "Location code",
+            "Type of data",
+        ]
+    else:  # two header rows (Excel rows 15 and 16)
+        _age_title_block(sheet, revision, title, (4, 5, 6, 8, 9, 10))
+        header_row, band_row, style = 14, 15, "two_rows"
+        left = [
+            "Year",
+            "Sort\norder",
+            "Major area, region, country or area of destination",
+            "Notes",
+            "Code",
+            "Type of data (a)",
+        ]
+    for col, label in enumerate(left):
+        sheet.write(header_row, col, label)
+    first = len(left)
+    title_row = header_row - 1 if style == "one_row" else header_row
+    _age_header(sheet, title_row, band_row, first, measure, style, band_labels)
+    name_col, code_col = 2, 4
+    row = band_row + 1
+    for year in years:
+        for i, ((name, code), by_year) in enumerate(table.items()):
+            if year not in by_year:
+                continue
+            sheet.write(row, left.index("Year"), year)
+            sheet.write(row, 0 if style == "one_row" else 1, i + 1)
+            sheet.write(row, name_col, name)
+            sheet.write(row, code_col, code)
+            if data_types and code in data_types:
+                sheet.write(row, 5, data_types[code])
+            _age_values(sheet, row, first, by_year[year], measure == "population")
+            row += 1
+
+
+def _age_header(
+    sheet: Worksheet,
+    title_row: int,
+    band_row: int,
+    first: int,
+    measure: str,
+    style: str,
+    band_labels: Sequence[str],
+) -> None:
+    """The three sex blocks: a block title over each, the age groups below."""
+    for block, sex in enumerate(("total", "male", "female")):
+        start = first + block * len(AGE_LABELS)
+        words = _AGE_SEX_WORDS[style][sex]
+        if style == "one_row" or measure == "distribution":
+            sheet.write(title_row, start, words)
+        else:
+            sheet.write(title_row, start, _AGE_SEX_TITLES[style][measure].format(words))
+        for offset, label in enumerate(band_labels):
+            sheet.write(band_row, start + offset, label)
+
+
+def _age_values(sheet: Worksheet, row: int, first: int, by_sex: AgeValues, thousands: bool) -> None:
+    for block, sex in enumerate(("total", "male", "female")):
+        for offset, value in enumerate(_age_cells(by_sex[sex], thousands)):
+            if value is not None:
+                sheet.write(row, first + block * len(AGE_LABELS) + offset, value)
+
+
+#: synthetic age profiles (shares of the 16 bands, youngest first): migrants are mostly
+#: of working age, the population younger
+_MIGRANT_PROFILE = (3, 3, 3, 5, 10, 13, 13, 12, 10, 8, 6, 4, 3, 2, 2, 3)
+_FEMALE_MIGRANT_PROFILE = (4, 4, 4, 6, 11, 13, 12, 11, 9, 7, 5, 4, 3, 2, 2, 3)
+_POPULATION_PROFILE = (12, 11, 10, 9, 9, 8, 8, 7, 6, 5, 4, 3, 3, 2, 2, 1)
+
+
+def split_by_age(total: int, profile: Sequence[int] = _MIGRANT_PROFILE) -> list[int]:
+    """``total`` split over the 16 bands in proportion to ``profile`` (largest remainders),
+    so the bands add up to it exactly; the total itself appended (17 values)."""
+    weights = np.asarray(profile, dtype=np.float64)
+    exact = total * weights / weights.sum()
+    bands = np.floor(exact).astype(np.int64)
+    short = int(total - bands.sum())
+    bands[np.argsort(bands - exact, kind="stable")[:short]] += 1
+    return [*(int(b) for b in bands), int(total)]
+
+
+def age_values(
+    male: int,
+    female: int,
+    profile: Sequence[int] = _MIGRANT_PROFILE,
+    female_profile: Sequence[int] | None = None,
+) -> AgeValues:
+    """One place-year of an age table from its male and female totals: each sex split by
+    its profile (``female_profile``, default ``profile``), both sexes their sum (so every
+    sum of the table reconciles)."""
+    males = split_by_age(male, profile)
+    females = split_by_age(female, female_profile or profile)
+    return {
+        "total": [m + f for m, f in zip(males, females, strict=True)],
+        "male": males,
+        "female": females,
+    }
+
+
 DEMO_DESTINATIONS: list[Destination] = [
     ("Saudi Arabia", 682),
     ("United Arab Emirates", 784),
@@ -759,6 +1040,33 @@ def write_demo_workbooks(directory: Path) -> list[Path]:
             notes={729: (1, "SYNTHETIC note: the estimates for 1990 to 2005 refer to Sudan.")},
         )
         written.append(totals_path)
+        if entry.has("age") and entry.file("age").layout in AGE_LAYOUTS:
+            age_path = directory / f"SYNTHETIC_age_{entry.revision}.xlsx"
+            places = dict(DEMO_DESTINATIONS)
+            migrants = {
+                (name, dest): {
+                    y: age_values(
+                        total(dest, y, "male"),
+                        total(dest, y, "female"),
+                        female_profile=_FEMALE_MIGRANT_PROFILE,
+                    )
+                    for y in years
+                }
+                for name, dest in places.items()
+            }
+            population = {  # a fifth of the population are migrants, as in the totals
+                (name, dest): {
+                    y: age_values(
+                        5 * total(dest, y, "male"),
+                        5 * total(dest, y, "female"),
+                        _POPULATION_PROFILE,
+                    )
+                    for y in years
+                }
+                for name, dest in places.items()
+            }
+            write_age_workbook(age_path, entry.revision, years, migrants, population)
+            written.append(age_path)
     return written
 
 

@@ -34,6 +34,8 @@ TABLES = (
     "data_basis",
     "location_notes",
     "location_names",
+    "age_stock",
+    "age_population",
 )
 PRIMARY_KEYS: dict[str, list[str]] = {
     "locations": ["code"],
@@ -44,6 +46,8 @@ PRIMARY_KEYS: dict[str, list[str]] = {
     "data_basis": ["revision", "destination_code"],
     "location_notes": ["revision", "location_code", "note_number"],
     "location_names": ["revision", "code"],
+    "age_stock": ["revision", "year", "destination_code", "sex", "age_group"],
+    "age_population": ["revision", "year", "destination_code", "sex", "age_group"],
 }
 _TO_LOCATIONS = {"destination_code", "origin_code", "location_code", "code"}
 _REFERENCES = {"revision": ("revisions", "revision"), "raw_sha256": ("raw_files", "sha256")}
@@ -51,13 +55,21 @@ ENUMS: dict[str, list[str]] = {
     "sex": ["total", "male", "female"],
     "origin_kind": ["country", "aggregate", "total", "other_north", "other_south", "other"],
     "kind": ["country", "aggregate"],
-    "dataset": ["bilateral", "destination_totals"],
+    "dataset": ["bilateral", "destination_totals", "age"],
+    "age_group": [*(f"{a}-{a + 4}" for a in range(0, 75, 5)), "75+", "total"],
     "origin": ["download", "landing zone", "raw-dir"],
     "arab_subregion": ["GCC", "Mashreq", "Maghreb", "Arab LDCs"],
     "licence": [LICENCE],
     "basis": ["foreign_born", "citizenship", "imputed", "foreign_born and citizenship"],
 }
-NOT_NEGATIVE = {"migrants", "total_population", "refugees", "size_bytes", "migrant_share"}
+NOT_NEGATIVE = {
+    "migrants",
+    "total_population",
+    "refugees",
+    "size_bytes",
+    "migrant_share",
+    "population",
+}
 SHA256_PATTERN = "[0-9a-f]{64}"
 LICENSE = {
     "name": "CC-BY-3.0-IGO",

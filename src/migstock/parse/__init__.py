@@ -12,16 +12,23 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from migstock.catalog import CATALOG, Dataset, Revision
+from migstock.catalog import AGE_LAYOUTS, CATALOG, Dataset, Revision
 from migstock.errors import InputError
+from migstock.parse.age import (
+    age_title,
+    check_disjoint_years,
+    missing_years,
+    parse_age_table,
+    refuse_unknown_layout,
+)
 from migstock.parse.annex import parse_annex
-from migstock.parse.cells import SEXES, SheetRef
+from migstock.parse.cells import SEXES, SheetRef, title_texts
 from migstock.parse.destination_totals import align_to_codes, parse_destination_totals
 from migstock.parse.long_rows import parse_long_rows
 from migstock.parse.notes import parse_notes
 from migstock.parse.read import Workbook
 from migstock.parse.refugees import parse_refugees
-from migstock.parse.sheets import SheetInfo, classify_sheet
+from migstock.parse.sheets import SheetInfo, classify_sheet, revision_in
 from migstock.parse.wide_origins import parse_wide_origins
 
 _TOTALS_KEY = ["year", "destination_code", "sex"]
@@ -35,7 +42,8 @@ class ParsedWorkbook:
     dataset: Dataset
     #: bilateral: year, destination_code, origin_label, origin_code, sex, migrants,
     #: source_sheet, source_row. destination_totals: year, destination_code, sex,
-    #: migrants, total_population, migrant_share, source_sheet, source_row.
+    #: migrants, total_population, migrant_share, source_sheet, source_row. age: year,
+    #: destination_code, sex, age_group, migrants, suppressed, source_sheet, source_row.
     rows: pd.DataFrame
     sheets: list[str]
     #: names as published in this workbook, by code (destinations, coded origins)
@@ -55,6 +63,9 @@ class ParsedWorkbook:
     #: note numbers per destination code, and the text of each note number
     note_refs: dict[int, list[int]] = field(default_factory=dict)
     note_texts: dict[int, str] = field(default_factory=dict)
+    #: the total population by age table of an age workbook (as ``rows``, with
+    #: ``population`` in thousands as published), None when it has none
+    age_population: pd.DataFrame | None = None
 
 
 def parse_workbook(workbook: Workbook) -> ParsedWorkbook:
@@ -62,6 +73,9 @@ def parse_workbook(workbook: Workbook) -> ParsedWorkbook:
     infos: dict[str, SheetInfo] = {}
     for name, grid in workbook.sheets.items():
         infos[name] = classify_sheet(grid, SheetRef(workbook.path, name))
+    titles = {name: age_title(grid) for name, grid in workbook.sheets.items()}
+    if any(i.kind == "age" for i in infos.values()) or any(titles.values()):
+        return _parse_age_workbook(workbook, infos, titles)
     data_sheets = {n: i for n, i in infos.items() if i.kind not in ("other", "annex", "notes")}
     if not data_sheets:
         raise InputError(
@@ -76,14 +90,7 @@ def parse_workbook(workbook: Workbook) -> ParsedWorkbook:
         raise InputError(
             workbook.path, "the workbook mixes bilateral and destination-totals tables"
         )
-    annex: dict[str, int] = {}
-    note_texts: dict[int, str] = {}
-    for name, info in infos.items():
-        if info.kind == "annex":
-            annex.update(parse_annex(workbook.sheets[name], info, SheetRef(workbook.path, name)))
-        elif info.kind == "notes":
-            for number, note in parse_notes(workbook.sheets[name]).items():
-                note_texts.setdefault(number, note)
+    annex, note_texts = _annex_and_notes(workbook, infos)
 
     names: dict[int, str] = {}
     origin_cells: dict[str, tuple[str, str]] = {}
@@ -140,12 +147,7 @@ def parse_workbook(workbook: Workbook) -> ParsedWorkbook:
             rows["origin_label"] = rows["origin_label"].astype("category")  # sheets' origins differ
         dataset = "bilateral"
         notes += _missing_years_and_sexes(rows, revision)
-    unwritten = sorted({n for numbers in note_refs.values() for n in numbers} - set(note_texts))
-    if note_refs and unwritten:
-        notes.append(
-            f"note(s) {', '.join(map(str, unwritten))} are referred to by destinations but not "
-            "written out on a notes sheet"
-        )
+    notes += _unwritten_notes(note_refs, note_texts)
     return ParsedWorkbook(
         revision.revision,
         dataset,
@@ -159,6 +161,132 @@ def parse_workbook(workbook: Workbook) -> ParsedWorkbook:
         data_types,
         note_refs,
         note_texts,
+    )
+
+
+def _annex_and_notes(
+    workbook: Workbook, infos: dict[str, SheetInfo]
+) -> tuple[dict[str, int], dict[int, str]]:
+    """The ANNEX sheet's names (name -> code) and the notes sheet's numbered notes."""
+    annex: dict[str, int] = {}
+    note_texts: dict[int, str] = {}
+    for name, info in infos.items():
+        if info.kind == "annex":
+            annex.update(parse_annex(workbook.sheets[name], info, SheetRef(workbook.path, name)))
+        elif info.kind == "notes":
+            for number, note in parse_notes(workbook.sheets[name]).items():
+                note_texts.setdefault(number, note)
+    return annex, note_texts
+
+
+def _unwritten_notes(note_refs: dict[int, list[int]], note_texts: dict[int, str]) -> list[str]:
+    unwritten = sorted({n for numbers in note_refs.values() for n in numbers} - set(note_texts))
+    if not note_refs or not unwritten:
+        return []
+    return [
+        f"note(s) {', '.join(map(str, unwritten))} are referred to by destinations but not "
+        "written out on a notes sheet"
+    ]
+
+
+def _parse_age_workbook(
+    workbook: Workbook, infos: dict[str, SheetInfo], titles: dict[str, str | None]
+) -> ParsedWorkbook:
+    """An age workbook: its migrant table (required) and total-population table by age.
+
+    Recognised by its age-band headers, or by a title block that speaks of age; a
+    revision whose age layout migstock does not read (2013) is refused in one line.
+    A year no sheet holds, a missing population table and sheets that hold another kind
+    of table are warnings (``notes``); the rest loads.
+    """
+    path = workbook.path
+    age_sheets = {n: i for n, i in infos.items() if i.kind == "age"}
+    title_sheet = next((n for n, t in titles.items() if t), next(iter(age_sheets), ""))
+    title = titles.get(title_sheet) or (age_sheets[title_sheet].title if age_sheets else "")
+    if age_sheets:
+        number = _single_revision(workbook, age_sheets)
+    else:
+        grid = workbook.sheets[title_sheet]
+        found = revision_in(title_texts(grid, min(len(grid), 20)))
+        if found is None:
+            raise InputError(
+                path,
+                f"an age workbook (title {title!r}) whose title block names no revision "
+                "(expected e.g. 'POP/DB/MIG/Stock/Rev.2015')",
+                sheet=title_sheet,
+            )
+        number = found
+    revision = _catalog_revision(workbook, number)
+    if not revision.has("age") or revision.file("age").layout not in AGE_LAYOUTS:
+        refuse_unknown_layout(path, revision, title, title_sheet)
+    if not age_sheets:
+        raise InputError(
+            path,
+            f"the title block speaks of age ({title!r}) but no sheet has a header row with "
+            "the age bands 0-4, 5-9, ..., 75+ under a '... country or area' label: the age "
+            "layout is not recognised",
+            sheet=title_sheet,
+        )
+    annex, note_texts = _annex_and_notes(workbook, infos)
+    by_measure: dict[str, list[pd.DataFrame]] = {"migrants": [], "population": []}
+    names: dict[int, str] = {}
+    data_types: dict[int, str] = {}
+    note_refs: dict[int, list[int]] = {}
+    for name, info in age_sheets.items():
+        if info.measure not in by_measure:
+            continue  # a derived table (percentages, distribution by age): not read
+        frame = parse_age_table(workbook.sheets[name], info, SheetRef(path, name), revision.years)
+        frame["source_sheet"] = name
+        by_measure[info.measure].append(frame)
+        for code, label in frame.attrs["destination_names"].items():
+            names.setdefault(code, label)
+        for code, letters in frame.attrs.get("data_types", {}).items():
+            data_types.setdefault(code, letters)
+        for code, numbers in frame.attrs.get("note_refs", {}).items():
+            note_refs.setdefault(code, numbers)
+    if not by_measure["migrants"]:
+        raise InputError(
+            path,
+            "no sheet holds the international migrant stock by age (the migrant table); "
+            f"age sheets found: {', '.join(age_sheets)}",
+        )
+    notes: list[str] = []
+    for measure, frames in by_measure.items():
+        check_disjoint_years(path, frames, measure)
+        if frames:
+            notes += missing_years(frames, revision.years, measure)
+    other = [n for n, i in infos.items() if i.kind not in ("age", "annex", "notes", "other")]
+    if other:
+        notes.append(
+            f"sheet(s) {', '.join(repr(n) for n in other)} hold no table by age and were not read"
+        )
+    population = None
+    if by_measure["population"]:
+        population = pd.concat(by_measure["population"], ignore_index=True)
+        population = population.rename(columns={"value": "population"})
+    else:
+        notes.append(
+            "the table of total population by age (thousands) not found: age_population is "
+            "not loaded from this workbook"
+        )
+    rows = pd.concat(by_measure["migrants"], ignore_index=True).rename(
+        columns={"value": "migrants"}
+    )
+    notes += _unwritten_notes(note_refs, note_texts)
+    return ParsedWorkbook(
+        revision.revision,
+        "age",
+        rows,
+        list(age_sheets),
+        names,
+        annex,
+        {},
+        notes,
+        None,
+        data_types,
+        note_refs,
+        note_texts,
+        population,
     )
 
 

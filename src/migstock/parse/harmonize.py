@@ -186,6 +186,70 @@ def harmonize_totals(parsed: ParsedWorkbook) -> pd.DataFrame:
     )[TOTALS_COLUMNS]
 
 
+AGE_COLUMNS = [
+    "revision",
+    "year",
+    "destination_code",
+    "sex",
+    "age_group",
+    "migrants",
+    "suppressed",
+    "source_sheet",
+    "source_row",
+]
+AGE_POPULATION_COLUMNS = [
+    "revision",
+    "year",
+    "destination_code",
+    "sex",
+    "age_group",
+    "population",
+    "source_sheet",
+    "source_row",
+]
+#: the age workbooks publish total population in thousands; the store keeps persons
+POPULATION_SCALE = 1000.0
+
+
+def harmonize_age(parsed: ParsedWorkbook) -> pd.DataFrame:
+    """Canonical migrants-by-age rows (see ``AGE_COLUMNS``)."""
+    rows = parsed.rows
+    return pd.DataFrame(
+        {
+            "revision": np.full(len(rows), parsed.revision, dtype=np.int16),
+            "year": rows["year"].to_numpy(dtype=np.int16),
+            "destination_code": rows["destination_code"].to_numpy(dtype=np.int16),
+            "sex": rows["sex"].astype("category"),
+            "age_group": rows["age_group"].astype("category"),
+            "migrants": _counts(rows["migrants"]),
+            "suppressed": rows["suppressed"].to_numpy(dtype=bool),
+            "source_sheet": rows["source_sheet"].astype("string"),
+            "source_row": rows["source_row"].to_numpy(dtype=np.int32),
+        }
+    )[AGE_COLUMNS]
+
+
+def harmonize_age_population(parsed: ParsedWorkbook) -> pd.DataFrame | None:
+    """Canonical population-by-age rows (see ``AGE_POPULATION_COLUMNS``): persons, from the
+    published thousands (rounded to whole persons); None without a population table."""
+    rows = parsed.age_population
+    if rows is None:
+        return None
+    persons = rows["population"].to_numpy(dtype=np.float64) * POPULATION_SCALE
+    return pd.DataFrame(
+        {
+            "revision": np.full(len(rows), parsed.revision, dtype=np.int16),
+            "year": rows["year"].to_numpy(dtype=np.int16),
+            "destination_code": rows["destination_code"].to_numpy(dtype=np.int16),
+            "sex": rows["sex"].astype("category"),
+            "age_group": rows["age_group"].astype("category"),
+            "population": pd.Series(_nullable(persons, np.int64), index=rows.index),
+            "source_sheet": rows["source_sheet"].astype("string"),
+            "source_row": rows["source_row"].to_numpy(dtype=np.int32),
+        }
+    )[AGE_POPULATION_COLUMNS]
+
+
 def _nullable(values: np.ndarray, dtype: type[np.integer]) -> pd.arrays.IntegerArray:
     """Whole numbers from floats, NaN becoming NULL (pandas' nullable integers)."""
     missing = np.isnan(values)
@@ -267,7 +331,7 @@ def _rows_of(parsed: ParsedWorkbook | pd.DataFrame, code: int, name: str) -> lis
     if name in parsed.origin_cells:  # a named origin column's header (2013-2019)
         sheet, cell = parsed.origin_cells[name]
         places.append((sheet, int("".join(ch for ch in cell if ch.isdigit()))))
-    for frame in (parsed.rows, parsed.refugees):
+    for frame in (parsed.rows, parsed.refugees, parsed.age_population):
         if frame is None:
             continue
         for column in ("destination_code", "origin_code"):

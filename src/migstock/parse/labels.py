@@ -93,3 +93,46 @@ def find_label(values: Sequence[object], name: LabelName, start: int = 0) -> int
         if pattern.match(normalize_label(values[col])):
             return col
     return None
+
+
+#: the UN's five-year age bands of migrants and population, as it writes them, youngest first
+AGE_BANDS: tuple[str, ...] = (
+    *(f"{start}-{start + 4}" for start in range(0, 75, 5)),
+    "75+",
+)
+#: every ``age_group`` of the age tables: the bands and ``total`` (all ages)
+AGE_GROUPS: tuple[str, ...] = (*AGE_BANDS, "total")
+
+_AGE_RANGE = re.compile(
+    r"^(\d{1,3})\s*(?:-|\u2010|\u2011|\u2012|\u2013|\u2014|to)\s*(\d{1,3})(?: years?)?$"
+)
+_AGE_OPEN = re.compile(r"^(\d{1,3})\s*(?:\+|(?:years? )?(?:and|or) (?:over|older|above|more))$")
+_AGE_TOTAL = re.compile(r"^(?:total|all ages|total, all ages)$")
+#: footnote markers an age header may carry ("15-19*", "75+ (a)"); a trailing number is part
+#: of the band here, so the general :data:`_TRAILING_MARKER` does not apply
+_AGE_MARKER = re.compile(r"\s*(?:\(\s*[a-z]\s*\)|\*+|†+)$")
+
+
+def age_group(value: object) -> str | None:
+    """An age header cell as the UN writes its age groups: ``' 15-19'``, ``'15 - 19'``,
+    ``'15–19'`` -> ``'15-19'``; ``'75 +'``, ``'75 and over'`` -> ``'75+'``; ``'Total'`` ->
+    ``'total'``. Any other range ("75-79") comes back as written, for the parser to name;
+    None for a cell that is no age group."""
+    if value is None or not isinstance(value, str):
+        return None
+    label = _SPACE.sub(" ", unicodedata.normalize("NFKC", value).casefold()).strip()
+    label = _AGE_MARKER.sub("", label).strip()
+    if _AGE_TOTAL.match(label):
+        return "total"
+    match = _AGE_RANGE.match(label)
+    if match:
+        return f"{int(match.group(1))}-{int(match.group(2))}"
+    match = _AGE_OPEN.match(label)
+    if match:
+        return f"{int(match.group(1))}+"
+    return None
+
+
+def is_age_band(value: object) -> bool:
+    """Whether a cell reads as one of the UN's age bands (``0-4`` ... ``75+``)."""
+    return age_group(value) in AGE_BANDS

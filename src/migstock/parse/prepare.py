@@ -22,6 +22,8 @@ from migstock.outcomes import Outcome, Status
 from migstock.parse import ParsedWorkbook, harmonize, parse_workbook
 from migstock.parse.harmonize import (
     data_basis,
+    harmonize_age,
+    harmonize_age_population,
     harmonize_bilateral,
     harmonize_refugees,
     harmonize_totals,
@@ -53,6 +55,8 @@ class PreparedFile:
     location_notes: pd.DataFrame | None = None
     #: things to tell the steward that do not stop the load (e.g. a renamed country)
     warnings: list[str] = field(default_factory=list)
+    #: an age workbook's total population by age (persons), None when it has none
+    age_population: pd.DataFrame | None = None
 
 
 def prepare_file(raw: RawFile) -> PreparedFile:
@@ -63,6 +67,8 @@ def prepare_file(raw: RawFile) -> PreparedFile:
         raise InputError(raw.path, str(error)) from None
     if parsed.dataset == "bilateral":
         rows = harmonize_bilateral(parsed, raw.path)
+    elif parsed.dataset == "age":
+        rows = harmonize_age(parsed)
     else:
         rows = harmonize_totals(parsed)
     names = location_names(parsed)
@@ -77,6 +83,7 @@ def prepare_file(raw: RawFile) -> PreparedFile:
         data_basis=data_basis(parsed),
         location_notes=location_notes(parsed),
         warnings=renamed_locations(parsed, raw.path),
+        age_population=harmonize_age_population(parsed),
     )
 
 

@@ -9,10 +9,12 @@ from typing import Literal
 import pandas as pd
 
 from migstock.parse.cells import SheetRef, row_texts, title_texts
-from migstock.parse.labels import LABELS, find_label, normalize_label
+from migstock.parse.labels import LABELS, find_label, is_age_band, normalize_label
 from migstock.parse.notes import is_notes_sheet
 
-SheetKind = Literal["wide_origins", "long_rows", "destination_totals", "annex", "notes", "other"]
+SheetKind = Literal[
+    "wide_origins", "long_rows", "destination_totals", "age", "annex", "notes", "other"
+]
 Measure = Literal["migrants", "population", "migrant_share", "refugees"]
 
 #: how far down a sheet its header row may be
@@ -25,6 +27,7 @@ _REVISION_PATTERNS = (
 )
 _MEASURES: tuple[tuple[re.Pattern[str], Measure | None], ...] = (
     (re.compile(r"female migrants as a percentage", re.I), None),
+    (re.compile(r"median age", re.I), None),
     (re.compile(r"refugee", re.I), "refugees"),
     (re.compile(r"rate of change", re.I), None),
     (re.compile(r"percentage of the total population", re.I), "migrant_share"),
@@ -74,12 +77,15 @@ def classify_sheet(grid: pd.DataFrame, ref: SheetRef) -> SheetInfo:
     common = {
         "header_row": header_row,
         "destination_col": destination_col,
-        "revision": _revision(titles),
+        "revision": revision_in(titles),
         "table": table,
         "title": title,
     }
     if any(t.upper().startswith("ANNEX") for t in titles):
         return SheetInfo("annex", **common)
+    if age_band_row(grid, header_row) is not None:
+        measure_text = " ".join([title, *row_texts(grid, header_row)]) if title else titles
+        return SheetInfo("age", measure=_age_measure(measure_text), **common)
     labels = grid.iloc[header_row].tolist()
     if find_label(labels, "origin") is not None and find_label(labels, "origin_code") is not None:
         return SheetInfo("long_rows", **common)
@@ -97,7 +103,36 @@ def classify_sheet(grid: pd.DataFrame, ref: SheetRef) -> SheetInfo:
     return SheetInfo("other", **common)
 
 
-def _revision(titles: list[str]) -> int | None:
+#: an age table's header: at least this many of the UN's age bands on one row
+_MIN_AGE_BANDS = 3
+#: what an age table holds, from its title: derived tables (percentages, distributions,
+#: medians) are not read
+_AGE_MEASURES: tuple[tuple[re.Pattern[str], Measure | None], ...] = (
+    (re.compile(r"percentage|per ?cent|distribution|median|ratio|rate of change", re.I), None),
+    (re.compile(r"total (\w+ )?population", re.I), "population"),
+    (re.compile(r"international migrant stock|migrants", re.I), "migrants"),
+)
+
+
+def age_band_row(grid: pd.DataFrame, header_row: int) -> int | None:
+    """The row of an age table's band labels (``0-4``, ``5-9``, ... ``75+``): the header row
+    itself (2020) or the row below it (2015-2019); None for a table without age bands."""
+    for row in (header_row, header_row + 1):
+        if row < len(grid) and sum(map(is_age_band, grid.iloc[row].tolist())) >= _MIN_AGE_BANDS:
+            return row
+    return None
+
+
+def _age_measure(text: str | list[str]) -> Measure | None:
+    texts = [text] if isinstance(text, str) else text
+    for pattern, measure in _AGE_MEASURES:
+        if any(pattern.search(t) for t in texts):
+            return measure
+    return None
+
+
+def revision_in(titles: list[str]) -> int | None:
+    """The revision a title block names ("Rev.2015", "International Migrant Stock 2020")."""
     for pattern in _REVISION_PATTERNS:
         for title in titles:
             match = pattern.search(title)

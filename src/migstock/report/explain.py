@@ -73,6 +73,8 @@ class Failure:
     acceptance: Any = None
     #: why an earlier acceptance no longer holds
     lapsed: str = ""
+    #: the age group of an age table's row ("15-19", "total"), or None
+    age_group: str | None = None
 
     def line(self) -> str:
         when = f" {self.year}" if self.year is not None else ""
@@ -219,7 +221,29 @@ _SUM_TITLES = {
     "bilateral_vs_totals": (
         "The bilateral workbook's Total column must match the destination-totals workbook"
     ),
+    "age_bands_sum_to_total": "The age bands (0-4 ... 75+) must add up to the all-ages total",
+    "age_male_plus_female": "Males + females must equal both sexes in every age group",
+    "age_total_vs_totals": (
+        "The age workbook's all-ages total must match the destination-totals workbook"
+    ),
+    "population_bands_sum_to_total": (
+        "The population's age bands should add up to the all-ages population"
+    ),
+    "population_male_plus_female": (
+        "Males + females should equal both sexes in every age group of the population"
+    ),
 }
+#: the age checks, the table they are computed from (``SourceRows.dataset``)
+AGE_CHECKS = {
+    "age_bands_sum_to_total": "age",
+    "age_male_plus_female": "age",
+    "age_bands_present": "age",
+    "age_total_vs_totals": "age",
+    "population_bands_sum_to_total": "age_population",
+    "population_male_plus_female": "age_population",
+}
+#: the suites that check an age workbook's tables, and the rows they check
+_AGE_SUITES = {"age_stock": "age", "age_population": "age_population"}
 
 
 def _check_of(result: CheckResult) -> str | None:
@@ -247,6 +271,8 @@ def check_title(result: CheckResult, check: str) -> str:
         return _SUM_TITLES[check] + (f" (tolerance: {tolerance})" if tolerance else "")
     if check == "arab_countries_present":
         return "All 22 Arab League members must have a value for every year and sex"
+    if check == "age_bands_present":
+        return "Every age group (0-4 ... 75+ and the total) should have a value"
     if check == "year_over_year":
         return (
             f"A country's migrant stock should stay between ×{low:g} and ×{high:g} of the "
@@ -268,8 +294,11 @@ def _reconciliation(
     if len(rows):
         where, cells = locator.where(check, rows)
         missing = locator.missing_arab(rows) if check == "arab_countries_present" else {}
+        gaps = locator.missing_age_groups(rows) if check == "age_bands_present" else []
         for position, row in enumerate(rows.to_dict("records")):
             failure = _check_failure(check, row, names, where[position], missing)
+            if gaps and gaps[position]:
+                failure.text += "; no value for " + ", ".join(gaps[position])
             failure.file, failure.sheet, failure.row, failure.sha256 = cells[position]
             failures.append(failure)
     return Finding(
@@ -303,6 +332,19 @@ def _check_failure(
             f"destination-totals workbook {_number(expected)}; "
             f"bilateral Total column {_number(actual)}"
         ) + _difference(expected, actual)
+    elif check in ("age_bands_sum_to_total", "population_bands_sum_to_total"):
+        text = f"published all-ages total {_number(expected)}; sum of the age bands "
+        text += _number(actual) + _difference(expected, actual)
+    elif check in ("age_male_plus_female", "population_male_plus_female"):
+        text = f"published both sexes {_number(expected)}; males + females {_number(actual)}"
+        text += _difference(expected, actual)
+    elif check == "age_total_vs_totals":
+        text = (
+            f"destination-totals workbook {_number(expected)}; "
+            f"age workbook, all ages {_number(actual)}"
+        ) + _difference(expected, actual)
+    elif check == "age_bands_present":
+        text = f"{_number(actual)} of the {_number(expected)} age groups have a value"
     elif check == "arab_countries_present":
         absent = missing.get((year or 0, str(sex)), [])
         text = f"{_number(actual)} of the 22 Arab countries have a value"
@@ -328,6 +370,15 @@ def _check_failure(
     sex_words = SEX_WORDS.get(str(sex), "") if sex is not None else ""
     if check == "male_plus_female":
         sex_words = "both sexes vs males + females"
+    group = row.get("age_group")
+    group = None if group is None or group is pd.NA or group != group else str(group)
+    if check in ("age_male_plus_female", "population_male_plus_female"):
+        sex_words = "both sexes vs males + females"
+    if check in AGE_CHECKS:
+        ages = "all ages" if group in (None, "total") else f"aged {group}"
+        if check.startswith("population_"):
+            ages = f"population {ages}"
+        sex_words = f"{sex_words}, {ages}" if sex_words else ages
     return Failure(
         place=place,
         arab=code in ARAB_COUNTRIES if code is not None else True,
@@ -339,6 +390,7 @@ def _check_failure(
         origin_code=origin,
         sex_code=None if sex is None else str(sex),
         value=f"expected={_canonical(expected)} actual={_canonical(actual)}",
+        age_group=group,
     )
 
 
@@ -396,6 +448,16 @@ class _Locator:
             if not len(stock):
                 stock = self._frame("bilateral", ("total",))
             lookups.append((stock, keys, every))
+        elif check in AGE_CHECKS:
+            table = self._frame(AGE_CHECKS[check])
+            if check.endswith("male_plus_female"):  # the three sexes' cells of one group
+                on = ["year", "destination_code", "age_group"]
+            elif check == "age_total_vs_totals":  # the total cell, then the totals workbook
+                on = [*keys, "age_group"]
+                lookups.append((self._frame("destination_totals"), keys, every))
+            else:  # every band of one place, year and sex: one row of the sheet
+                on = keys
+            lookups.insert(0, (table, on, every))
         found: list[list[str]] = [[] for _ in range(len(failing))]
         first: list[Cell] = [(None, None, None, None)] * len(failing)
         for frame, on, mask in lookups:
@@ -406,6 +468,22 @@ class _Locator:
                 if first[position][0] is None:
                     first[position] = cell
         return ["; ".join(dict.fromkeys(texts)) for texts in found], first
+
+    def missing_age_groups(self, failing: pd.DataFrame) -> list[list[str]]:
+        """Per failing row (place, year, sex): the age groups without a value."""
+        table = self._frame("age")
+        if not len(table):
+            return [[] for _ in range(len(failing))]
+        empty = table[table["migrants"].isna()]
+        gaps: dict[tuple[int, int, str], list[str]] = {}
+        for year, code, sex, group in zip(
+            empty["year"], empty["destination_code"], empty["sex"], empty["age_group"], strict=True
+        ):
+            gaps.setdefault((int(year), int(code), str(sex)), []).append(str(group))
+        return [
+            gaps.get((int(row.year), int(row.destination_code), str(row.sex)), [])
+            for row in failing.itertuples()
+        ]
 
     def missing_arab(self, failing: pd.DataFrame) -> dict[tuple[int, str], list[int]]:
         """Per (year, sex): the Arab countries without a value."""
@@ -436,9 +514,9 @@ def _cells(
         frame = frame.assign(raw_sha256=None)
     right = frame[[*on, "file_name", "source_sheet", "source_row", "raw_sha256"]]
     for key in on:
-        if key == "sex":
+        if key in ("sex", "age_group"):
             left[key] = left[key].astype("string")
-            right = right.assign(sex=right["sex"].astype("string"))
+            right = right.assign(**{key: right[key].astype("string")})
         else:
             left[key] = pd.to_numeric(left[key]).astype("Int64")
             right = right.assign(**{key: pd.to_numeric(right[key]).astype("Int64")})
@@ -514,8 +592,9 @@ def tidy_title(result: CheckResult) -> str:
 
 
 def _tidy(result: CheckResult, sources: list[SourceRows], names: dict[int, str]) -> Finding:
-    files = [s.file_name for s in sources if s.dataset == result.suite]
-    shas = [s.sha256 for s in sources if s.dataset == result.suite]
+    table = _AGE_SUITES.get(result.suite, result.suite)  # the rows the suite checks
+    files = [s.file_name for s in sources if s.dataset == table]
+    shas = [s.sha256 for s in sources if s.dataset == table]
     failures = []
     for row in result.rows:
         if not isinstance(row, dict):
@@ -533,13 +612,18 @@ def _tidy(result: CheckResult, sources: list[SourceRows], names: dict[int, str])
         value = row.get(result.column) if result.column in row else None
         shown = f"{result.column} = {_value(value)}" if result.column in row else "this row"
         sex = row.get("sex")
+        group = None if row.get("age_group") is None else str(row.get("age_group"))
+        sex_words = SEX_WORDS.get(str(sex), "")
+        if group is not None:
+            ages = "all ages" if group == "total" else f"aged {group}"
+            sex_words = f"{sex_words}, {ages}" if sex_words else ages
         sha256 = row.get("raw_sha256") or (shas[0] if len(shas) == 1 else None)
         failures.append(
             Failure(
                 place=place,
                 arab=code in ARAB_COUNTRIES if code is not None else False,
                 year=_int(row.get("year")),
-                sex=SEX_WORDS.get(str(sex), ""),
+                sex=sex_words,
                 text=shown,
                 where=where.strip(", "),
                 place_code=code,
@@ -550,6 +634,7 @@ def _tidy(result: CheckResult, sources: list[SourceRows], names: dict[int, str])
                 sheet=None if sheet is None else str(sheet),
                 row=number,
                 sha256=str(sha256) if sha256 else None,
+                age_group=group,
             )
         )
     return Finding(

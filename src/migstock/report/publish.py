@@ -39,10 +39,14 @@ def write_reports(
         for code, name in zip(item.names["code"], item.names["name"], strict=True)
     }
     for report in summary.reports:
+        mine = [item for item in prepared if item.revision == report.revision]
         sources = [
             SourceRows(item.raw.path.name, item.dataset, item.rows, item.raw.sha256)
-            for item in prepared
-            if item.revision == report.revision
+            for item in mine
+        ] + [  # an age workbook's population table, where its checks find their cells
+            SourceRows(item.raw.path.name, "age_population", item.age_population, item.raw.sha256)
+            for item in mine
+            if item.age_population is not None
         ]
         report.findings = explain(report, sources, names)
         for item in prepared:  # each rejected workbook, in the findings' words

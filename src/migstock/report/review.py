@@ -2,8 +2,9 @@
 
 A *finding* here is one failing row of a warning (check, place, year, sex, value):
 what :mod:`migstock.report.explain` calls a :class:`~migstock.report.explain.Failure`.
-Its ID is a short hash of the check, revision, place, origin, year, sex and the values
-compared, so it stays the same from run to run while the data does.
+Its ID is a short hash of the check, revision, place, origin, year, sex (and, for the
+age tables, the age group) and the values compared, so it stays the same from run to run
+while the data does.
 
 ``migstock review accept ID... --reason --by`` appends an acceptance to a plain TOML
 file (``expectations/reviewed.toml`` in a checkout, beside the suites; ``--reviewed``
@@ -70,11 +71,21 @@ class Acceptance:
     file: str | None = None
     #: the line of its ``[[accepted]]`` header in the file
     line: int = 0
+    #: the age group of a finding on an age table, else None
+    age_group: str | None = None
 
     @property
     def subject(self) -> tuple[Any, ...]:
         """What it is about, its values aside."""
-        return (self.check, self.revision, self.place_code, self.origin_code, self.year, self.sex)
+        return (
+            self.check,
+            self.revision,
+            self.place_code,
+            self.origin_code,
+            self.year,
+            self.sex,
+            self.age_group,
+        )
 
     def words(self) -> str:
         """'accepted by Amal on 2026-12-03 ("<reason>")'."""
@@ -118,6 +129,8 @@ class Entry:
     by: str = ""
     at: str = ""
     lapsed: str = ""
+    #: the age group of a finding on an age table, else None
+    age_group: str | None = None
     #: the row of the report this entry stands for (not written to JSON)
     failure: Any = field(default=None, repr=False, compare=False)
 
@@ -127,7 +140,15 @@ class Entry:
 
     @property
     def subject(self) -> tuple[Any, ...]:
-        return (self.check, self.revision, self.place_code, self.origin_code, self.year, self.sex)
+        return (
+            self.check,
+            self.revision,
+            self.place_code,
+            self.origin_code,
+            self.year,
+            self.sex,
+            self.age_group,
+        )
 
     def as_dict(self) -> dict[str, Any]:
         document = {k: v for k, v in self.__dict__.items() if k != "failure"}
@@ -142,10 +163,13 @@ def finding_id(
     year: int | None,
     sex: str | None,
     value: str,
+    age_group: str | None = None,
 ) -> str:
-    """A short hash, the same in every run for the same check, place, year, sex,
-    revision and values: ``F`` and 10 hex digits."""
-    key = json.dumps([check, revision, place_code, origin_code, year, sex, value])
+    """A short hash, the same in every run for the same check, place, year, sex (age
+    group), revision and values: ``F`` and 10 hex digits. Findings of no age group hash
+    as they did before age tables existed."""
+    subject = [check, revision, place_code, origin_code, year, sex, value]
+    key = json.dumps(subject if age_group is None else [*subject, age_group])
     return "F" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:10]
 
 
@@ -250,12 +274,13 @@ def _acceptance(path: Path, line: int, table: dict[str, Any]) -> Acceptance:
             source_sha256=_optional_str(table.get("source_sha256")),
             file=_optional_str(table.get("file")),
             line=line,
+            age_group=_optional_str(table.get("age_group")),
         )
     except (TypeError, ValueError) as error:
         raise MigstockError(f"{where}: {error}") from None
     if not acceptance.reason or not acceptance.by:
         raise MigstockError(f"{where}: an acceptance needs a reason and who accepted it")
-    expected = finding_id(*acceptance.subject, acceptance.value)
+    expected = finding_id(*acceptance.subject[:-1], acceptance.value, acceptance.age_group)
     if acceptance.id != expected:
         raise MigstockError(
             f"{where}: unknown finding {acceptance.id!r}: no finding has this ID with the "
@@ -331,6 +356,7 @@ def _table(entry: Entry, reason: str, by: str, now: datetime) -> str:
         "origin_code": entry.origin_code,
         "year": entry.year,
         "sex": entry.sex,
+        "age_group": entry.age_group,
         "value": entry.value,
         "text": entry.text,
         "file": entry.file,
@@ -371,6 +397,7 @@ def entries(reports: list[Any]) -> list[Entry]:
                     failure.year,
                     failure.sex_code,
                     failure.value,
+                    failure.age_group,
                 )
                 listed.append(
                     Entry(
@@ -391,6 +418,7 @@ def entries(reports: list[Any]) -> list[Entry]:
                         row=failure.row,
                         sha256=failure.sha256,
                         arab=failure.arab,
+                        age_group=failure.age_group,
                         failure=failure,
                     )
                 )

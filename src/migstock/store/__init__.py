@@ -51,7 +51,13 @@ if TYPE_CHECKING:
     import pandas as pd
 
 SCHEMA_VERSION = 1
-PARTITIONED_TABLES = ("bilateral_stock", "destination_totals", "refugees")
+PARTITIONED_TABLES = (
+    "bilateral_stock",
+    "destination_totals",
+    "refugees",
+    "age_stock",
+    "age_population",
+)
 #: tables with a revision column whose rows a load replaces per revision
 REVISION_TABLES = ("data_basis", "location_notes")
 PLAIN_TABLES = (
@@ -91,6 +97,9 @@ class RevisionLoad:
     refugees: pd.DataFrame | None = None
     data_basis: pd.DataFrame | None = None
     location_notes: pd.DataFrame | None = None
+    #: migrants by age and sex (staged rows or a frame) and total population by age
+    age_stock: pd.DataFrame | StagedRows | None = None
+    age_population: pd.DataFrame | None = None
 
 
 def _sql(name: str) -> str:
@@ -203,7 +212,7 @@ def _staging_attached(con: duckdb.DuckDBPyConnection, loads: list[RevisionLoad])
     staged = [
         rows
         for load in loads
-        for rows in (load.bilateral_stock, load.destination_totals)
+        for rows in (load.bilateral_stock, load.destination_totals, load.age_stock)
         if isinstance(rows, StagedRows)
     ]
     if not staged:
@@ -487,6 +496,8 @@ ROW_KEYS = {
     "bilateral_stock": ("year", "destination_code", "origin_code", "origin_kind", "sex"),
     "destination_totals": ("year", "destination_code", "sex"),
     "refugees": ("year", "destination_code"),
+    "age_stock": ("year", "destination_code", "sex", "age_group"),
+    "age_population": ("year", "destination_code", "sex", "age_group"),
     "data_basis": ("destination_code",),
     "location_notes": ("location_code", "note_number"),
 }

@@ -19,6 +19,14 @@ from migstock.store import connect_read_only
 from migstock.validate.gx import ValidationReport, Validator, completeness_warning
 from migstock.validate.reconcile import reconciliation_frame
 
+#: the suite that checks each dataset's tidy rows (an age workbook's population table has
+#: its own, ``age_population``)
+SUITE_OF = {
+    "bilateral": "bilateral",
+    "destination_totals": "destination_totals",
+    "age": "age_stock",
+}
+
 
 def validate_revision(
     validator: Validator,
@@ -49,7 +57,7 @@ def validate_revision(
         if frames[dataset] is not None:
             report.results.extend(
                 validator.run_suite(
-                    dataset,
+                    SUITE_OF[dataset],
                     frames[dataset],
                     parameters,
                     run_name,
@@ -69,6 +77,22 @@ def validate_revision(
                 "destination_totals",
                 number,
                 source=sources["destination_totals"],
+            )
+        )
+    age_population = next(
+        (f.age_population for f in files if f.dataset == "age" and f.age_population is not None),
+        None,
+    )
+    if age_population is not None and len(age_population):
+        report.results.extend(
+            validator.run_suite(
+                "age_population",
+                age_population,
+                parameters,
+                run_name,
+                "age",
+                number,
+                source=sources["age"],
             )
         )
     for item in files:
@@ -92,6 +116,8 @@ def validate_revision(
         loaded_totals=loaded_totals,
         other_revisions=other_revisions,
         refugees=refugees,
+        age=frames["age"],
+        age_population=age_population,
     )
     report.checked = checks.attrs.get("checked", {})
     # one run for both workbooks (GX's cost is per expectation, not per row); each result

@@ -32,7 +32,15 @@ COMPLETE_SUITES = ("reconciliation",)
 #: nearly every revision, so a quick run would nearly always be followed by a detailed one
 DETAILED_FIRST_SUITES = ("reconciliation",)
 DOCS_SITE = "migstock"
-SUITES = ("bilateral", "destination_totals", "refugees", "data_basis", "reconciliation")
+SUITES = (
+    "bilateral",
+    "destination_totals",
+    "refugees",
+    "data_basis",
+    "age_stock",
+    "age_population",
+    "reconciliation",
+)
 #: the expectation name of what the parser found missing from a workbook
 COMPLETENESS = "workbook_is_complete"
 

@@ -11,6 +11,11 @@ Each row also says which workbook it judges (``dataset``: a failed check blocks
 that file, not the other workbook of the revision) and whether it concerns a UN
 aggregate (``aggregate``: world, regions and groups, codes >= 900, whose
 published sums need not add up and only warn).
+
+The age workbook's checks (:func:`age_checks`) name their age group (``age_group``):
+the bands add up to the all-ages total, males + females = both sexes in every band,
+every age group has a value, the all-ages total matches the destination-totals
+workbook, and the same sums on the population table (which only warn).
 """
 
 from __future__ import annotations
@@ -39,13 +44,27 @@ COLUMNS = [
     "actual_to_expected",
     "aggregate",
 ]
-EXACT_SUMS = ["male_plus_female", "origins_sum_to_total", "bilateral_vs_totals"]
+#: the age checks' rows also name their age group (the other checks' rows: NA)
+AGE_GROUP = "age_group"
+EXACT_SUMS = [
+    "male_plus_female",
+    "origins_sum_to_total",
+    "bilateral_vs_totals",
+    "age_bands_sum_to_total",
+    "age_male_plus_female",
+    "age_total_vs_totals",
+    "age_bands_present",
+    "population_bands_sum_to_total",
+    "population_male_plus_female",
+]
+#: the age bands of the age tables (their ``age_group`` besides ``total``)
+AGE_BAND_COUNT = 16
 PARTS = ["country", "other_north", "other_south", "other"]  # what sums to the Total column
 
 
 def _finish(check: str, frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.assign(check=check)
-    for column in ("origin_code", "sex", "year", "destination_code"):
+    for column in ("origin_code", "sex", "age_group", "year", "destination_code"):
         if column not in frame:
             frame[column] = pd.NA
     expected = frame["expected"].astype("float64")
@@ -62,7 +81,7 @@ def _finish(check: str, frame: pd.DataFrame) -> pd.DataFrame:
         (origin >= FIRST_AGGREGATE_CODE) & (origin != WORLD)
     )
     frame["dataset"] = pd.NA
-    return frame[COLUMNS]
+    return frame[[*COLUMNS, AGE_GROUP]]
 
 
 def _query(sql: str, **sources: Rows) -> pd.DataFrame:
@@ -205,6 +224,79 @@ def destination_stock(
     ]
 
 
+def _age_sums(rows: Rows, value: str, prefix: str) -> list[pd.DataFrame]:
+    """The bands against the all-ages total (only where all 16 bands have a value), and
+    males + females against both sexes in every age group, of one age table."""
+    bands = _query(
+        f"""
+        SELECT year, destination_code, sex::VARCHAR AS sex,
+               max({value}) FILTER (WHERE age_group = 'total') AS expected,
+               sum({value}) FILTER (WHERE age_group <> 'total') AS actual
+        FROM rows
+        GROUP BY ALL
+        HAVING expected IS NOT NULL
+           AND count({value}) FILTER (WHERE age_group <> 'total') = {AGE_BAND_COUNT}
+        """,
+        rows=rows,
+    )
+    sexes = _query(
+        f"""
+        SELECT year, destination_code, age_group::VARCHAR AS age_group,
+               max({value}) FILTER (WHERE sex = 'total') AS expected,
+               CASE WHEN count({value}) FILTER (WHERE sex IN ('male', 'female')) = 2
+                    THEN sum({value}) FILTER (WHERE sex IN ('male', 'female')) END AS actual
+        FROM rows
+        GROUP BY ALL
+        HAVING expected IS NOT NULL AND actual IS NOT NULL
+        """,
+        rows=rows,
+    )
+    return [
+        _finish(f"{prefix}_bands_sum_to_total", bands),
+        _finish(f"{prefix}_male_plus_female", sexes),
+    ]
+
+
+def age_checks(
+    age: Rows, population: pd.DataFrame | None, totals: pd.DataFrame | None
+) -> list[pd.DataFrame]:
+    """The checks of an age workbook: its migrant table's sums and completeness, its
+    all-ages total against ``totals`` (the destination-totals rows of the revision, if
+    any), and its population table's sums."""
+    parts = _age_sums(age, "migrants", "age")
+    present = _query(
+        """
+        SELECT year, destination_code, sex::VARCHAR AS sex,
+               count(*) AS expected, count(migrants) AS actual
+        FROM rows
+        GROUP BY ALL
+        HAVING count(migrants) > 0
+        """,
+        rows=age,
+    )
+    parts.append(_finish("age_bands_present", present))
+    if totals is not None and len(totals):
+        published = totals[["year", "destination_code", "sex", "migrants"]].astype(
+            {"sex": "string"}
+        )
+        compared = _query(
+            """
+            SELECT a.year, a.destination_code, a.sex::VARCHAR AS sex, 'total' AS age_group,
+                   t.migrants AS expected, a.migrants AS actual
+            FROM rows a
+            JOIN published t ON t.year = a.year AND t.destination_code = a.destination_code
+                 AND t.sex = a.sex::VARCHAR
+            WHERE a.age_group = 'total' AND a.migrants IS NOT NULL AND t.migrants IS NOT NULL
+            """,
+            rows=age,
+            published=published,
+        )
+        parts.append(_finish("age_total_vs_totals", compared))
+    if population is not None and len(population):
+        parts += _age_sums(population, "population", "population")
+    return parts
+
+
 def reconciliation_frame(
     bilateral: Rows | None,
     totals: pd.DataFrame | None,
@@ -212,10 +304,13 @@ def reconciliation_frame(
     loaded_totals: pd.DataFrame | None = None,
     other_revisions: pd.DataFrame | None = None,
     refugees: pd.DataFrame | None = None,
+    age: Rows | None = None,
+    age_population: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Every check row of one revision.
 
     ``refugees``: the revision's refugee table, checked against ``totals``.
+    ``age``, ``age_population``: the age workbook's tables (:func:`age_checks`).
 
     ``loaded_totals``: the revision's destination totals already in the store,
     used when this run brings only its bilateral workbook. ``other_revisions``:
@@ -252,11 +347,15 @@ def reconciliation_frame(
         ]
         if refugees is not None:
             parts.append(("destination_totals", refugee_share(refugees, totals)))
-    stock = destination_stock(destinations, totals)
-    stock_dataset = "destination_totals" if totals is not None else "bilateral"
-    parts.append((stock_dataset, year_over_year(stock)))
-    if other_revisions is not None:
-        parts.append((stock_dataset, revision_over_revision(stock, other_revisions)))
+    if age is not None:
+        reference = totals if totals is not None else loaded_totals
+        parts += [("age", part) for part in age_checks(age, age_population, reference)]
+    if bilateral is not None or totals is not None:
+        stock = destination_stock(destinations, totals)
+        stock_dataset = "destination_totals" if totals is not None else "bilateral"
+        parts.append((stock_dataset, year_over_year(stock)))
+        if other_revisions is not None:
+            parts.append((stock_dataset, revision_over_revision(stock, other_revisions)))
     frames = [part.assign(dataset=dataset) for dataset, part in parts if len(part)]
     if not frames:
         return pd.DataFrame(columns=COLUMNS)
@@ -270,4 +369,5 @@ def reconciliation_frame(
     frame["dataset"] = frame["dataset"].astype("string")
     frame["aggregate"] = frame["aggregate"].astype(bool)
     frame["sex"] = frame["sex"].astype("string")
+    frame[AGE_GROUP] = frame[AGE_GROUP].astype("string")
     return frame

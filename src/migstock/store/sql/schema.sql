@@ -87,6 +87,34 @@ CREATE TABLE IF NOT EXISTS refugees (
     source_row INTEGER NOT NULL
 );
 
+-- migrants by age and sex (the age workbooks, 2013-2020 revisions; 2024 has none);
+-- age_group: the UN's five-year bands '0-4' ... '70-74', '75+', and 'total' (all ages)
+CREATE TABLE IF NOT EXISTS age_stock (
+    revision SMALLINT NOT NULL,
+    year SMALLINT NOT NULL,
+    destination_code SMALLINT NOT NULL,
+    sex VARCHAR NOT NULL,
+    age_group VARCHAR NOT NULL,
+    migrants BIGINT,
+    suppressed BOOLEAN NOT NULL DEFAULT false,
+    raw_sha256 VARCHAR NOT NULL,
+    source_sheet VARCHAR NOT NULL,
+    source_row INTEGER NOT NULL
+);
+
+-- total population by age and sex of the same workbooks, in persons (published in thousands)
+CREATE TABLE IF NOT EXISTS age_population (
+    revision SMALLINT NOT NULL,
+    year SMALLINT NOT NULL,
+    destination_code SMALLINT NOT NULL,
+    sex VARCHAR NOT NULL,
+    age_group VARCHAR NOT NULL,
+    population BIGINT,
+    raw_sha256 VARCHAR NOT NULL,
+    source_sheet VARCHAR NOT NULL,
+    source_row INTEGER NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS data_basis (
     revision SMALLINT NOT NULL,
     destination_code SMALLINT NOT NULL,

@@ -156,3 +156,106 @@ CREATE OR REPLACE VIEW latest_migrant_share_of_population AS
 SELECT * FROM migrant_share_of_population WHERE revision = (SELECT max(revision) FROM destination_totals);
 CREATE OR REPLACE VIEW latest_arab_refugees AS
 SELECT * FROM arab_refugees WHERE revision = (SELECT max(revision) FROM refugees);
+
+-- Migrants by age (age_stock, age_population). The bands are the UN's; 'total' is all ages.
+CREATE OR REPLACE VIEW age_groups AS
+SELECT age_group, age_from, age_to, band_order
+FROM (VALUES ('0-4', 0, 4, 1), ('5-9', 5, 9, 2), ('10-14', 10, 14, 3), ('15-19', 15, 19, 4),
+             ('20-24', 20, 24, 5), ('25-29', 25, 29, 6), ('30-34', 30, 34, 7),
+             ('35-39', 35, 39, 8), ('40-44', 40, 44, 9), ('45-49', 45, 49, 10),
+             ('50-54', 50, 54, 11), ('55-59', 55, 59, 12), ('60-64', 60, 64, 13),
+             ('65-69', 65, 69, 14), ('70-74', 70, 74, 15), ('75+', 75, NULL, 16))
+     AS t(age_group, age_from, age_to, band_order);
+
+CREATE OR REPLACE VIEW arab_migrants_by_age AS
+WITH country AS (
+    SELECT a.revision, a.year, a.sex, a.destination_code AS code, l.name, l.arab_subregion,
+           a.age_group, a.migrants, p.population
+    FROM age_stock a
+    JOIN locations l ON l.code = a.destination_code AND l.arab_region
+    LEFT JOIN age_population p ON p.revision = a.revision AND p.year = a.year
+         AND p.destination_code = a.destination_code AND p.sex = a.sex
+         AND p.age_group = a.age_group
+),
+places AS (
+    SELECT revision, year, sex, 'country' AS level, code, name, arab_subregion AS subregion,
+           age_group, migrants, population, CASE WHEN migrants IS NULL THEN 0 ELSE 1 END
+               AS countries_reporting
+    FROM country
+    UNION ALL
+    SELECT revision, year, sex,
+           CASE WHEN grouping(arab_subregion) = 1 THEN 'region' ELSE 'subregion' END,
+           NULL::SMALLINT,
+           CASE WHEN grouping(arab_subregion) = 1 THEN 'Arab region' ELSE arab_subregion END,
+           CASE WHEN grouping(arab_subregion) = 1 THEN NULL ELSE arab_subregion END,
+           age_group, sum(migrants)::BIGINT, sum(population)::BIGINT, count(migrants)
+    FROM country
+    GROUP BY GROUPING SETS ((revision, year, sex, age_group),
+                            (revision, year, sex, age_group, arab_subregion))
+)
+SELECT p.revision, p.year, p.sex, p.level, p.code, p.name, p.subregion,
+       p.age_group, g.age_from, g.age_to, p.migrants, p.population,
+       round(100.0 * p.migrants / NULLIF(max(p.migrants) FILTER (WHERE p.age_group = 'total')
+             OVER (PARTITION BY p.revision, p.year, p.sex, p.level, p.name), 0), 2)
+           AS pct_of_migrants,
+       round(100.0 * p.migrants / NULLIF(p.population, 0), 2) AS migrant_share_of_population_pct,
+       p.countries_reporting
+FROM places p
+LEFT JOIN age_groups g ON g.age_group = p.age_group;
+
+-- Shares of broad age groups and the median age: computed from the 16 bands (NULL unless
+-- all 16 have a value); the median is interpolated linearly within the band that holds
+-- the middle migrant, median = L + (N/2 - F) / f x 5 (L the band's lower age, F the
+-- migrants in younger bands, f the band's migrants, N all migrants), NULL when it falls
+-- in the open band 75+.
+CREATE OR REPLACE VIEW arab_migrant_age_structure AS
+WITH bands AS (
+    SELECT revision, year, sex, level, code, name, subregion, age_group, age_from, age_to,
+           migrants, countries_reporting,
+           sum(migrants) OVER (PARTITION BY revision, year, sex, level, name
+                               ORDER BY age_from) AS up_to
+    FROM arab_migrants_by_age
+    WHERE age_group <> 'total'
+),
+summed AS (
+    SELECT revision, year, sex, level, code, name, subregion,
+           count(migrants) AS bands_with_values,
+           sum(migrants) AS all_ages,
+           sum(migrants) FILTER (WHERE age_from < 15) AS under_15,
+           sum(migrants) FILTER (WHERE age_from < 20) AS under_20,
+           sum(migrants) FILTER (WHERE age_from >= 20 AND age_from < 65) AS aged_20_64,
+           sum(migrants) FILTER (WHERE age_from >= 65) AS aged_65_plus,
+           min(countries_reporting) AS countries_reporting
+    FROM bands
+    GROUP BY ALL
+),
+median_band AS (
+    SELECT b.revision, b.year, b.sex, b.level, b.name,
+           min(b.age_from) AS median_from
+    FROM bands b
+    JOIN summed s USING (revision, year, sex, level, name)
+    WHERE s.bands_with_values = 16 AND s.all_ages > 0 AND b.up_to >= s.all_ages / 2.0
+    GROUP BY ALL
+)
+SELECT s.revision, s.year, s.sex, s.level, s.code, s.name, s.subregion,
+       c.migrants,
+       round(100.0 * s.under_15 / NULLIF(c.migrants, 0), 2) AS share_under_15_pct,
+       round(100.0 * s.under_20 / NULLIF(c.migrants, 0), 2) AS share_under_20_pct,
+       round(100.0 * s.aged_20_64 / NULLIF(c.migrants, 0), 2) AS share_20_64_pct,
+       round(100.0 * s.aged_65_plus / NULLIF(c.migrants, 0), 2) AS share_65_plus_pct,
+       round(CASE WHEN b.age_to IS NOT NULL AND b.migrants > 0 THEN
+           b.age_from + 5.0 * (c.migrants / 2.0 - (b.up_to - b.migrants)) / b.migrants
+       END, 1) AS median_age,
+       s.countries_reporting
+FROM summed s
+-- all ages: the sum of the bands, only when every band has a value
+CROSS JOIN LATERAL (SELECT CASE WHEN s.bands_with_values = 16 THEN s.all_ages END::BIGINT
+                           AS migrants) c
+LEFT JOIN median_band m USING (revision, year, sex, level, name)
+LEFT JOIN bands b ON b.revision = s.revision AND b.year = s.year AND b.sex = s.sex
+     AND b.level = s.level AND b.name = s.name AND b.age_from = m.median_from;
+
+CREATE OR REPLACE VIEW latest_arab_migrants_by_age AS
+SELECT * FROM arab_migrants_by_age WHERE revision = (SELECT max(revision) FROM age_stock);
+CREATE OR REPLACE VIEW latest_arab_migrant_age_structure AS
+SELECT * FROM arab_migrant_age_structure WHERE revision = (SELECT max(revision) FROM age_stock);
