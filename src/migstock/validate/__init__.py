@@ -120,7 +120,7 @@ def validate_revision(
         age_population=age_population,
     )
     report.checked = checks.attrs.get("checked", {})
-    # one run for both workbooks (GX's cost is per expectation, not per row); each result
+    # one run for all the revision's workbooks (GX costs per expectation, not per row); each result
     # then judges one workbook, from its rows
     present = [dataset for dataset in DATASETS if frames[dataset] is not None]
     report.results.extend(
