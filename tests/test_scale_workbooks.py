@@ -30,7 +30,12 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, list[Pr
 
 def test_every_catalog_file_in_its_layout(small) -> None:
     directory, manifest, prepared = small
-    expected = {s.file_name: s for entry in CATALOG for s in entry.files}
+    expected = {  # the twelve of the stocks: the age workbooks (#27) are not part of the set
+        s.file_name: s
+        for entry in CATALOG
+        for s in entry.files
+        if s.dataset in ("bilateral", "destination_totals")
+    }
     assert sorted(f["file"] for f in manifest["files"]) == sorted(expected)
     assert (directory / "UN_MigrantStockByOriginAndDestination_2013.xls").read_bytes()[:4] == (
         b"\xd0\xcf\x11\xe0"  # the .xls (OLE2) container, as the UN published 2013
