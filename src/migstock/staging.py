@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from migstock.catalog import Dataset
+from migstock.errors import StoreError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -85,7 +86,8 @@ class Staging:
         remove_stale(folder)
         self.path = folder / f"{os.getpid()}-{uuid.uuid4().hex[:8]}.duckdb"
         self._con: duckdb.DuckDBPyConnection | None = None
-        self.con.execute(_SCHEMA)
+        with self._writing():
+            self.con.execute(_SCHEMA)
 
     def __enter__(self) -> Staging:
         return self
@@ -104,13 +106,25 @@ class Staging:
         """Stage one workbook's tidy rows; return the handle that reads them back."""
         self.con.register("incoming", rows)
         try:
-            self.con.execute(
-                f"INSERT INTO {dataset}_rows BY NAME SELECT *, ? AS raw_sha256 FROM incoming",
-                [raw_sha256],
-            )
+            with self._writing():
+                self.con.execute(
+                    f"INSERT INTO {dataset}_rows BY NAME SELECT *, ? AS raw_sha256 FROM incoming",
+                    [raw_sha256],
+                )
         finally:
             self.con.unregister("incoming")
         return StagedRows(self, dataset, (raw_sha256,), len(rows))
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A write that the disk refuses (full, read-only) ends the run in one line."""
+        try:
+            yield
+        except duckdb.Error as error:
+            first_line = str(error).splitlines()[0]
+            raise StoreError(
+                f"could not write the staging store {self.path}: {first_line}"
+            ) from None
 
     @contextlib.contextmanager
     def attached(self, con: duckdb.DuckDBPyConnection) -> Iterator[None]:
@@ -120,8 +134,14 @@ class Staging:
         con.execute(f"ATTACH '{path}' AS {ATTACHED_AS} (READ_ONLY)")
         try:
             yield
-        finally:
-            con.execute(f"DETACH {ATTACHED_AS}")
+        except BaseException:  # a stop or an error inside the load's transaction: what
+            # raised is what the run says; the version being built is thrown away anyway
+            with contextlib.suppress(duckdb.Error):
+                con.execute("ROLLBACK")
+            with contextlib.suppress(duckdb.Error):
+                con.execute(f"DETACH {ATTACHED_AS}")
+            raise
+        con.execute(f"DETACH {ATTACHED_AS}")
 
     def release(self) -> None:
         """Close the connection (the file stays), so that another connection may attach it."""
