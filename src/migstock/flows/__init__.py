@@ -115,14 +115,31 @@ on a 233-place synthetic revision with 8 reference years and three sexes, and on
 2019 and 2024 revisions of a full store, about 10 s and under 300 MB on 2 busy cores.
 """
 
-from migstock.flows.estimate import FLOW_COLUMNS, METHODS, estimate_flows
-from migstock.flows.wpp import VitalEvents, find_wpp_indicators, read_wpp_indicators
+from __future__ import annotations
 
-__all__ = [
-    "FLOW_COLUMNS",
-    "METHODS",
-    "VitalEvents",
-    "estimate_flows",
-    "find_wpp_indicators",
-    "read_wpp_indicators",
-]
+from importlib import import_module
+from typing import Any
+
+#: where each public name lives; imported on first use, so that recognising a WPP file
+#: (:mod:`migstock.flows.wpp_file`, asked by the acquire step) imports no NumPy or pandas
+_EXPORTS = {
+    "FLOW_COLUMNS": "migstock.flows.estimate",
+    "METHODS": "migstock.flows.estimate",
+    "FlowEstimate": "migstock.flows.estimate",
+    "estimate_revision": "migstock.flows.estimate",
+    "estimate_flows": "migstock.flows.estimate",
+    "flow_checks": "migstock.flows.checks",
+    "VitalEvents": "migstock.flows.wpp",
+    "read_wpp_indicators": "migstock.flows.wpp",
+    "WppFile": "migstock.flows.wpp_file",
+    "find_wpp_indicators": "migstock.flows.wpp_file",
+    "wpp_provenance": "migstock.flows.wpp_file",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(_EXPORTS[name]), name)
