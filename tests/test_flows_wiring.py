@@ -37,6 +37,7 @@ from migstock.validate.gx import ValidationReport
 from tests.test_flows_store import small_store, wpp_file
 
 NAMES = {4: "Afghanistan", 12: "Algeria", 682: "Saudi Arabia", 818: "Egypt", 400: "Jordan"}
+NAMES |= {410: "Republic of Korea", 900: "World", 950: "An aggregate"}
 
 
 def _store_frames() -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -751,7 +751,7 @@ def export(
         typer.Option(
             "--format",
             help="csv, parquet, xlsx; sdmx-csv (SDMX-CSV 1.0) or sdmx-ml (SDMX-ML 2.1) "
-            "for bilateral_stock, destination_totals, refugees.",
+            "for bilateral_stock, destination_totals, refugees, flows.",
         ),
     ] = "csv",
     structure: Annotated[

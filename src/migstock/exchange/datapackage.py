@@ -34,6 +34,8 @@ TABLES = (
     "data_basis",
     "location_notes",
     "location_names",
+    "flows",
+    "flow_estimates",
 )
 PRIMARY_KEYS: dict[str, list[str]] = {
     "locations": ["code"],
@@ -44,6 +46,8 @@ PRIMARY_KEYS: dict[str, list[str]] = {
     "data_basis": ["revision", "destination_code"],
     "location_notes": ["revision", "location_code", "note_number"],
     "location_names": ["revision", "code"],
+    "flows": ["revision", "period_start", "origin_code", "destination_code", "sex", "method"],
+    "flow_estimates": ["revision"],
 }
 _TO_LOCATIONS = {"destination_code", "origin_code", "location_code", "code"}
 _REFERENCES = {"revision": ("revisions", "revision"), "raw_sha256": ("raw_files", "sha256")}
@@ -56,8 +60,10 @@ ENUMS: dict[str, list[str]] = {
     "arab_subregion": ["GCC", "Mashreq", "Maghreb", "Arab LDCs"],
     "licence": [LICENCE],
     "basis": ["foreign_born", "citizenship", "imputed", "foreign_born and citizenship"],
+    "method": ["demographic_account", "stock_difference_zero", "stock_difference_return"],
 }
 NOT_NEGATIVE = {"migrants", "total_population", "refugees", "size_bytes", "migrant_share"}
+NOT_NEGATIVE |= {"flow", "flow_rows", "wpp_size_bytes"}
 SHA256_PATTERN = "[0-9a-f]{64}"
 LICENSE = {
     "name": "CC-BY-3.0-IGO",
@@ -108,7 +114,7 @@ def _field(name: str, data_type: str, required: bool, text: str | None) -> dict[
         constraints["enum"] = ENUMS[name]
     if name in NOT_NEGATIVE:
         constraints["minimum"] = 0
-    if name in {"sha256", "raw_sha256"}:
+    if name in {"sha256", "raw_sha256", "wpp_sha256"}:
         constraints["pattern"] = SHA256_PATTERN
     if constraints:
         field["constraints"] = constraints
@@ -213,6 +219,8 @@ def descriptor(
             }
         )
     citations = [citation for _, _, citation in revisions]
+    estimated = _flow_sources(con)
+    citations += list(dict.fromkeys(c for row in estimated for c in row[4:] if c))
     return {
         "profile": "tabular-data-package",
         "name": "migstock-international-migrant-stock",
@@ -238,6 +246,15 @@ def descriptor(
                 "bytes": size_bytes,
             }
             for revision, dataset, file_name, url, sha256, size_bytes in sources
+        ]
+        + [
+            {
+                "title": f"{file_name} (births and deaths of the flows of revision {revision})",
+                "sha256": sha256,
+                "bytes": size_bytes,
+            }
+            for revision, file_name, sha256, size_bytes, *_ in estimated
+            if file_name
         ],
         "contributors": [
             {
@@ -249,6 +266,21 @@ def descriptor(
         ],
         "resources": resources,
     }
+
+
+def _flow_sources(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
+    """Per revision with estimated flows: the WPP file used (or NULLs), its sha256 and
+    size, and how the methods and WPP are cited (empty before flows existed)."""
+    known = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' "
+        "AND table_name = 'flow_estimates'"
+    ).fetchone()
+    if not known or not known[0]:
+        return []
+    return con.execute(
+        "SELECT revision, wpp_file, wpp_sha256, wpp_size_bytes, method_citation, wpp_citation "
+        "FROM flow_estimates ORDER BY revision"
+    ).fetchall()
 
 
 def write_datapackage(con: duckdb.DuckDBPyConnection, package_dir: Path) -> Path:
