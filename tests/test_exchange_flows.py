@@ -148,3 +148,25 @@ def test_the_data_package_holds_the_flows_and_cites_wpp(flows_store: Path, publi
     with duckdb.connect(str(flows_store), read_only=True) as con:
         assert validated["flows"] == con.execute("SELECT count(*) FROM flows").fetchone()[0]
         assert validated["flow_estimates"] == 1
+
+
+def test_a_flows_publish_links_the_csv_files_of_unchanged_tables(
+    flows_store: Path, published: Path
+) -> None:
+    """Only the flows' files are written anew: the stock tables' data-package CSV files are
+    hard links to the version before (same fingerprint in csv/manifest.json)."""
+    versions = sorted(published.parent.iterdir())
+    before = versions[versions.index(published) - 1]
+    manifest = json.loads((published / "csv" / "manifest.json").read_text())
+    earlier = json.loads((before / "csv" / "manifest.json").read_text())
+    for name in ("bilateral_stock.csv.gz", "destination_totals.csv.gz", "locations.csv.gz"):
+        assert (published / "csv" / name).stat().st_ino == (before / "csv" / name).stat().st_ino
+        assert manifest[name] == earlier[name]
+    for name in ("flows.csv.gz", "flow_estimates.csv.gz"):
+        assert (published / "csv" / name).stat().st_ino != (before / "csv" / name).stat().st_ino
+        assert manifest[name]["fingerprint"] != earlier[name]["fingerprint"]
+    package = json.loads((published / "datapackage.json").read_text())
+    for resource in package["resources"]:
+        entry = manifest[Path(resource["path"]).name]
+        assert resource["hash"] == f"sha256:{entry['sha256']}"
+        assert resource["bytes"] == entry["bytes"]

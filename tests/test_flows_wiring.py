@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 from migstock import pipeline
 from migstock.acquire import find_local_files
 from migstock.cli import app
+from migstock.exchange import publish_exchange
 from migstock.flows import estimate_revision, flow_checks
 from migstock.flows.checks import CHECK_COLUMNS
 from migstock.report import review as rv
@@ -49,7 +50,8 @@ def _store_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def publish_small_store(folder: Path) -> Path:
-    """A published store holding the small store's 2019 rows; returns its DuckDB path."""
+    """A published store holding the small store's 2019 rows, with its exchange files (as
+    a run loads it); returns its DuckDB path."""
     bilateral, totals = _store_frames()
     names = pd.DataFrame(
         [(2019, code, name) for code, name in NAMES.items()], columns=["revision", "code", "name"]
@@ -77,7 +79,7 @@ def publish_small_store(folder: Path) -> Path:
         raw_files=raw,
     )
     db = folder / "curated" / "migstock.duckdb"
-    load_revisions(db, db.parent / "parquet", [load])
+    load_revisions(db, db.parent / "parquet", [load], before_switch=publish_exchange)
     return db
 
 

@@ -179,13 +179,26 @@ def csv_path(table: str) -> str:
 
 def write_table_csvs(con: duckdb.DuckDBPyConnection, package_dir: Path) -> dict[str, int]:
     """Write every table of :data:`TABLES` to ``package_dir/csv/<table>.csv.gz``
-    (:func:`~migstock.exchange.csvgz.copy_csv_gz`); return row counts."""
-    return {
-        table: copy_csv_gz(
-            con, _select(con, table), package_dir / csv_path(table), "FORMAT csv, HEADER true"
-        )
-        for table in TABLES
-    }
+    (:func:`~migstock.exchange.csvgz.copy_csv_gz`); return row counts. A file already
+    there (linked by :func:`migstock.exchange.publish_exchange` from the version before,
+    made from the same rows) is kept."""
+    counts = {}
+    for table in TABLES:
+        target = package_dir / csv_path(table)
+        if target.exists():
+            (counts[table],) = con.execute(f"SELECT count(*) FROM {table}").fetchone() or (0,)
+            continue
+        counts[table] = copy_csv_gz(con, _select(con, table), target, CSV_OPTIONS)
+    return counts
+
+
+#: how DuckDB writes the data package's CSV (part of each file's fingerprint)
+CSV_OPTIONS = "FORMAT csv, HEADER true"
+
+
+def csv_query(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """The SELECT a table's CSV file is written from."""
+    return _select(con, table)
 
 
 def descriptor(
