@@ -370,3 +370,55 @@ def test_a_wpp_file_in_the_raw_folder_is_not_a_workbook(tmp_path: Path) -> None:
     other.write_text("Year,Destination\n1990,X\n")
     assert find_local_files(tmp_path) == [other]
     assert wpp.exists()
+
+
+# ------------------------------------------------------------------ after a load
+
+
+def _summary(store: Path, changed: int) -> tuple:
+    from migstock.outcomes import RunSummary
+    from migstock.report import RunReports
+    from migstock.store import LoadChanges, TableChange
+
+    changes = LoadChanges(pd.Timestamp.now(tz="UTC"))
+    changes.tables.append(TableChange(2019, "bilateral_stock", 10, 10, 0, 0, changed))
+    summary = RunSummary(db_path=store, parquet_dir=store.parent / "parquet", changes=changes)
+    return summary, RunReports(store.parent / "validation")
+
+
+def test_a_load_that_changed_bilateral_stocks_runs_the_flows_stage(store: Path) -> None:
+    calls = []
+
+    def flows(db, revisions, **kwargs):
+        calls.append((db, revisions, kwargs["raw_dir"], kwargs["reports"]))
+        return pipeline.FlowsResult(periods={2019: [(2000, 2005, 7)]})
+
+    summary, reports = _summary(store, changed=3)
+    stages = pipeline.Stages(flows=flows)
+    pipeline._flows_after_load(summary, reports, stages, True, Path("raw"))
+    assert calls == [(store, [2019], Path("raw"), reports)]
+    assert [(o.subject, o.status) for o in summary.outcomes] == [("flows 2019", "loaded")]
+    unchanged, reports = _summary(store, changed=0)
+    pipeline._flows_after_load(unchanged, reports, stages, True, Path("raw"))
+    assert len(calls) == 1 and unchanged.outcomes == [], "no bilateral change: no flows"
+
+
+def test_without_flows_a_load_says_which_published_flows_are_older(store: Path) -> None:
+    summary, reports = _summary(store, changed=3)
+    pipeline._flows_after_load(summary, reports, pipeline.Stages(), False, None)
+    assert summary.outcomes == [], "no flows were estimated: nothing is older"
+    pipeline.refresh_flows(store, raw_dir=store.parent)
+    summary, reports = _summary(store, changed=3)
+    pipeline._flows_after_load(summary, reports, pipeline.Stages(), False, None)
+    (outcome,) = summary.outcomes
+    assert outcome.status == "warning" and "migstock flows --revision 2019" in outcome.message
+
+
+def test_the_prefect_flow_estimates_flows_by_default_as_a_task() -> None:
+    import inspect
+
+    from migstock.flow import prefect_stages, refresh, scheduled_deployment
+
+    assert inspect.signature(refresh.fn).parameters["flows"].default is True
+    assert prefect_stages().flows.name == "estimate-flows"
+    assert scheduled_deployment().parameters["flows"] is True
