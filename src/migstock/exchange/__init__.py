@@ -8,13 +8,15 @@ together with the data::
     migstock.duckdb.versions/<id>/          exchange_dir(version_dir)
         datapackage.json                    Frictionless data package (Table Schemas)
         csv/<table>.csv.gz                  every table as CSV, gzip
+        csv/manifest.json                   each CSV file's fingerprint, size, sha256
         sdmx/structure.xml                  SDMX-ML 2.1 structure (all revisions)
         sdmx/<table>_<revision>.csv.gz      SDMX-CSV 1.0, gzip: one file per dataflow version
         sdmx/manifest.json                  each SDMX-CSV file's observations, size, sha256
 
 A revision's SDMX-CSV file whose inputs did not change since the version before (same
 rows, same writer: :func:`sdmx_fingerprint`) is a hard link to that version's file
-instead of being written again. SDMX-ML data is written on demand (``migstock export
+instead of being written again; so is a data-package CSV file whose table did not change
+(:func:`csv_fingerprint`). SDMX-ML data is written on demand (``migstock export
 NAME --format sdmx-ml``), from a connection the caller opens (the command line opens
 the published store read-only). This package never imports :mod:`migstock.store`, nor
 the store this one.
