@@ -196,7 +196,7 @@ def test_publish_flows_replaces_one_revision_in_a_new_version(store: Path) -> No
         "places": 4,
         "flow_rows": len(rows),
         "vital_events": False,
-        "stocks_sha256": "a" * 64,
+        "stocks_sha256": f"{'a' * 64},{'b' * 64}",  # the stocks' workbooks
         "method_citation": "c",
         "software": "s",
     }
@@ -422,3 +422,18 @@ def test_the_prefect_flow_estimates_flows_by_default_as_a_task() -> None:
     assert inspect.signature(refresh.fn).parameters["flows"].default is True
     assert prefect_stages().flows.name == "estimate-flows"
     assert scheduled_deployment().parameters["flows"] is True
+
+
+def test_flows_estimated_from_stocks_that_changed_meanwhile_are_not_published(
+    store: Path,
+) -> None:
+    from migstock.errors import StoreError
+
+    parquet = store.parent / "parquet"
+    with connect_read_only(store) as con:
+        rows = estimate_revision(con, 2019).rows
+    before = published_version(store)
+    estimate = {"revision": 2019, "stocks_sha256": "c" * 64}  # not what the store holds
+    with pytest.raises(StoreError, match="changed while its flows were estimated"):
+        publish_flows(store, parquet, [FlowsLoad(2019, rows, estimate)])
+    assert published_version(store) == before

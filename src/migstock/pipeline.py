@@ -374,8 +374,8 @@ FLOWS_METHOD_CITATION = (
     "Abel, G. J. and Cohen, J. E. (2019). Bilateral international migration flow estimates "
     "for 200 countries. Scientific Data 6, 82; Abel, G. J. and Cohen, J. E. (2022). "
     "Bilateral international migration flow estimates updated and refined by sex. "
-    "Scientific Data 9, 173; Abel, G. J. (2024). migest: Methods for the Indirect "
-    "Estimation of Bilateral Migration, R package 2.0.5."
+    "Scientific Data 9, 173; Abel, G. J. migest: Methods for the Indirect "
+    "Estimation of Bilateral Migration, R package version 2.0.5."
 )
 
 
@@ -480,15 +480,6 @@ def _chosen_revisions(con: duckdb.DuckDBPyConnection, wanted: list[int] | None) 
     return sorted(set(wanted))
 
 
-def _stocks_sha256(con: duckdb.DuckDBPyConnection, number: int) -> str:
-    rows = con.execute(
-        "SELECT DISTINCT raw_sha256 FROM bilateral_stock WHERE revision = ? UNION "
-        "SELECT DISTINCT raw_sha256 FROM destination_totals WHERE revision = ? ORDER BY 1",
-        [number, number],
-    ).fetchall()
-    return ",".join(sha for (sha,) in rows)
-
-
 def _vital_events(raw_dir: Path | None) -> tuple[VitalEvents | None, WppFile | None]:
     """Births and deaths from WPP's demographic indicators in ``raw_dir``, if there."""
     path = find_wpp_indicators(raw_dir) if raw_dir is not None else None
@@ -520,7 +511,13 @@ def refresh_flows(
     Raises :class:`FlowsUnavailable` when there is nothing to estimate from.
     """
     from migstock.flows import estimate_revision, flow_checks
-    from migstock.store import FlowsLoad, connect_read_only, publish_flows, published_version
+    from migstock.store import (
+        FlowsLoad,
+        connect_read_only,
+        publish_flows,
+        published_version,
+        stocks_sha256,
+    )
     from migstock.validate.flows import validate_flows
 
     db_path = Path(db_path)
@@ -546,7 +543,7 @@ def refresh_flows(
         with connect_read_only(db_path, wait=True) as con:
             found = estimate_revision(con, number, vital)
             checks = flow_checks(con, number, found)
-            stocks = _stocks_sha256(con, number)
+            stocks = stocks_sha256(con, number)
         progress.stage(f"validating the flows of revision {number}")
         report = by_revision.get(number)
         if report is None:

@@ -177,6 +177,17 @@ def publish_flows(
     return publish(db_path, parquet_dir, build, replaced, before_switch)
 
 
+def stocks_sha256(con: duckdb.DuckDBPyConnection, revision_number: int) -> str:
+    """The sha256 of the workbooks a revision's stock tables come from (bilateral and
+    destination totals), sorted, comma-separated: what its flows were estimated from."""
+    rows = con.execute(
+        "SELECT DISTINCT raw_sha256 FROM bilateral_stock WHERE revision = ? UNION "
+        "SELECT DISTINCT raw_sha256 FROM destination_totals WHERE revision = ? ORDER BY 1",
+        [revision_number, revision_number],
+    ).fetchall()
+    return ",".join(sha for (sha,) in rows)
+
+
 def _apply_flows(con: duckdb.DuckDBPyConnection, loads: list[FlowsLoad]) -> LoadChanges:
     import pandas as pd
 
@@ -184,6 +195,12 @@ def _apply_flows(con: duckdb.DuckDBPyConnection, loads: list[FlowsLoad]) -> Load
     changes = LoadChanges(datetime.now(UTC))
     con.execute("BEGIN TRANSACTION")
     for load in loads:
+        used = load.estimate.get("stocks_sha256")
+        if used is not None and used != stocks_sha256(con, load.revision):
+            raise StoreError(
+                f"the stocks of revision {load.revision} changed while its flows were "
+                "estimated (a load published meanwhile): run `migstock flows` again"
+            )
         con.execute(  # the version replaced, to compare with (what changed)
             "CREATE OR REPLACE TEMP TABLE replaced AS SELECT * FROM flows WHERE revision = ?",
             [load.revision],
