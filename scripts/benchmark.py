@@ -28,8 +28,10 @@ the 2017/2019/2024 bilateral layouts filled with the real export values. Each is
 by ``migstock run --raw-dir`` from scratch, then again unchanged; the script prints wall
 time, peak RSS, exit code, the rows of each table (read from the store afterwards),
 whether every workbook was loaded as its catalog revision and dataset, and the size of
-the published version by folder. ``--baseline DIR`` runs the same with that checkout's
-``migstock``, alternating, ``--repeat`` rounds, and prints the ratios.
+the published version by folder. Between the two, ``migstock flows --no-pages`` estimates
+the flows of the newest revision on the store just loaded (issue #28: within 20 s and
+1 GB at full size), timed the same way. ``--baseline DIR`` runs the same with that
+checkout's ``migstock``, alternating, ``--repeat`` rounds, and prints the ratios.
 
     python scripts/benchmark.py [--repeat 3] [--section parse|e2e|all] [--raw-dir DIR]
     python scripts/benchmark.py --section scale [--set twelve|nine] [--scale-dir DIR]
@@ -286,15 +288,34 @@ def _migstock_run(command: Path, raw_dir: Path, work: Path, store: str) -> dict:
 
     ``PYTHONPATH`` is passed on only to this checkout's command: another checkout's
     ``.venv`` must import its own code."""
-    time_file = work / f"time-{store}.txt"
+    arguments = ["run", "--raw-dir", str(raw_dir.resolve())]
+    arguments += ["--db", str(work / store / "migstock.duckdb")]
+    return _migstock(command, arguments, work, store)
+
+
+def _migstock_flows(command: Path, raw_dir: Path, work: Path, store: str) -> dict:
+    """``migstock flows`` (the newest revision with bilateral stocks, births and deaths
+    from a WPP file in ``raw_dir`` if there is one, no brief or pages) on the store a
+    first load just wrote, as its own process under GNU time: as :func:`_migstock_run`."""
+    arguments = ["flows", "--raw-dir", str(raw_dir.resolve()), "--no-pages"]
+    arguments += ["--db", str(work / store / "migstock.duckdb")]
+    return _migstock(command, arguments, work, f"{store}-flows")
+
+
+#: issue #28: the flows of the newest full-size revision within these
+FLOWS_TARGET_S, FLOWS_TARGET_MB = 20.0, 1024.0
+
+
+def _migstock(command: Path, arguments: list[str], work: Path, label: str) -> dict:
+    """``command arguments`` as its own process, under GNU time when installed."""
+    time_file = work / f"time-{label}.txt"
     environment = {
         key: value for key, value in os.environ.items() if not key.startswith("PREFECT_API")
     }
     if command.parent != Path(sys.executable).parent:
         environment.pop("PYTHONPATH", None)
     environment.update(PREFECT_HOME=str(work / "prefect-home"), COLUMNS="120")
-    arguments = [str(command), "run", "--raw-dir", str(raw_dir.resolve())]
-    arguments += ["--db", str(work / store / "migstock.duckdb")]
+    arguments = [str(command), *arguments]
     if GNU_TIME.exists():
         arguments = [str(GNU_TIME), "-f", "%M", "-o", str(time_file), *arguments]
     time_file.unlink(missing_ok=True)
@@ -677,9 +698,16 @@ def scale_section(
                 work = Path(tmp)
                 first = _migstock_run(command, raw_dir, work, "curated")
                 facts = _published(work / "curated")
+                flows = _migstock_flows(command, raw_dir, work, "curated")
                 again = _migstock_run(command, raw_dir, work, "curated")
                 facts_after = _published(work / "curated")
-            run = {"first": first, "again": again, "facts": facts, "after": facts_after}
+            run = {
+                "first": first,
+                "again": again,
+                "flows": flows,
+                "facts": facts,
+                "after": facts_after,
+            }
             results[label].append(run)
             print(
                 f"  round {attempt + 1}, {label}: first load {first['wall']:.1f} s, "
@@ -687,6 +715,7 @@ def scale_section(
                 f"re-run {again['wall']:.1f} s, peak RSS {again['peak_mb'] or 0:,.0f} MB, "
                 f"exit {again['exit']}"
             )
+            print("    " + _flows_line(flows))
             if attempt == 0:
                 print("    " + "\n    ".join(_status_table(first["output"])))
             if first["exit"] != 0:
@@ -711,6 +740,25 @@ def scale_section(
         )
 
 
+def _flows_line(flows: dict) -> str:
+    """``migstock flows`` after the first load: wall, peak RSS, exit, rows per period, and
+    whether the targets of issue #28 were met."""
+    periods = re.findall(r"flows (\d+) (\d{4})–(\d{4}): ([\d,]+) rows", flows["output"])
+    rows = sum(int(count.replace(",", "")) for *_, count in periods)
+    revision = periods[0][0] if periods else "?"
+    peak = flows["peak_mb"] or 0
+    met = flows["exit"] == 0 and flows["wall"] <= FLOWS_TARGET_S and peak <= FLOWS_TARGET_MB
+    text = (
+        f"flows (migstock flows --no-pages, revision {revision}): {flows['wall']:.1f} s, "
+        f"peak RSS {peak:,.0f} MB, exit {flows['exit']}; {len(periods)} periods, {rows:,} "
+        f"rows; target <= {FLOWS_TARGET_S:.0f} s and <= {FLOWS_TARGET_MB:.0f} MB: "
+        + ("met" if met else "NOT met")
+    )
+    if flows["exit"] != 0:
+        text += "\n      " + flows["output"][-1500:].replace("\n", "\n      ")
+    return text
+
+
 def _print_summary(label: str, runs: list[dict], raw_dir: Path) -> None:
     walls = sorted(r["first"]["wall"] for r in runs)
     peaks = sorted(r["first"]["peak_mb"] or 0 for r in runs)
@@ -723,6 +771,13 @@ def _print_summary(label: str, runs: list[dict], raw_dir: Path) -> None:
         f"{peaks[0]:,.0f}-{peaks[-1]:,.0f} MB; unchanged re-run "
         f"{agains[0]:.1f}-{agains[-1]:.1f} s, peak RSS "
         f"{again_peaks[0]:,.0f}-{again_peaks[-1]:,.0f} MB; exit codes {exits}"
+    )
+    flow_walls = sorted(r["flows"]["wall"] for r in runs)
+    flow_peaks = sorted(r["flows"]["peak_mb"] or 0 for r in runs)
+    print(
+        f"    flows: {flow_walls[0]:.1f}-{flow_walls[-1]:.1f} s, peak RSS "
+        f"{flow_peaks[0]:,.0f}-{flow_peaks[-1]:,.0f} MB (exit codes "
+        f"{sorted({r['flows']['exit'] for r in runs})})"
     )
     rows = facts["rows"]
     print(

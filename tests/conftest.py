@@ -157,3 +157,20 @@ def real_store(
     db = tmp_path_factory.mktemp("real-store") / "migstock.duckdb"
     load_revisions(db, db.parent / "parquet", loads, before_switch=publish_exchange)
     return db
+
+
+@pytest.fixture(scope="session")
+def flows_store(real_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of ``real_store`` with the flows of its newest bilateral revision (2024, the
+    real country-pair values; no WPP file: births and deaths taken as zero), published
+    by ``migstock flows``' pipeline entry."""
+    import shutil
+
+    from migstock.pipeline import refresh_flows
+
+    folder = tmp_path_factory.mktemp("flows-store") / "curated"
+    shutil.copytree(real_store.parent, folder, symlinks=True)
+    db = folder / real_store.name
+    result = refresh_flows(db, [2024], raw_dir=folder / "no-raw-files")
+    assert result.version is not None and not result.failed
+    return db

@@ -109,11 +109,12 @@ def test_the_data_package_validates_and_counts_the_store_rows(store_2015) -> Non
     report = validate(str(package))
     problems = [error.message for task in report.tasks for error in task.errors][:5]
     assert report.valid, problems + [error.message for error in report.errors][:5]
-    # a table with no rows (no age workbook loaded) has no row count in the stats
+    # a table with no rows (no age workbook loaded, no flows estimated) has no row count
     validated = {task.name: task.stats.get("rows", 0) for task in report.tasks}
     counts = _counts(db)
     assert validated == counts
     assert counts["bilateral_stock"] > 60_000
+    assert counts["flows"] == 0 and "flows" in validated
 
 
 def test_a_broken_foreign_key_fails_validation(store_2015, tmp_path: Path) -> None:

@@ -283,11 +283,23 @@ def test_fits_run_side_by_side_are_the_separate_fits() -> None:
 
 
 def test_the_package_stands_apart_from_the_store_pipeline_and_site() -> None:
+    # the estimator, its checks and the WPP reader: none of them needs the store
     code = (
-        "import sys, migstock.flows; "
+        "import sys, migstock.flows.estimate, migstock.flows.checks, migstock.flows.wpp; "
         "bad = [m for m in sys.modules if m.split('.')[:2] in "
         "(['migstock', 'store'], ['migstock', 'pipeline'], ['migstock', 'site'])]; "
         "print(bad); sys.exit(1 if bad else 0)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_recognising_a_wpp_file_imports_neither_numpy_nor_pandas() -> None:
+    """The acquire step asks every CSV of the raw folder before pandas is imported."""
+    code = (
+        "import sys, migstock.flows.wpp_file, migstock.acquire; "
+        "heavy = [m for m in ('numpy', 'pandas') if m in sys.modules]; "
+        "print(heavy); sys.exit(1 if heavy else 0)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr

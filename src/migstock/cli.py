@@ -81,6 +81,14 @@ def run(
             "missing catalog files are 'not provided', unless the run finds no workbook at all.",
         ),
     ] = None,
+    flows: Annotated[
+        bool,
+        typer.Option(
+            "--flows",
+            help="After a load that changed bilateral stocks, estimate those revisions' "
+            "flows (as `migstock flows`).",
+        ),
+    ] = False,
 ) -> None:
     """Get, parse, validate and load every revision of the catalog.
 
@@ -105,6 +113,7 @@ def run(
         force=force,
         required=require,
         verbose=verbose,
+        flows=flows,
     )
 
 
@@ -190,6 +199,7 @@ def _run_in_process(parameters: dict[str, Any]) -> RunSummary:
                 catalog=catalog,
                 load=parameters.get("load", True),
                 acquired=acquired,
+                flows=parameters.get("flows", False),
             )
     except MigstockError as error:
         _fail(error)
@@ -225,6 +235,103 @@ def _fail(error: MigstockError) -> NoReturn:
     """One line for an error of the run as a whole (usage, store), exit 2."""
     err.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
     raise typer.Exit(2) from None
+
+
+@app.command("flows")
+def flows_command(
+    revision: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--revision",
+            "-r",
+            help="Estimate this revision's flows (repeatable; default: the newest with "
+            "bilateral stocks).",
+        ),
+    ] = None,
+    db: Annotated[Path | None, typer.Option(help="DuckDB file of the store.")] = None,
+    raw_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder holding WPP's demographic indicators CSV (births and deaths; "
+            "default data/raw)."
+        ),
+    ] = None,
+    pages: Annotated[
+        bool, typer.Option(help="Then write the data brief and the country pages again.")
+    ] = True,
+) -> None:
+    """Estimate migration flows between consecutive reference years from the bilateral
+    stocks, validate them and publish them into the store (a new version)."""
+    from migstock import stops
+    from migstock.store import published_version
+
+    db_path = db or settings.db_path()
+    before = published_version(db_path)
+    try:
+        with stops.stoppable(), progress.reporting(console):
+            from migstock import pipeline
+
+            result = pipeline.refresh_flows(db_path, revision, raw_dir=raw_dir)
+            by_products = []
+            if result.version is not None and pages:
+                progress.stage("writing the data brief")
+                by_products.append(pipeline.publish_brief(db_path))
+                progress.stage("writing the country pages")
+                by_products.append(pipeline.publish_site(db_path))
+    except (KeyboardInterrupt, stops.Stopped) as stop:
+        stop = stop if isinstance(stop, stops.Stopped) else stops.Stopped(signal.SIGINT)
+        err.print(escape(stops.stopped_line(stop, db_path, before)), soft_wrap=True)
+        raise typer.Exit(stops.EXIT_CODES[stop.signum]) from None
+    except OSError as error:
+        _fail(MigstockError(stops.disk_line(error, db_path.parent)))
+    except MigstockError as error:
+        _fail(error)
+    _print_flows(result, by_products)
+    if result.failed:
+        raise typer.Exit(1)
+
+
+def _print_flows(result: Any, by_products: list[Any]) -> None:
+    """One line per revision and period, the version, births and deaths, the findings."""
+    for number, periods in result.periods.items():
+        for start, end, rows in periods:
+            console.print(f"flows {number} {start}–{end}: {rows:,} rows", highlight=False)
+    if result.version is not None:
+        console.print(f"published version: {result.version}", highlight=False)
+    if result.wpp is not None:
+        console.print(
+            f"births and deaths: {escape(result.wpp.file_name)} (sha256 {result.wpp.sha256[:12]}…)",
+            soft_wrap=True,
+            highlight=False,
+        )
+    else:
+        console.print(
+            f"[dim]births and deaths: none (no WPP demographic indicators CSV in "
+            f"{escape(str(result.wpp_dir))}): taken as zero[/]",
+            soft_wrap=True,
+        )
+    for report in result.reports:
+        for finding in report.findings:
+            if finding.all_accepted or finding.blocking:
+                continue
+            console.print(
+                f"[yellow]warning[/] flows {report.revision}: {escape(finding.headline())}",
+                soft_wrap=True,
+            )
+    if any(f.failures for r in result.reports for f in r.findings):
+        console.print("[dim]open findings with their IDs: migstock review[/]")
+    if result.summary_html:
+        console.print(f"steward summary:   {result.summary_html}", soft_wrap=True)
+    for product in by_products:
+        if isinstance(product, str):
+            err.print(f"[yellow]warning:[/] {escape(product)}", soft_wrap=True)
+        elif isinstance(product, list):
+            for page in product:
+                console.print(f"data brief ({page.lang}):   {page.html}", soft_wrap=True)
+        else:
+            console.print(f"country pages:     {product.index}", soft_wrap=True)
+    for number, reason in result.rejected.items():
+        err.print(f"[bold red]error:[/] flows {number}: {escape(reason)}", soft_wrap=True)
 
 
 @app.command()
@@ -646,7 +753,7 @@ def export(
         typer.Option(
             "--format",
             help="csv, parquet, xlsx; sdmx-csv (SDMX-CSV 1.0) or sdmx-ml (SDMX-ML 2.1) "
-            "for bilateral_stock, destination_totals, refugees.",
+            "for bilateral_stock, destination_totals, refugees, flows.",
         ),
     ] = "csv",
     structure: Annotated[

@@ -61,6 +61,7 @@ def prefect_stages(download_retries: int = 0) -> pipeline.Stages:
         load=_task(load_revisions, "load-store"),
         brief=_task(pipeline.publish_brief, "publish-brief"),
         site=_task(pipeline.publish_site, "publish-site"),
+        flows=_task(pipeline.refresh_flows, "estimate-flows"),
     )
 
 
@@ -83,6 +84,7 @@ def refresh(
     force: bool = False,
     download_retries: int = 0,
     required: list[int] | None = None,
+    flows: bool = True,
 ) -> State:
     """Refresh the curated store from raw workbooks (see :func:`migstock.pipeline.run`).
 
@@ -92,7 +94,9 @@ def refresh(
     already loaded are skipped unless ``force``. ``load=False`` validates and reports
     without loading. ``download_retries``: how often a download is tried again after a
     transient failure (10 s, 60 s, 5 min later); the scheduled deployment uses 2.
-    ``required``: revisions whose missing files fail the run.
+    ``required``: revisions whose missing files fail the run. ``flows``: estimate the
+    flows of the revisions whose bilateral stocks the load changed (the scheduled
+    deployment does; ``migstock run`` passes its ``--flows``).
     """
     scope = acquire.Scope.of_run(
         raw_dir, offline=offline, revisions=revisions, required=required, force=force
@@ -107,6 +111,7 @@ def refresh(
                 catalog=apply_url_overrides(url_overrides or {}),
                 load=load,
                 stages=prefect_stages(download_retries),
+                flows=flows,
             )
     except MigstockError as error:  # e.g. another load holds the store's lock
         return Failed(message=str(error), data=error)
@@ -199,6 +204,7 @@ def scheduled_deployment(
             "load": True,
             "force": False,
             "download_retries": 2,
+            "flows": True,
             **parameters,
         },
         concurrency_limit=1,

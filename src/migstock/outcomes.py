@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from migstock.brief import BriefResult
+    from migstock.pipeline import FlowsResult
     from migstock.site import SiteResult
     from migstock.store import LoadChanges
     from migstock.validate.gx import ValidationReport
@@ -64,6 +65,8 @@ class RunSummary:
     exchange_dir: Path | None = None
     #: what the load changed, per table and revision (:class:`migstock.store.LoadChanges`)
     changes: LoadChanges | None = None
+    #: the flows estimated after the load (``migstock run --flows``), if any
+    flows: FlowsResult | None = None
 
     @property
     def failed(self) -> bool:

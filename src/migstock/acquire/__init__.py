@@ -39,6 +39,7 @@ from migstock import progress, settings
 from migstock.acquire.provenance import RawFile, local_file
 from migstock.catalog import Revision, SourceFile
 from migstock.errors import FetchError, StoreError
+from migstock.flows.wpp_file import is_wpp_indicators
 from migstock.outcomes import Outcome, Status
 from migstock.store import connect_read_only
 
@@ -194,7 +195,10 @@ def _local_entries(directory: Path) -> list[tuple[Path, str | None]]:
     for path in sorted(directory.iterdir()):
         if path.suffix.lower() not in LOCAL_SUFFIXES or path.name.startswith((".", "~$")):
             continue
-        entries.append((path, _unusable_because(path)))
+        problem = _unusable_because(path)
+        if problem is None and path.suffix.lower() == ".csv" and is_wpp_indicators(path):
+            continue  # WPP's births and deaths, for flows: not a workbook of the catalog
+        entries.append((path, problem))
     return entries
 
 

@@ -107,6 +107,26 @@ class BriefData:
     notes: pd.DataFrame | None
     synthetic: bool
     missing: dict[str, Gap] = field(default_factory=dict)
+    #: the brief's line on estimated flows (None: the store has none)
+    flows: FlowsLine | None = None
+
+
+@dataclass
+class FlowsLine:
+    """The Arab region's estimated moves across its border in the last period of the
+    newest revision with flows (both sexes, demographic account)."""
+
+    revision: int
+    period_start: int
+    period_end: int
+    inflow: float
+    outflow: float
+    #: whether births and deaths (WPP) were used; false: taken as zero
+    vital_events: bool = False
+
+    @property
+    def net(self) -> float:
+        return self.inflow - self.outflow
 
 
 def connect(db_path: Path) -> duckdb.DuckDBPyConnection:
@@ -428,7 +448,28 @@ def read_brief(db_path: Path, revision: int | None = None, synthetic: bool = Fal
             synthetic=synthetic or is_synthetic(con),
         )
         data.missing = missing(con, data, min(up_to, max(e.revision for e in CATALOG)))
+        data.flows = flows_line(con, up_to)
     return data
+
+
+def flows_line(con: duckdb.DuckDBPyConnection, up_to: int) -> FlowsLine | None:
+    """The region's estimated inflows and outflows in the last period of the newest
+    revision (up to ``up_to``) with flows; None when the store has none."""
+    if not has_relation(con, "arab_flows"):
+        return None
+    row = con.execute(
+        "SELECT f.revision, f.period_start, f.period_end, f.inflow, f.outflow, e.vital_events "
+        "FROM arab_flows f JOIN flow_estimates e USING (revision) "
+        "WHERE f.level = 'region' AND f.sex = 'total' AND f.method = 'demographic_account' "
+        "AND f.revision <= ? ORDER BY f.revision DESC, f.period_start DESC LIMIT 1",
+        [up_to],
+    ).fetchone()
+    if row is None:
+        return None
+    revision, start, end, inflow, outflow, vital = row
+    return FlowsLine(
+        int(revision), int(start), int(end), float(inflow), float(outflow), bool(vital)
+    )
 
 
 def missing(con: duckdb.DuckDBPyConnection, data: BriefData, revision: int) -> dict[str, Gap]:

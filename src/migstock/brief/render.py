@@ -159,7 +159,30 @@ def headline_figures(t: Translator, data: BriefData) -> list[Figure]:
                 t("fig.palestine_caveat"),
             )
         )
+    if data.flows is not None:
+        figures.append(flows_figure(t, data))
     return figures
+
+
+def flows_figure(t: Translator, data: BriefData) -> Figure:
+    """The brief's one line on estimated flows: the region's net migration in the last
+    period, with its inflows and outflows (estimates, said so)."""
+    f = data.flows
+    assert f is not None
+    period = f"{t.year(f.period_start)}–{t.year(f.period_end)}"
+    return Figure(
+        "flows_net",
+        t("fig.flows_net", period=period),
+        t.signed(round(f.net)),
+        round(f.net, 1),
+        t(
+            "fig.flows_net.note",
+            inflow=t.number(round(f.inflow)),
+            outflow=t.number(round(f.outflow)),
+            revision=t.year(f.revision),
+        )
+        + ("" if f.vital_events else t("fig.flows_net.no_vital")),
+    )
 
 
 def subregion_chart(t: Translator, data: BriefData) -> Chart:

@@ -8,13 +8,15 @@ together with the data::
     migstock.duckdb.versions/<id>/          exchange_dir(version_dir)
         datapackage.json                    Frictionless data package (Table Schemas)
         csv/<table>.csv.gz                  every table as CSV, gzip
+        csv/manifest.json                   each CSV file's fingerprint, size, sha256
         sdmx/structure.xml                  SDMX-ML 2.1 structure (all revisions)
         sdmx/<table>_<revision>.csv.gz      SDMX-CSV 1.0, gzip: one file per dataflow version
         sdmx/manifest.json                  each SDMX-CSV file's observations, size, sha256
 
 A revision's SDMX-CSV file whose inputs did not change since the version before (same
 rows, same writer: :func:`sdmx_fingerprint`) is a hard link to that version's file
-instead of being written again. SDMX-ML data is written on demand (``migstock export
+instead of being written again; so is a data-package CSV file whose table did not change
+(:func:`csv_fingerprint`). SDMX-ML data is written on demand (``migstock export
 NAME --format sdmx-ml``), from a connection the caller opens (the command line opens
 the published store read-only). This package never imports :mod:`migstock.store`, nor
 the store this one.
@@ -32,7 +34,13 @@ import duckdb
 
 from migstock.errors import MigstockError
 from migstock.exchange import sdmx
-from migstock.exchange.datapackage import write_datapackage
+from migstock.exchange.datapackage import (
+    CSV_OPTIONS,
+    TABLES,
+    csv_path,
+    csv_query,
+    write_datapackage,
+)
 from migstock.exchange.sdmx import DATAFLOWS, write_sdmx_csv, write_structure
 
 __all__ = [
@@ -88,9 +96,48 @@ def publish_exchange(con: duckdb.DuckDBPyConnection, version_dir: Path) -> Path:
                 }
             manifest[name] = entry
     write_structure(con, target / "structure.xml")
+    tables = _link_unchanged_csvs(con, Path(version_dir), folder / "csv")
     write_datapackage(con, folder)
+    for name, entry in tables.items():  # the files written now: their size and sha256
+        if "sha256" not in entry:
+            entry.update(bytes=(folder / "csv" / name).stat().st_size)
+            entry.update(sha256=_sha256(folder / "csv" / name))
+    (folder / "csv" / MANIFEST).write_text(json.dumps(tables, indent=1) + "\n", encoding="utf-8")
     (target / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     return folder
+
+
+def csv_fingerprint(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """What a table's data-package CSV is made from, as a sha256: the SELECT and the
+    writer, and the count and order-free hash of the table's rows. Equal fingerprints:
+    equal files."""
+    row = con.execute(
+        f"SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0)::VARCHAR FROM {table} t"
+    ).fetchone()
+    made_of = {
+        "sql": csv_query(con, table),
+        "writer": f"duckdb {duckdb.__version__} ({CSV_OPTIONS}, gzip)",
+        "rows": list(row) if row else None,
+    }
+    return hashlib.sha256(json.dumps(made_of, sort_keys=True).encode()).hexdigest()
+
+
+def _link_unchanged_csvs(
+    con: duckdb.DuckDBPyConnection, version_dir: Path, target: Path
+) -> dict[str, dict[str, Any]]:
+    """Hard-link each data-package CSV whose table has not changed since the version
+    before (same :func:`csv_fingerprint`, file as its manifest says) into ``target``;
+    return the manifest entries of every table (the linked ones complete)."""
+    target.mkdir(parents=True, exist_ok=True)
+    earlier = _earlier_manifest(version_dir, "csv")
+    entries: dict[str, dict[str, Any]] = {}
+    for table in TABLES:
+        name = Path(csv_path(table)).name
+        fingerprint = csv_fingerprint(con, table)
+        entries[name] = _link_unchanged(earlier, name, fingerprint, target / name) or {
+            "fingerprint": fingerprint
+        }
+    return entries
 
 
 def sdmx_fingerprint(con: duckdb.DuckDBPyConnection, table: str, revision: int) -> str:
@@ -114,15 +161,18 @@ def sdmx_fingerprint(con: duckdb.DuckDBPyConnection, table: str, revision: int) 
     return hashlib.sha256(json.dumps(made_of, sort_keys=True).encode()).hexdigest()
 
 
-def _earlier_manifest(version_dir: Path) -> tuple[Path, dict[str, Any]] | None:
-    """The SDMX folder and manifest of the newest version beside ``version_dir`` that
-    sorts before it (version ids sort in publishing order) and has a manifest."""
+def _earlier_manifest(
+    version_dir: Path, folder: str = "sdmx"
+) -> tuple[Path, dict[str, Any]] | None:
+    """The SDMX (or CSV: ``folder``) folder and manifest of the newest version beside
+    ``version_dir`` that sorts before it (version ids sort in publishing order) and has a
+    manifest."""
     siblings = sorted(
         (p for p in version_dir.parent.iterdir() if p.name < version_dir.name),
         reverse=True,
     )
     for sibling in siblings:
-        path = sibling / "sdmx" / MANIFEST
+        path = sibling / folder / MANIFEST
         try:
             return path.parent, json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):

@@ -36,6 +36,8 @@ TABLES = (
     "location_names",
     "age_stock",
     "age_population",
+    "flows",
+    "flow_estimates",
 )
 PRIMARY_KEYS: dict[str, list[str]] = {
     "locations": ["code"],
@@ -48,6 +50,8 @@ PRIMARY_KEYS: dict[str, list[str]] = {
     "location_names": ["revision", "code"],
     "age_stock": ["revision", "year", "destination_code", "sex", "age_group"],
     "age_population": ["revision", "year", "destination_code", "sex", "age_group"],
+    "flows": ["revision", "period_start", "origin_code", "destination_code", "sex", "method"],
+    "flow_estimates": ["revision"],
 }
 _TO_LOCATIONS = {"destination_code", "origin_code", "location_code", "code"}
 _REFERENCES = {"revision": ("revisions", "revision"), "raw_sha256": ("raw_files", "sha256")}
@@ -61,6 +65,7 @@ ENUMS: dict[str, list[str]] = {
     "arab_subregion": ["GCC", "Mashreq", "Maghreb", "Arab LDCs"],
     "licence": [LICENCE],
     "basis": ["foreign_born", "citizenship", "imputed", "foreign_born and citizenship"],
+    "method": ["demographic_account", "stock_difference_zero", "stock_difference_return"],
 }
 NOT_NEGATIVE = {
     "migrants",
@@ -70,6 +75,7 @@ NOT_NEGATIVE = {
     "migrant_share",
     "population",
 }
+NOT_NEGATIVE |= {"flow", "flow_rows", "wpp_size_bytes"}
 SHA256_PATTERN = "[0-9a-f]{64}"
 LICENSE = {
     "name": "CC-BY-3.0-IGO",
@@ -120,7 +126,7 @@ def _field(name: str, data_type: str, required: bool, text: str | None) -> dict[
         constraints["enum"] = ENUMS[name]
     if name in NOT_NEGATIVE:
         constraints["minimum"] = 0
-    if name in {"sha256", "raw_sha256"}:
+    if name in {"sha256", "raw_sha256", "wpp_sha256"}:
         constraints["pattern"] = SHA256_PATTERN
     if constraints:
         field["constraints"] = constraints
@@ -185,13 +191,26 @@ def csv_path(table: str) -> str:
 
 def write_table_csvs(con: duckdb.DuckDBPyConnection, package_dir: Path) -> dict[str, int]:
     """Write every table of :data:`TABLES` to ``package_dir/csv/<table>.csv.gz``
-    (:func:`~migstock.exchange.csvgz.copy_csv_gz`); return row counts."""
-    return {
-        table: copy_csv_gz(
-            con, _select(con, table), package_dir / csv_path(table), "FORMAT csv, HEADER true"
-        )
-        for table in TABLES
-    }
+    (:func:`~migstock.exchange.csvgz.copy_csv_gz`); return row counts. A file already
+    there (linked by :func:`migstock.exchange.publish_exchange` from the version before,
+    made from the same rows) is kept."""
+    counts = {}
+    for table in TABLES:
+        target = package_dir / csv_path(table)
+        if target.exists():
+            (counts[table],) = con.execute(f"SELECT count(*) FROM {table}").fetchone() or (0,)
+            continue
+        counts[table] = copy_csv_gz(con, _select(con, table), target, CSV_OPTIONS)
+    return counts
+
+
+#: how DuckDB writes the data package's CSV (part of each file's fingerprint)
+CSV_OPTIONS = "FORMAT csv, HEADER true"
+
+
+def csv_query(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """The SELECT a table's CSV file is written from."""
+    return _select(con, table)
 
 
 def descriptor(
@@ -225,6 +244,8 @@ def descriptor(
             }
         )
     citations = [citation for _, _, citation in revisions]
+    estimated = _flow_sources(con)
+    citations += list(dict.fromkeys(c for row in estimated for c in row[4:] if c))
     return {
         "profile": "tabular-data-package",
         "name": "migstock-international-migrant-stock",
@@ -250,6 +271,15 @@ def descriptor(
                 "bytes": size_bytes,
             }
             for revision, dataset, file_name, url, sha256, size_bytes in sources
+        ]
+        + [
+            {
+                "title": f"{file_name} (births and deaths of the flows of revision {revision})",
+                "sha256": sha256,
+                "bytes": size_bytes,
+            }
+            for revision, file_name, sha256, size_bytes, *_ in estimated
+            if file_name
         ],
         "contributors": [
             {
@@ -261,6 +291,21 @@ def descriptor(
         ],
         "resources": resources,
     }
+
+
+def _flow_sources(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
+    """Per revision with estimated flows: the WPP file used (or NULLs), its sha256 and
+    size, and how the methods and WPP are cited (empty before flows existed)."""
+    known = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' "
+        "AND table_name = 'flow_estimates'"
+    ).fetchone()
+    if not known or not known[0]:
+        return []
+    return con.execute(
+        "SELECT revision, wpp_file, wpp_sha256, wpp_size_bytes, method_citation, wpp_citation "
+        "FROM flow_estimates ORDER BY revision"
+    ).fetchall()
 
 
 def write_datapackage(con: duckdb.DuckDBPyConnection, package_dir: Path) -> Path:

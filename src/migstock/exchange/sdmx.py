@@ -2,7 +2,11 @@
 
 One data structure definition, ``MIGSTOCK:DSD_MIGSTOCK``, describes all three fact
 tables; each table is a dataflow (``BILATERAL_STOCK``, ``DESTINATION_TOTALS``,
-``REFUGEES``). Each UN revision R gets its own version ``1.0.R`` of the DSD, of the
+``REFUGEES``). Flows estimated from the stocks (table ``flows``) are the dataflow
+``FLOWS`` on a structure of their own, ``MIGSTOCK:DSD_MIGSTOCK_FLOWS`` (a METHOD
+dimension, TIME_PERIOD a time range such as ``1990-07-01/P5Y``, no FREQ), with codelists
+and concepts of their own, so that the stock tables' structure is the same with or
+without flows. Each UN revision R gets its own version ``1.0.R`` of the DSD, of the
 dataflows and of the two codelists whose content follows the revision (``CL_AREA``:
 the names that revision published; ``CL_DATA_TYPE``); the codelists and concepts that
 never change are version ``1.0``.
@@ -49,12 +53,15 @@ DATAFLOWS = {
     "bilateral_stock": "BILATERAL_STOCK",
     "destination_totals": "DESTINATION_TOTALS",
     "refugees": "REFUGEES",
+    "flows": "FLOWS",
 }
 DATAFLOW_NAMES = {
     "bilateral_stock": "International migrant stock by destination, origin and sex",
     "destination_totals": "International migrant stock, total population and migrant share "
     "by destination and sex",
     "refugees": "Refugees and asylum seekers by destination",
+    "flows": "Migration flows estimated from the migrant stocks, by origin, destination, sex "
+    "and method",
 }
 
 #: residual origins with no M49 code (bilateral_stock.origin_kind -> COUNTERPART_AREA)
@@ -144,6 +151,84 @@ COMPONENTS: list[tuple[str, Role, str | None, bool, str, str]] = [
 #: the SDMX-CSV 1.0 columns, in order: DATAFLOW, dimensions, measure, attributes
 SDMX_COLUMNS = ["DATAFLOW", *(component[0] for component in COMPONENTS)]
 
+# --- estimated flows: a data structure of their own (a period, a method) ---------------
+
+FLOWS_DSD_ID = "DSD_MIGSTOCK_FLOWS"
+FLOWS_CONCEPT_SCHEME_ID = "CS_MIGSTOCK_FLOWS"
+#: flows.method -> METHOD code
+FLOW_METHODS = {
+    "demographic_account": "DEMOGRAPHIC_ACCOUNT",
+    "stock_difference_zero": "STOCK_DIFFERENCE_ZERO",
+    "stock_difference_return": "STOCK_DIFFERENCE_RETURN",
+}
+FLOW_CODELISTS: dict[str, tuple[str, list[tuple[str, str]]]] = {
+    "CL_FLOW_INDICATOR": (
+        "Indicator of estimated flows",
+        [("MIGRATION_FLOW", "People who moved from the origin to the destination over the period")],
+    ),
+    "CL_FLOW_METHOD": (
+        "Method of estimating flows from stocks",
+        [
+            ("DEMOGRAPHIC_ACCOUNT", "Closed demographic account (Abel and Cohen 2019; migest "
+             "2.0.5 ffs_demo)"),
+            ("STOCK_DIFFERENCE_ZERO", "Increase of the stock born in the origin living in the "
+             "destination; decreases as 0 (migest ffs_diff, decrease = zero)"),
+            ("STOCK_DIFFERENCE_RETURN", "As STOCK_DIFFERENCE_ZERO, plus decreases as return "
+             "flows (migest ffs_diff, decrease = return)"),
+        ],
+    ),
+    "CL_VITAL_EVENTS": (
+        "Births and deaths used",
+        [
+            ("WPP", "From World Population Prospects (demographic indicators)"),
+            ("NONE", "None: births and deaths taken as zero"),
+        ],
+    ),
+}  # fmt: skip
+#: the flows DSD's components, as :data:`COMPONENTS`; no FREQ: TIME_PERIOD is a time
+#: range (``1990-07-01/P5Y``: mid-year to mid-year) whose length is the period's
+FLOW_COMPONENTS: list[tuple[str, Role, str | None, bool, str, str]] = [
+    ("INDICATOR", "dimension", "CL_FLOW_INDICATOR", True, "Indicator", "What is estimated"),
+    ("REF_AREA", "dimension", "CL_AREA", True, "Destination",
+     "Country or area people moved to (where they lived at the end of the period): UN M49"),
+    ("COUNTERPART_AREA", "dimension", "CL_AREA", True, "Origin",
+     "Country or area people moved from (where they lived at the start of the period): UN M49"),
+    ("SEX", "dimension", "CL_SEX", True, "Sex", "F, M or _T (both sexes)"),
+    ("METHOD", "dimension", "CL_FLOW_METHOD", True, "Method",
+     "How the flow is estimated from the stocks of two reference years"),
+    ("TIME_PERIOD", "time", None, True, "Time period",
+     "The period between two consecutive reference years, mid-year to mid-year, as an "
+     "SDMX time range: start date and duration (1990-07-01/P5Y)"),
+    ("OBS_VALUE", "measure", None, False, "Observation value",
+     "Estimated persons who moved over the period (unrounded): an estimate, not a count"),
+    ("UNIT_MEASURE", "attribute", "CL_UNIT_MEASURE", True, "Unit of measure", "PS persons"),
+    ("VITAL_EVENTS", "attribute", "CL_VITAL_EVENTS", True, "Births and deaths",
+     "WPP: births and deaths from World Population Prospects were used; NONE: taken as zero"),
+    ("REVISION", "attribute", None, True, "Revision",
+     "Revision of International Migrant Stock whose stocks the flows are estimated from"),
+]  # fmt: skip
+FLOW_SDMX_COLUMNS = ["DATAFLOW", *(component[0] for component in FLOW_COMPONENTS)]
+
+
+def sdmx_columns(table: str) -> list[str]:
+    """The SDMX-CSV 1.0 columns of ``table``'s dataflow, in order."""
+    return FLOW_SDMX_COLUMNS if table == "flows" else SDMX_COLUMNS
+
+
+def _flow_observations(where: str) -> str:
+    methods = " ".join(f"WHEN '{m}' THEN '{code}'" for m, code in FLOW_METHODS.items())
+    return f"""
+    SELECT '{AGENCY}:{DATAFLOWS["flows"]}(1.0.' || f.revision || ')' AS DATAFLOW,
+           'MIGRATION_FLOW' AS INDICATOR,
+           f.destination_code::VARCHAR AS REF_AREA, f.origin_code::VARCHAR AS COUNTERPART_AREA,
+           {_sex("f.sex")} AS SEX, CASE f.method {methods} END AS METHOD,
+           f.period_start || '-07-01/P' || (f.period_end - f.period_start) || 'Y' AS TIME_PERIOD,
+           f.flow::VARCHAR AS OBS_VALUE, 'PS' AS UNIT_MEASURE,
+           CASE WHEN f.vital_events THEN 'WPP' ELSE 'NONE' END AS VITAL_EVENTS,
+           f.revision::VARCHAR AS REVISION
+    FROM flows f
+    WHERE {where}"""
+
 
 def version_of(revision: int) -> str:
     """The version of the DSD, dataflows and revision codelists of ``revision``."""
@@ -198,6 +283,8 @@ def observations_sql(table: str, revision: int | None = None) -> str:
     columns of :data:`SDMX_COLUMNS`, every value as text."""
     _check_table(table)
     where = "true" if revision is None else f"f.revision = {int(revision)}"
+    if table == "flows":
+        return _flow_observations(where)
     if table == "bilateral_stock":
         residuals = " ".join(
             f"WHEN '{kind}' THEN '{code}'" for kind, code in RESIDUAL_AREAS.items()
@@ -375,18 +462,42 @@ def data_type_codes(con: duckdb.DuckDBPyConnection, revision: int) -> list[tuple
     ]
 
 
-def structure_artefacts(
-    con: duckdb.DuckDBPyConnection, revisions: list[int] | None = None
-) -> list[Any]:
-    """Every artefact of the structure, for the given revisions (default: all loaded):
-    the static codelists and concept scheme, and per revision CL_AREA, CL_DATA_TYPE,
-    the DSD and a dataflow per fact table that has rows of that revision."""
-    from pysdmx.model import Component, Components, Dataflow, DataStructureDefinition, DataType
+def _flow_static_artefacts() -> tuple[dict[str, Codelist], ConceptScheme]:
+    """The codelists and concepts of the flows dataflow (version 1.0): artefacts of their
+    own, so that the stock tables' structure is the same with flows or without."""
+    from pysdmx.model import Concept, ConceptScheme
+
+    codelists = {
+        codelist_id: _codelist(codelist_id, name, codes, STATIC_VERSION)
+        for codelist_id, (name, codes) in FLOW_CODELISTS.items()
+    }
+    scheme = ConceptScheme(
+        id=FLOWS_CONCEPT_SCHEME_ID,
+        agency=AGENCY,
+        version=STATIC_VERSION,
+        name="Concepts of migstock's dataflow of flows estimated from stocks",
+        items=[
+            Concept(
+                id=component_id,
+                name=name,
+                description=description,
+                urn=_urn("Concept", FLOWS_CONCEPT_SCHEME_ID, STATIC_VERSION, component_id),
+            )
+            for component_id, _, _, _, name, description in FLOW_COMPONENTS
+        ],
+    )
+    return codelists, scheme
+
+
+def _components(
+    spec: list[tuple[str, Role, str | None, bool, str, str]],
+    concepts: dict[str, Concept],
+    codelists: dict[str, Codelist],
+) -> Any:
+    """pysdmx ``Components`` of a DSD from its specification (:data:`COMPONENTS`)."""
+    from pysdmx.model import Component, Components, DataType
     from pysdmx.model import Role as SdmxRole
 
-    chosen = revisions_of(con) if revisions is None else revisions
-    codelists, scheme = _static_artefacts()
-    concepts = {concept.id: concept for concept in scheme.items}
     roles = {
         "dimension": SdmxRole.DIMENSION,
         "time": SdmxRole.DIMENSION,
@@ -394,8 +505,43 @@ def structure_artefacts(
         "attribute": SdmxRole.ATTRIBUTE,
     }
     text_types = {"TIME_PERIOD": DataType.PERIOD, "OBS_VALUE": DataType.DOUBLE}
+    return Components(
+        [
+            Component(
+                id=component_id,
+                required=required,
+                role=roles[role],
+                concept=concepts[component_id],
+                local_codes=codelists[codelist] if codelist else None,
+                local_dtype=text_types.get(component_id, DataType.STRING)
+                if codelist is None
+                else None,
+                attachment_level="O" if role == "attribute" else None,
+            )
+            for component_id, role, codelist, required, _, _ in spec
+        ]
+    )
+
+
+def structure_artefacts(
+    con: duckdb.DuckDBPyConnection, revisions: list[int] | None = None
+) -> list[Any]:
+    """Every artefact of the structure, for the given revisions (default: all loaded):
+    the static codelists and concept scheme, and per revision CL_AREA, CL_DATA_TYPE,
+    the DSD and a dataflow per fact table that has rows of that revision. A revision
+    with estimated flows also has the flows DSD and dataflow (and the structure the
+    flows' own static codelists and concept scheme)."""
+    from pysdmx.model import Dataflow, DataStructureDefinition
+
+    chosen = revisions_of(con) if revisions is None else revisions
+    codelists, scheme = _static_artefacts()
+    concepts = {concept.id: concept for concept in scheme.items}
     artefacts: list[Any] = [*codelists.values(), scheme]
     with_rows = {table: set(revisions_of(con, table)) for table in DATAFLOWS}
+    flow_codelists, flow_scheme = _flow_static_artefacts()
+    if with_rows["flows"] & set(chosen):
+        artefacts += [*flow_codelists.values(), flow_scheme]
+    flow_concepts = {concept.id: concept for concept in flow_scheme.items}
     for revision in chosen:
         version = version_of(revision)
         own = {
@@ -408,32 +554,27 @@ def structure_artefacts(
             ),
         }  # fmt: skip
         artefacts += own.values()
-        components = Components(
-            [
-                Component(
-                    id=component_id,
-                    required=required,
-                    role=roles[role],
-                    concept=concepts[component_id],
-                    local_codes=(own.get(codelist) or codelists.get(codelist))
-                    if codelist
-                    else None,
-                    local_dtype=text_types.get(component_id, DataType.STRING)
-                    if codelist is None
-                    else None,
-                    attachment_level="O" if role == "attribute" else None,
-                )
-                for component_id, role, codelist, required, _, _ in COMPONENTS
-            ]
-        )
         dsd = DataStructureDefinition(
             id=DSD_ID,
             agency=AGENCY,
             version=version,
             name=f"International Migrant Stock {revision}, Arab-region curation (migstock)",
-            components=components,
+            components=_components(COMPONENTS, concepts, {**codelists, **own}),
         )
         artefacts.append(dsd)
+        structures = {table: dsd for table in DATAFLOWS}
+        if revision in with_rows["flows"]:
+            structures["flows"] = DataStructureDefinition(
+                id=FLOWS_DSD_ID,
+                agency=AGENCY,
+                version=version,
+                name=f"Flows estimated from the stocks of International Migrant Stock "
+                f"{revision} (migstock)",
+                components=_components(
+                    FLOW_COMPONENTS, flow_concepts, {**codelists, **flow_codelists, **own}
+                ),
+            )
+            artefacts.append(structures["flows"])
         for table, dataflow_id in DATAFLOWS.items():
             if revision in with_rows[table]:
                 artefacts.append(
@@ -442,7 +583,7 @@ def structure_artefacts(
                         agency=AGENCY,
                         version=version,
                         name=f"{DATAFLOW_NAMES[table]}, revision {revision}",
-                        structure=dsd.short_urn,
+                        structure=structures[table].short_urn,
                     )
                 )
     return artefacts
@@ -474,10 +615,11 @@ def _dataflow_schemas(
     """The pysdmx ``Schema`` of ``table``'s dataflow in each revision."""
     from pysdmx.model import DataStructureDefinition
 
+    dsd_id = FLOWS_DSD_ID if table == "flows" else DSD_ID
     structures = {
         artefact.version: artefact
         for artefact in structure_artefacts(con, revisions)
-        if isinstance(artefact, DataStructureDefinition)
+        if isinstance(artefact, DataStructureDefinition) and artefact.id == dsd_id
     }
     schemas = {}
     for number in revisions:
@@ -511,7 +653,7 @@ def sdmx_ml_envelope(
     from pysdmx.io.format import Format
     from pysdmx.io.pd import PandasDataset
 
-    columns = {column: pd.Series([], dtype="string") for column in SDMX_COLUMNS[1:]}
+    columns = {column: pd.Series([], dtype="string") for column in sdmx_columns(table)[1:]}
     datasets = [
         PandasDataset(structure=schema, data=pd.DataFrame(columns))
         for schema in _dataflow_schemas(con, table, revisions).values()
@@ -567,7 +709,7 @@ def obs_elements_sql(table: str, revision: int) -> str:
     attributes = [
         f"CASE WHEN coalesce({column}, '') = '' THEN '' "
         f"ELSE '{column}=\"' || {escaped_sql(column)} || '\" ' END"
-        for column in SDMX_COLUMNS[1:]
+        for column in sdmx_columns(table)[1:]
     ]
     observations = observations_sql(table, revision)
     return (

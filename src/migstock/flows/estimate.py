@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import duckdb
 import numpy as np
 import pandas as pd
@@ -26,6 +28,37 @@ FLOW_COLUMNS = (
 #: The methods, as named in the ``method`` column.
 METHODS = ("demographic_account", "stock_difference_zero", "stock_difference_return")
 
+#: The columns of :attr:`FlowEstimate.account`, in order.
+ACCOUNT_COLUMNS = (
+    "revision",
+    "period_start",
+    "period_end",
+    "sex",
+    "place_code",
+    "start",
+    "end",
+    "inflow",
+    "outflow",
+    "residual",
+)
+
+
+@dataclass(frozen=True)
+class FlowEstimate:
+    """What :func:`estimate_revision` made of a revision: the ``flows`` rows, and the account each
+    place closes under ``demographic_account``.
+
+    ``account`` has one row per period, sex and place (columns :data:`ACCOUNT_COLUMNS`):
+    the place's residents at the start and at the end of the period in the stock
+    tables the account was fitted to (after births and deaths are taken off and the
+    birthplace totals matched), its estimated inflows and outflows, and ``residual`` =
+    (end − start) − (inflow − outflow), which the account makes 0 up to the IPF's
+    tolerance.
+    """
+
+    rows: pd.DataFrame
+    account: pd.DataFrame
+
 
 def period_flows(tables: StockTables, vital: VitalEvents | None = None) -> dict[str, np.ndarray]:
     """The origin × destination flows (diagonal 0) of each method for one period and sex,
@@ -37,8 +70,15 @@ def period_flows(tables: StockTables, vital: VitalEvents | None = None) -> dict[
     else:
         births = deaths = np.zeros(len(tables.codes))
     demo = ffs_demo(tables.start, tables.end, births, deaths, full=False)
+    moves = demo.flows[:, :, 0]  # origin x destination, stayers on the diagonal
+    stayers = np.diag(moves)
     return {
         "demographic_account": demo.od(),
+        # the account of each place (by residence): fitted residents, in- and outflows
+        "account_start": demo.start.sum(axis=0),
+        "account_end": demo.end.sum(axis=0),
+        "account_inflow": moves.sum(axis=0) - stayers,
+        "account_outflow": moves.sum(axis=1) - stayers,
         "stock_difference_zero": ffs_diff(tables.start, tables.end, "zero"),
         "stock_difference_return": ffs_diff(tables.start, tables.end, "return"),
         "vital_events": np.array(vital is not None),
@@ -61,7 +101,20 @@ def estimate_flows(
     ``vital_events`` is false. Rows whose flow is exactly 0 are left out unless
     ``keep_zeros`` (a pair of places absent from a period and sex is then a zero flow).
     """
+    return estimate_revision(con, revision, vital, keep_zeros=keep_zeros).rows
+
+
+def estimate_revision(
+    con: duckdb.DuckDBPyConnection,
+    revision: int,
+    vital: VitalEvents | None = None,
+    *,
+    keep_zeros: bool = False,
+) -> FlowEstimate:
+    """:func:`estimate_flows`' rows and, from the same fits, each place's account
+    (:class:`FlowEstimate`): what the ``flows`` validation checks."""
     frames: list[pd.DataFrame] = []
+    accounts: list[pd.DataFrame] = []
     for tables in stock_tables(con, revision):
         est = period_flows(tables, vital)
         n = len(tables.codes)
@@ -86,7 +139,27 @@ def estimate_flows(
                     }
                 )
             )
+        start, end = est["account_start"], est["account_end"]
+        inflow, outflow = est["account_inflow"], est["account_outflow"]
+        accounts.append(
+            pd.DataFrame(
+                {
+                    "revision": np.int16(revision),
+                    "period_start": np.int16(tables.period_start),
+                    "period_end": np.int16(tables.period_end),
+                    "sex": tables.sex,
+                    "place_code": tables.codes.astype(np.int16),
+                    "start": start,
+                    "end": end,
+                    "inflow": inflow,
+                    "outflow": outflow,
+                    "residual": (end - start) - (inflow - outflow),
+                }
+            )
+        )
     if not frames:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in FLOW_COLUMNS})
-    out = pd.concat(frames, ignore_index=True)
-    return out.loc[:, list(FLOW_COLUMNS)]
+        empty = pd.DataFrame({c: pd.Series(dtype=object) for c in FLOW_COLUMNS})
+        account = pd.DataFrame({c: pd.Series(dtype=object) for c in ACCOUNT_COLUMNS})
+        return FlowEstimate(empty, account)
+    rows = pd.concat(frames, ignore_index=True).loc[:, list(FLOW_COLUMNS)]
+    return FlowEstimate(rows, pd.concat(accounts, ignore_index=True))

@@ -27,9 +27,6 @@ missing.
 
 from __future__ import annotations
 
-import csv
-import gzip
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,8 +34,21 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-#: The columns :func:`read_wpp_indicators` needs.
-WPP_COLUMNS = ("LocID", "Time", "Births", "SRB", "Deaths", "DeathsMale", "DeathsFemale")
+from migstock.flows.wpp_file import (
+    WPP_COLUMNS,
+    find_wpp_indicators,
+    is_wpp_indicators,
+    wpp_header,
+)
+
+__all__ = [
+    "WPP_COLUMNS",
+    "VitalEvents",
+    "WppFormatError",
+    "find_wpp_indicators",
+    "is_wpp_indicators",
+    "read_wpp_indicators",
+]
 
 
 class WppFormatError(ValueError):
@@ -79,34 +89,12 @@ class VitalEvents:
         return births, deaths, complete
 
 
-def _header(path: Path) -> list[str]:
-    opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8-sig", newline="") as fh:  # type: ignore[operator]
-        return next(csv.reader(io.StringIO(fh.readline())), [])
-
-
-def is_wpp_indicators(path: Path) -> bool:
-    """Whether a CSV (or .csv.gz) file has the columns of WPP's demographic indicators."""
-    try:
-        return set(WPP_COLUMNS) <= set(_header(path))
-    except (OSError, UnicodeDecodeError, EOFError, gzip.BadGzipFile):
-        return False
-
-
-def find_wpp_indicators(raw_dir: Path) -> Path | None:
-    """The first ``*.csv`` or ``*.csv.gz`` in ``raw_dir`` (by name) with WPP's columns."""
-    for path in sorted([*raw_dir.glob("*.csv"), *raw_dir.glob("*.csv.gz")]):
-        if is_wpp_indicators(path):
-            return path
-    return None
-
-
 def read_wpp_indicators(path: Path) -> VitalEvents:
     """Annual births and deaths by place and sex from WPP's demographic indicators CSV."""
-    missing = [c for c in WPP_COLUMNS if c not in _header(path)]
+    missing = [c for c in WPP_COLUMNS if c not in wpp_header(path)]
     if missing:
         raise WppFormatError(f"{path}: not WPP demographic indicators, no column {missing}")
-    header = _header(path)
+    header = wpp_header(path)
     cols = [*WPP_COLUMNS, *(["Variant"] if "Variant" in header else [])]
     df = pd.read_csv(path, usecols=cols, low_memory=False)
     if "Variant" in df.columns:

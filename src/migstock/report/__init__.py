@@ -81,7 +81,9 @@ class RunReports:
     validation_dir: Path
     run_id: str = field(default_factory=new_run_id)
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    #: set once the findings were marked open or accepted (:meth:`review`)
+    #: what the run checks: ``load`` (workbooks), ``flows`` (estimated flows), or both;
+    #: ``migstock review`` takes each part's findings from the latest run that checked it
+    parts: tuple[str, ...] = ("load",)
 
     @property
     def run_dir(self) -> Path:
@@ -177,7 +179,7 @@ class RunReports:
         problem = review.review_run(reports, path)
         if problem:
             outcomes.append(Outcome("reviewed findings", Status.WARNING, problem))
-        review.write_findings(self.run_dir, reports, problem)
+        review.write_findings(self.run_dir, reports, problem, self.parts)
 
     def write_summary(
         self,

@@ -195,6 +195,8 @@ def explain(
             finding = Finding(result.severity, result.notes, None, gx_id=result.describe())
         elif result.suite == "reconciliation" and check:
             finding = _reconciliation(result, check, locator, names)
+        elif result.suite == FLOWS_SUITE and check:
+            finding = flow_finding(result, check, report.revision, names)
         else:
             finding = _tidy(result, sources, names)
         finding.dataset = result.dataset
@@ -207,6 +209,9 @@ def check_key(result: CheckResult, check: str | None = None) -> str:
     """The check's name in a finding's ID: what it tests, not how it is worded."""
     if result.suite == "reconciliation" and check:
         return check
+    if result.suite == FLOWS_SUITE and check:
+        method = _method_of(result)
+        return f"flows.{check}" + (f"[{method}]" if method else "")
     if result.expectation == COMPLETENESS:
         return f"{result.dataset}.{COMPLETENESS}"
     where = f" where {result.condition}" if result.condition else ""
@@ -701,3 +706,105 @@ def _difference(expected: Any, actual: Any) -> str:
     gap = abs(actual - expected)
     share = f", {gap / abs(expected):.2%}" if expected else ""
     return f" (differs by {_number(gap)}{share})"
+
+
+# --- checks of estimated flows (suite "flows", rows of migstock.flows.checks) -----------
+
+FLOWS_SUITE = "flows"
+METHOD_WORDS = {
+    "demographic_account": "demographic account",
+    "stock_difference_zero": "stock difference (decreases as 0)",
+    "stock_difference_return": "stock difference (decreases as returns)",
+}
+
+
+def _method_of(result: CheckResult) -> str | None:
+    match = re.search(r"method == '(\w+)'", result.condition or "")
+    return match.group(1) if match else None
+
+
+def flow_check_title(result: CheckResult, check: str) -> str:
+    """One sentence saying what a check of estimated flows means, with its tolerance."""
+    method = _method_of(result)
+    words = f" ({METHOD_WORDS.get(method, method)})" if method else ""
+    high = result.kwargs.get("max_value")
+    if check == "account_identity":
+        tolerance = f" (tolerance: {high:g} person{'s' if high != 1 else ''})" if high else ""
+        return (
+            "Each place's demographic account must close: its residents at the end minus at "
+            "the start of the period equal its estimated inflows minus outflows" + tolerance
+        )
+    if check == "flow_not_negative":
+        if result.expectation == "expect_column_values_to_not_be_null":
+            return f"Every estimated flow must be a number{words}"
+        return f"No estimated flow may be negative{words}"
+    if check == "consecutive_periods":
+        if result.expectation == "expect_column_values_to_not_be_null":
+            return "Each period must start at a reference year of the revision that has a next one"
+        return "Each period must end at the reference year that follows its start"
+    return result.notes or check.replace("_", " ")
+
+
+def flow_finding(result: CheckResult, check: str, revision: int, names: dict[int, str]) -> Finding:
+    """A failed check of estimated flows, each failing row named by place, period, sex."""
+    failures = []
+    for row in result.rows:
+        if not isinstance(row, dict):
+            failures.append(Failure("", True, None, "", f"value found: {row}"))
+            continue
+        failures.append(_flow_failure(check, row, revision, names))
+    return Finding(
+        severity=result.severity,
+        title=flow_check_title(result, check),
+        count=result.unexpected_count,
+        failures=_arab_first(failures),
+        gx_id=result.describe(samples=0),
+    )
+
+
+def _flow_failure(check: str, row: dict[str, Any], revision: int, names: dict[int, str]) -> Failure:
+    start, end = _int(row.get("period_start")), _int(row.get("period_end"))
+    code, origin = _int(row.get("place_code")), _int(row.get("origin_code"))
+    expected, actual = row.get("expected"), row.get("actual")
+    method = str(row.get("method") or "")
+    period = f"{start}–{end}"
+    if check == "account_identity":
+        text = (
+            f"{period}: residents changed by {_signed(expected)} in the stock tables the account "
+            f"was fitted to; estimated inflows − outflows {_signed(actual)}"
+        ) + _difference(expected, actual)
+    elif check == "flow_not_negative":
+        found = "not a number" if _int(actual) is None else _number(actual)
+        source = f", from {_place(origin, names)}" if origin is not None else ""
+        text = f"{period}: smallest estimated flow into it {found}{source}"
+    elif check == "consecutive_periods":
+        after = _int(expected)
+        text = (
+            f"period {period}: the reference year after {start} is {after}"
+            if after is not None
+            else f"period {period}: {start} is not a reference year followed by another"
+        )
+    else:
+        text = f"{period}: expected {_number(expected)}, found {_number(actual)}"
+    sex = row.get("sex")
+    return Failure(
+        place=_place(code, names) if code is not None else "Estimated flows",
+        arab=code in ARAB_COUNTRIES if code is not None else True,
+        year=start,
+        sex=SEX_WORDS.get(str(sex), "") if sex is not None else "",
+        text=text,
+        where=f"flows of revision {revision}, {METHOD_WORDS.get(method, method)}",
+        place_code=code,
+        origin_code=origin,
+        sex_code=None if sex is None else str(sex),
+        value=(
+            f"method={method} period_end={end} "
+            f"expected={_canonical(expected)} actual={_canonical(actual)}"
+        ),
+    )
+
+
+def _signed(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "none"
+    return f"{value:+,.2f}" if not float(value).is_integer() else f"{int(value):+,}"

@@ -501,8 +501,14 @@ def review_run(reports: list[Any], path: Path | None = None) -> str | None:
 # --- what a run leaves behind -----------------------------------------------------------------
 
 
-def write_findings(run_dir: Path, reports: list[Any], problem: str | None = None) -> Path:
-    """``findings.json`` of a run: every finding with its ID and status."""
+def write_findings(
+    run_dir: Path,
+    reports: list[Any],
+    problem: str | None = None,
+    parts: tuple[str, ...] = ("load",),
+) -> Path:
+    """``findings.json`` of a run: every finding with its ID and status, and what the
+    run checked (``parts``: ``load``, the workbooks; ``flows``, estimated flows)."""
     listed = entries(reports)
     for entry in listed:  # the statuses the run gave (apply() ran before)
         failure = entry.failure
@@ -518,6 +524,7 @@ def write_findings(run_dir: Path, reports: list[Any], problem: str | None = None
     document = {
         "run_id": run_dir.name,
         "revisions": [report.revision for report in reports],
+        "parts": list(parts),
         "reviewed_problem": problem,
         "findings": [entry.as_dict() for entry in listed],
     }
@@ -525,18 +532,45 @@ def write_findings(run_dir: Path, reports: list[Any], problem: str | None = None
     return path
 
 
+#: what a run can check: the workbooks it loads or validates, the flows it estimates
+PARTS = ("load", "flows")
+
+
+def part_of(entry: Entry) -> str:
+    """``flows`` for a finding on estimated flows, else ``load``."""
+    return "flows" if entry.check.startswith("flows.") else "load"
+
+
 def latest_findings(validation_dir: Path) -> tuple[str, list[Entry]]:
-    """The run id and findings of the latest run that left ``findings.json``."""
+    """The run id and findings of the latest run that left ``findings.json``.
+
+    A run checks the workbooks (``migstock run``, ``validate``), estimated flows
+    (``migstock flows``) or both (``migstock run --flows``): the findings of each part
+    come from the latest run that checked it, so a ``migstock flows`` after a load
+    lists the load's findings and the new flows' ones (the id names both runs).
+    """
     runs = validation_dir / "runs"
     files = sorted(runs.glob(f"*/{FINDINGS_FILE}")) if runs.is_dir() else []
     if not files:
         raise MigstockError(
             f"no run has left its findings in {runs}: run `migstock run` (or validate) first"
         )
-    path = files[-1]
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-        listed = [Entry(**item) for item in document["findings"]]
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise MigstockError(f"{path}: cannot read the run's findings: {error}") from None
-    return str(document.get("run_id", path.parent.name)), listed
+    wanted = set(PARTS)
+    listed: list[Entry] = []
+    ids: list[str] = []
+    for path in reversed(files):
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+            entries_ = [Entry(**item) for item in document["findings"]]
+            parts = set(document.get("parts") or ["load"])
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise MigstockError(f"{path}: cannot read the run's findings: {error}") from None
+        taken = parts & wanted
+        if not taken:
+            continue
+        listed += [entry for entry in entries_ if part_of(entry) in taken]
+        ids.append(str(document.get("run_id", path.parent.name)))
+        wanted -= taken
+        if not wanted:
+            break
+    return " and ".join(ids), listed

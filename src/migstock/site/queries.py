@@ -66,6 +66,13 @@ class SiteData:
     notes: pd.DataFrame  # revision, code, note_number, note_text
     sources: pd.DataFrame  # revision, dataset, file_name, tables, sha256, citation
     synthetic: bool
+    #: flows estimated from the stocks (``migstock flows``), newest revision with them;
+    #: empty frames and None when the store has none
+    flows: pd.DataFrame = field(default_factory=pd.DataFrame)  # place, period, sex, method, ...
+    flow_origins: pd.DataFrame = field(default_factory=pd.DataFrame)  # place, code, name, flow
+    flow_destinations: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: the ``flow_estimates`` row of that revision (how they were estimated), or None
+    flow_estimate: dict[str, Any] | None = None
     missing: dict[str, brief_queries.Gap] = field(default_factory=dict)  # section -> workbook
     #: what the render computes once per build (per place or for all places), by key
     _split: dict[object, Any] = field(default_factory=dict, repr=False)
@@ -179,6 +186,7 @@ def read_site(db_path: Path) -> SiteData:
             sources=brief_queries.sources(con, brief_queries.NEWEST),
             synthetic=brief_queries.is_synthetic(con),
         )
+        _read_flows(con, data)
         data.missing = _missing(con, data)
         return data
 
@@ -237,3 +245,45 @@ def _newest(con: duckdb.DuckDBPyConnection, table: str, columns: str) -> pd.Data
         f"WHERE revision = (SELECT max(revision) FROM {table}) "
         f"AND {code} IN (SELECT code FROM locations WHERE arab_region) ORDER BY ALL",
     )
+
+
+#: how many origins of newcomers and destinations of leavers a profile lists
+FLOW_TOP = 5
+_FLOW_PLACE = "CASE WHEN level = 'country' THEN CAST(place_code AS VARCHAR) ELSE place END AS place"
+
+
+def _read_flows(con: duckdb.DuckDBPyConnection, data: SiteData) -> None:
+    """The estimated flows of the newest revision that has them, for every Arab place:
+    inflows, outflows and net by period, sex and method, and the main origins of
+    newcomers and destinations of leavers in its last period (both sexes, demographic
+    account). Nothing when the store has no flows (or predates them)."""
+    if not brief_queries.has_relation(con, "flow_estimates"):
+        return
+    found = con.execute(
+        "SELECT * FROM flow_estimates WHERE revision = (SELECT max(revision) FROM flows)"
+    ).df()
+    if found.empty:
+        return
+    data.flow_estimate = found.to_dict("records")[0]
+    revision = int(data.flow_estimate["revision"])
+    data.flows = _df(
+        con,
+        f"SELECT {_FLOW_PLACE}, revision, period_start, period_end, sex, method, inflow, "
+        "outflow, net FROM arab_flows WHERE revision = ? "
+        "ORDER BY place, period_start, sex, method",
+        [revision],
+    )
+    last = "(SELECT max(period_start) FROM flows WHERE revision = ?)"
+    for attribute, view, code in (
+        ("flow_origins", "arab_flow_origins", "origin"),
+        ("flow_destinations", "arab_flow_destinations", "destination"),
+    ):
+        frame = _df(
+            con,
+            f"SELECT {_FLOW_PLACE}, revision, period_start, period_end, {code}_code AS code, "
+            f"{code} AS name, {code}_is_arab AS is_arab, flow, rank FROM {view} "
+            f"WHERE revision = ? AND method = 'demographic_account' AND sex = 'total' "
+            f"AND period_start = {last} AND rank <= ? ORDER BY place, rank",
+            [revision, revision, FLOW_TOP],
+        )
+        setattr(data, attribute, frame)

@@ -167,6 +167,7 @@ def _templates(lang: str) -> dict[str, dict]:
             height=240,
             tooltip=[_tip("name:N", t("col.country")), count_tip],
         )
+    specs["flows"] = _flows_chart(t, rows)
     result = {}
     for key, chart in specs.items():
         spec = charts.spec(chart)
@@ -1114,6 +1115,7 @@ def build_place_page(
     for table in (basis_table(t, data, place), notes_table(t, data, place)):
         if table is not None:
             page.tables[table.key] = table
+    flows_sections(t, data, page)
     revisions = revisions_chart(t, data, place, name)
     if revisions is not None:
         page.charts["revisions"] = revisions
@@ -1136,3 +1138,192 @@ def headline_frame(data: SiteData, page: PlacePage) -> pd.DataFrame:
 
 def region_name(t: Translator) -> str:
     return t.place(None, ARAB_REGION)
+
+
+# ---------------------------------------------------------------- estimated flows
+
+#: the measures of the flows chart and table, in order
+FLOW_MEASURES = ("inflow", "outflow", "net")
+#: the method the profiles show (the others are in the CSV)
+SHOWN_METHOD = "demographic_account"
+
+
+def _flows_chart(t: Translator, rows: alt.Data) -> alt.TopLevelMixin:
+    """Inflows, outflows and net migration per period: bars side by side, by sex."""
+    measure_tip = _tip("measure:N", t("site.flows.col.measure"))
+    period = alt.X(
+        "period:O",
+        title=t("site.flows.col.period"),
+        sort=alt.EncodingSortField("period_start", order="descending" if t.rtl else "ascending"),
+        axis=alt.Axis(labelAngle=0),
+    )
+    chart = (
+        alt.Chart(rows)
+        .transform_filter("datum.sex == sex")
+        .mark_bar()
+        .encode(
+            x=period,
+            xOffset=alt.XOffset("measure:N", sort=alt.EncodingSortField("order")),
+            y=alt.Y(
+                "persons:Q",
+                title=t("site.flows.col.persons"),
+                axis=alt.Axis(orient="right" if t.rtl else "left", format=",.0f", titlePadding=18),
+            ),
+            color=alt.Color(
+                "measure:N",
+                title=None,
+                sort=alt.EncodingSortField("order"),
+                scale=alt.Scale(range=[charts.PALETTE[0], charts.PALETTE[1], charts.PALETTE[2]]),
+                legend=alt.Legend(orient="bottom", direction="horizontal"),
+            ),
+            tooltip=[
+                _tip("period:N", t("site.flows.col.period")),
+                measure_tip,
+                _tip("persons:Q", t("site.flows.col.persons"), ",.0f"),
+            ],
+        )
+        .add_params(alt.param(name="sex", value="total"))
+        .properties(width=charts.WIDTH, height=260)
+    )
+    return chart
+
+
+def _period(t: Translator, start: int, end: int, text: bool = True) -> str:
+    """``1990–1995``; in text (``text``), one left-to-right run that never wraps (an
+    Arabic page would otherwise show 1995–1990); chart labels are laid out by Vega."""
+    if not text:
+        return f"{t.year(start)}–{t.year(end)}"
+    return t._isolate(f"{t.year(start)}\u2060–\u2060{t.year(end)}")
+
+
+@_per_build
+def _flow_numbers(data: SiteData) -> dict[str, tuple]:
+    """Every place's flows, by place key: its table rows (period -> {(measure, sex):
+    persons}, the method shown), the CSV (every sex and method) and the chart rows
+    (period, sex, measure, persons). Made for all places at once."""
+    flows = data.flows
+    if flows.empty:
+        return {}
+    csv = flows.drop(columns=["place"])
+    shown = flows[flows["method"] == SHOWN_METHOD]
+    result = {}
+    for key, frame in shown.groupby("place"):
+        cells: dict[tuple[int, int], dict] = {}
+        long = []
+        for row in frame.itertuples(index=False):
+            period = (int(row.period_start), int(row.period_end))
+            for order, measure in enumerate(FLOW_MEASURES):
+                value = float(getattr(row, measure))
+                cells.setdefault(period, {})[(measure, row.sex)] = value
+                long.append(
+                    {
+                        "period_start": period[0],
+                        "period_end": period[1],
+                        "sex": row.sex,
+                        "measure": measure,
+                        "order": order,
+                        "persons": round(value, 1),
+                    }
+                )
+        mine = csv[flows["place"] == key].reset_index(drop=True)
+        result[str(key)] = (dict(sorted(cells.items())), mine, long)
+    return result
+
+
+def flows_sections(t: Translator, data: SiteData, page: PlacePage) -> None:
+    """ "Estimated movements between reference years": a chart of inflows, outflows and
+    net by period (with its table), and the main origins of newcomers and destinations
+    of leavers in the last period. Nothing when the store has no flows for the place."""
+    numbers = _flow_numbers(data).get(page.place.key)
+    if numbers is None or data.flow_estimate is None:
+        return
+    cells, csv, long = numbers
+    revision = int(data.flow_estimate["revision"])
+    periods = list(cells)
+    table = Table(
+        "flows",
+        t("site.flows.table", revision=t.year(revision)),
+        [
+            t("site.flows.col.period"),
+            *(t(f"site.flows.col.{m}_sex", sex=t(f"site.sex.{s}")) for m in FLOW_MEASURES[:2]
+              for s in SEXES),
+            t("site.flows.col.net"),
+        ],
+        [
+            [
+                Cell(_period(t, *period)),
+                *(_flow_cell(t, row.get((m, s))) for m in FLOW_MEASURES[:2] for s in SEXES),
+                _flow_cell(t, row.get(("net", "total")), signed=True),
+            ]
+            for period, row in cells.items()
+        ],
+        csv,
+    )  # fmt: skip
+    last = periods[-1]
+    latest = cells[last]
+    alt_text = t(
+        "site.flows.alt",
+        place=page.name,
+        n=t.number(len(periods)),
+        first=t.year(periods[0][0]),
+        last=t.year(last[1]),
+        period=_period(t, *last),
+        inflow=t.number(_rounded(latest.get(("inflow", "total")))),
+        outflow=t.number(_rounded(latest.get(("outflow", "total")))),
+        net=t.signed(_rounded(latest.get(("net", "total")))),
+    )
+    labels = {m: t(f"site.flows.measure.{m}") for m in FLOW_MEASURES}
+    rows = [
+        {**row, "period": _period(t, row["period_start"], row["period_end"], text=False)}
+        for row in _named(long, "measure", labels)
+    ]
+    page.charts["flows"] = SiteChart(
+        "flows",
+        t("site.flows.title", place=page.name),
+        alt_text,
+        _chart_spec(t, "flows", rows, alt_text),
+        table,
+        True,
+    )
+    for key, frame in (
+        ("flow_origins", data.flow_origins),
+        ("flow_destinations", data.flow_destinations),
+    ):
+        mine = frame[frame["place"] == page.place.key]
+        if mine.empty:
+            continue
+        first = mine.iloc[0]
+        period = _period(t, int(first["period_start"]), int(first["period_end"]))
+        page.tables[key] = Table(
+            key,
+            t(f"site.{key}.table", period=period, revision=t.year(revision)),
+            [t("col.rank"), t(f"site.{key}.col"), t("site.flows.col.persons")],
+            [
+                [Cell(t.number(int(r.rank))), Cell(t.place(int(r.code), r.name)),
+                 _flow_cell(t, r.flow)]
+                for r in mine.itertuples(index=False)
+            ],
+            mine.drop(columns=["place"]).reset_index(drop=True),
+        )  # fmt: skip
+
+
+def _rounded(value: float | None) -> int | None:
+    return None if value is None or pd.isna(value) else round(float(value))
+
+
+def _flow_cell(t: Translator, value: object, signed: bool = False) -> Cell:
+    """An estimated number of persons, shown rounded to a whole person."""
+    number = _rounded(value)  # type: ignore[arg-type]
+    text = t.signed(number) if signed else t.number(number)
+    return Cell(text, None if number is None else round(float(value), 1))  # type: ignore[arg-type]
+
+
+def flow_citation(data: SiteData) -> dict[str, str | None]:
+    """How the flows shown are cited: the methods, and WPP with its file when used."""
+    estimate = data.flow_estimate or {}
+    return {
+        "method": estimate.get("method_citation"),
+        "wpp": estimate.get("wpp_citation"),
+        "wpp_file": estimate.get("wpp_file"),
+        "wpp_sha256": estimate.get("wpp_sha256"),
+    }

@@ -51,13 +51,16 @@ if TYPE_CHECKING:
     import pandas as pd
 
 SCHEMA_VERSION = 1
-PARTITIONED_TABLES = (
+#: the fact tables a load of workbooks replaces per revision
+STOCK_TABLES = (
     "bilateral_stock",
     "destination_totals",
     "refugees",
     "age_stock",
     "age_population",
 )
+#: tables written as Parquet partitioned by revision (``flows``: by ``publish_flows``)
+PARTITIONED_TABLES = (*STOCK_TABLES, "flows")
 #: tables with a revision column whose rows a load replaces per revision
 REVISION_TABLES = ("data_basis", "location_notes")
 PLAIN_TABLES = (
@@ -69,7 +72,10 @@ PLAIN_TABLES = (
     *REVISION_TABLES,
     "load_changes",
     "load_changes_arab",
+    "flow_estimates",
 )
+#: the order of a partitioned table's rows in its Parquet files
+PARQUET_ORDER = {"flows": "period_start, sex, method, destination_code, origin_code"}
 
 logger = logging.getLogger(__name__)
 
@@ -149,8 +155,76 @@ def load_revisions(
         with _staging_attached(con, loads):
             return _apply(con, loads)
 
-    replaced = {(table, load.revision) for load in loads for table in PARTITIONED_TABLES}
+    replaced = {(table, load.revision) for load in loads for table in STOCK_TABLES}
     return publish(db_path, parquet_dir, build, replaced, before_switch)
+
+
+@dataclass
+class FlowsLoad:
+    """One revision's estimated flows for :func:`publish_flows`: the ``flows`` rows and
+    its ``flow_estimates`` row (how they were estimated)."""
+
+    revision: int
+    rows: pd.DataFrame
+    estimate: dict[str, object]
+
+
+def publish_flows(
+    db_path: Path,
+    parquet_dir: Path,
+    loads: list[FlowsLoad],
+    before_switch: BeforeSwitch | None = None,
+) -> LoadChanges:
+    """Replace the estimated flows of the given revisions, all or nothing, published as
+    a new version in one step (:func:`publish`); only their ``flows`` partitions are
+    written anew. Return what changed (also kept in ``load_changes``)."""
+
+    def build(con: duckdb.DuckDBPyConnection) -> LoadChanges:
+        return _apply_flows(con, loads)
+
+    replaced = {("flows", load.revision) for load in loads}
+    return publish(db_path, parquet_dir, build, replaced, before_switch)
+
+
+def stocks_sha256(con: duckdb.DuckDBPyConnection, revision_number: int) -> str:
+    """The sha256 of the workbooks a revision's stock tables come from (bilateral and
+    destination totals), sorted, comma-separated: what its flows were estimated from."""
+    rows = con.execute(
+        "SELECT DISTINCT raw_sha256 FROM bilateral_stock WHERE revision = ? UNION "
+        "SELECT DISTINCT raw_sha256 FROM destination_totals WHERE revision = ? ORDER BY 1",
+        [revision_number, revision_number],
+    ).fetchall()
+    return ",".join(sha for (sha,) in rows)
+
+
+def _apply_flows(con: duckdb.DuckDBPyConnection, loads: list[FlowsLoad]) -> LoadChanges:
+    import pandas as pd
+
+    ensure_schema(con)
+    changes = LoadChanges(datetime.now(UTC))
+    con.execute("BEGIN TRANSACTION")
+    for load in loads:
+        used = load.estimate.get("stocks_sha256")
+        if used is not None and used != stocks_sha256(con, load.revision):
+            raise StoreError(
+                f"the stocks of revision {load.revision} changed while its flows were "
+                "estimated (a load published meanwhile): run `migstock flows` again"
+            )
+        con.execute(  # the version replaced, to compare with (what changed)
+            "CREATE OR REPLACE TEMP TABLE replaced AS SELECT * FROM flows WHERE revision = ?",
+            [load.revision],
+        )
+        con.execute("DELETE FROM flows WHERE revision = ?", [load.revision])
+        _insert(con, "flows", load.rows)
+        changes.tables.append(_compare(con, "flows", load.revision))
+        con.execute("DELETE FROM flow_estimates WHERE revision = ?", [load.revision])
+        _insert(con, "flow_estimates", pd.DataFrame([load.estimate]))
+    _record_changes(con, changes)
+    con.execute(_sql("views.sql"))
+    apply_comments(con)
+    con.execute("COMMIT")
+    con.execute("CHECKPOINT")
+    return changes
 
 
 def publish(
@@ -453,7 +527,7 @@ def _apply(con: duckdb.DuckDBPyConnection, loads: list[RevisionLoad]) -> LoadCha
             "INSERT INTO revisions VALUES (?, ?, ?, ?, ?)",
             [entry.revision, entry.title, entry.published, entry.citation, LICENCE],
         )
-        for table in (*PARTITIONED_TABLES, *REVISION_TABLES):
+        for table in (*STOCK_TABLES, *REVISION_TABLES):
             frame = getattr(load, table)
             if frame is None:
                 continue
@@ -500,6 +574,7 @@ ROW_KEYS = {
     "age_population": ("year", "destination_code", "sex", "age_group"),
     "data_basis": ("destination_code",),
     "location_notes": ("location_code", "note_number"),
+    "flows": ("period_start", "period_end", "origin_code", "destination_code", "sex", "method"),
 }
 LINEAGE_COLUMNS = ("revision", "raw_sha256", "source_sheet", "source_row")
 #: how many of the largest changes for Arab countries a load keeps
@@ -751,9 +826,10 @@ def export_parquet(
             fresh = replaced is None or (table, number) in replaced
             if not fresh and _linked(earlier, folder):
                 continue
+            order = PARQUET_ORDER.get(table, "year, destination_code")
             con.execute(
                 f"COPY (SELECT * EXCLUDE (revision) FROM {table} WHERE revision = {int(number)} "
-                f"ORDER BY year, destination_code) TO '{folder / 'data_0.parquet'}' "
+                f"ORDER BY {order}) TO '{folder / 'data_0.parquet'}' "
                 "(FORMAT parquet)"
             )
     for table in PLAIN_TABLES:

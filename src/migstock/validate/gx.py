@@ -27,7 +27,7 @@ SAMPLE_SIZE = 20
 #: failing rows kept in memory for the reports (the result files keep SAMPLE_SIZE)
 MAX_ROWS = 5_000
 #: suites whose detailed run lists every failing row (their frames are small)
-COMPLETE_SUITES = ("reconciliation",)
+COMPLETE_SUITES = ("reconciliation", "flows")
 #: suites validated in detail at once: real data trips one of their warnings in
 #: nearly every revision, so a quick run would nearly always be followed by a detailed one
 DETAILED_FIRST_SUITES = ("reconciliation",)
@@ -40,6 +40,7 @@ SUITES = (
     "age_stock",
     "age_population",
     "reconciliation",
+    "flows",
 )
 #: the expectation name of what the parser found missing from a workbook
 COMPLETENESS = "workbook_is_complete"

@@ -160,3 +160,33 @@ CREATE TABLE IF NOT EXISTS load_changes_arab (
     migrants_before BIGINT,
     migrants_after BIGINT
 );
+
+-- flows estimated from the bilateral stocks (migstock flows): one revision replaced at a time
+CREATE TABLE IF NOT EXISTS flows (
+    revision SMALLINT NOT NULL,
+    period_start SMALLINT NOT NULL,
+    period_end SMALLINT NOT NULL,
+    origin_code SMALLINT NOT NULL,
+    destination_code SMALLINT NOT NULL,
+    sex VARCHAR NOT NULL,
+    method VARCHAR NOT NULL,
+    flow DOUBLE NOT NULL,
+    vital_events BOOLEAN NOT NULL
+);
+
+-- how each revision's flows were estimated: when, from which stocks and births and deaths
+CREATE TABLE IF NOT EXISTS flow_estimates (
+    revision SMALLINT PRIMARY KEY,
+    estimated_at TIMESTAMPTZ NOT NULL,
+    periods VARCHAR NOT NULL,
+    places SMALLINT NOT NULL,
+    flow_rows BIGINT NOT NULL,
+    vital_events BOOLEAN NOT NULL,
+    stocks_sha256 VARCHAR NOT NULL,
+    wpp_file VARCHAR,
+    wpp_sha256 VARCHAR,
+    wpp_size_bytes BIGINT,
+    wpp_citation VARCHAR,
+    method_citation VARCHAR NOT NULL,
+    software VARCHAR NOT NULL
+);

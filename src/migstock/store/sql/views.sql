@@ -259,3 +259,81 @@ CREATE OR REPLACE VIEW latest_arab_migrants_by_age AS
 SELECT * FROM arab_migrants_by_age WHERE revision = (SELECT max(revision) FROM age_stock);
 CREATE OR REPLACE VIEW latest_arab_migrant_age_structure AS
 SELECT * FROM arab_migrant_age_structure WHERE revision = (SELECT max(revision) FROM age_stock);
+
+-- Flows estimated from the stocks (table flows) for the Arab region. A sub-region's or
+-- the region's inflows come from outside it (moves between its members are inside it).
+CREATE OR REPLACE VIEW arab_flow_units AS
+SELECT code, 'country' AS level, CAST(code AS VARCHAR) AS unit, code AS place_code, name AS place,
+       arab_subregion AS subregion
+FROM locations WHERE arab_region
+UNION ALL
+SELECT code, 'subregion', arab_subregion, NULL::SMALLINT, arab_subregion, arab_subregion
+FROM locations WHERE arab_region AND arab_subregion IS NOT NULL
+UNION ALL
+SELECT code, 'region', 'Arab region', NULL::SMALLINT, 'Arab region', NULL
+FROM locations WHERE arab_region;
+
+CREATE OR REPLACE VIEW arab_flow_origins AS
+SELECT f.revision, f.period_start, f.period_end, f.sex, f.method,
+       u.level, u.place_code, u.place, f.origin_code, o.name AS origin,
+       coalesce(o.arab_region, false) AS origin_is_arab,
+       sum(f.flow) AS flow,
+       row_number() OVER (PARTITION BY f.revision, f.period_start, f.sex, f.method, u.unit
+                          ORDER BY sum(f.flow) DESC, o.name) AS rank
+FROM flows f
+JOIN arab_flow_units u ON u.code = f.destination_code
+LEFT JOIN arab_flow_units inside ON inside.code = f.origin_code AND inside.unit = u.unit
+LEFT JOIN locations o ON o.code = f.origin_code
+WHERE inside.code IS NULL
+GROUP BY f.revision, f.period_start, f.period_end, f.sex, f.method, u.level, u.unit,
+         u.place_code, u.place, f.origin_code, o.name, o.arab_region;
+
+CREATE OR REPLACE VIEW arab_flow_destinations AS
+SELECT f.revision, f.period_start, f.period_end, f.sex, f.method,
+       u.level, u.place_code, u.place, f.destination_code, d.name AS destination,
+       coalesce(d.arab_region, false) AS destination_is_arab,
+       sum(f.flow) AS flow,
+       row_number() OVER (PARTITION BY f.revision, f.period_start, f.sex, f.method, u.unit
+                          ORDER BY sum(f.flow) DESC, d.name) AS rank
+FROM flows f
+JOIN arab_flow_units u ON u.code = f.origin_code
+LEFT JOIN arab_flow_units inside ON inside.code = f.destination_code AND inside.unit = u.unit
+LEFT JOIN locations d ON d.code = f.destination_code
+WHERE inside.code IS NULL
+GROUP BY f.revision, f.period_start, f.period_end, f.sex, f.method, u.level, u.unit,
+         u.place_code, u.place, f.destination_code, d.name, d.arab_region;
+
+CREATE OR REPLACE VIEW arab_flows AS
+WITH moves AS (
+    SELECT revision, period_start, period_end, sex, method, level, place_code, place,
+           flow AS inflow, 0.0 AS outflow, origin_is_arab AS other_end_arab
+    FROM arab_flow_origins
+    UNION ALL
+    SELECT revision, period_start, period_end, sex, method, level, place_code, place,
+           0.0, flow, destination_is_arab
+    FROM arab_flow_destinations
+)
+SELECT revision, period_start, period_end, sex, method, level, place_code, place,
+       sum(inflow) AS inflow, sum(outflow) AS outflow, sum(inflow) - sum(outflow) AS net,
+       sum(inflow) FILTER (WHERE other_end_arab) AS inflow_from_arab,
+       sum(outflow) FILTER (WHERE other_end_arab) AS outflow_to_arab
+FROM moves
+GROUP BY ALL;
+
+CREATE OR REPLACE VIEW intra_arab_flows AS
+SELECT f.revision, f.period_start, f.period_end, f.sex, f.method,
+       f.origin_code, o.name AS origin, o.arab_subregion AS origin_subregion,
+       f.destination_code, d.name AS destination, d.arab_subregion AS destination_subregion,
+       f.flow
+FROM flows f
+JOIN locations o ON o.code = f.origin_code AND o.arab_region
+JOIN locations d ON d.code = f.destination_code AND d.arab_region;
+
+CREATE OR REPLACE VIEW latest_arab_flows AS
+SELECT * FROM arab_flows WHERE revision = (SELECT max(revision) FROM flows);
+CREATE OR REPLACE VIEW latest_arab_flow_origins AS
+SELECT * FROM arab_flow_origins WHERE revision = (SELECT max(revision) FROM flows);
+CREATE OR REPLACE VIEW latest_arab_flow_destinations AS
+SELECT * FROM arab_flow_destinations WHERE revision = (SELECT max(revision) FROM flows);
+CREATE OR REPLACE VIEW latest_intra_arab_flows AS
+SELECT * FROM intra_arab_flows WHERE revision = (SELECT max(revision) FROM flows);
