@@ -404,8 +404,10 @@ def is_synthetic(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def workbook(revision: int, dataset: str) -> str:
-    """The official file name of a revision's workbook (newest catalog revision <= it)."""
-    entries = [entry for entry in CATALOG if entry.revision <= revision] or list(CATALOG)
+    """The official file name of a revision's workbook (newest catalog revision <= it that
+    publishes ``dataset``: the age workbook of 2024 is 2020's)."""
+    publishing = [entry for entry in CATALOG if entry.has(dataset)]  # type: ignore[arg-type]
+    entries = [entry for entry in publishing if entry.revision <= revision] or publishing
     return max(entries, key=lambda entry: entry.revision).file(dataset).file_name  # type: ignore[arg-type]
 
 
