@@ -293,3 +293,27 @@ def test_a_run_that_loads_only_the_bilateral_workbook_writes_the_pages(
     assert summary.site is not None and summary.site.index.exists()
     assert "population" in summary.site.data.missing  # type: ignore[union-attr]
 
+
+# ---------------------------------------------------------------- no migrants by age
+
+
+@pytest.mark.parametrize("name", ["totals only", "bilateral only", "one revision"])
+def test_every_page_of_a_store_without_age_data_is_built_and_says_so(
+    sites: Callable[[str], Path], stores: dict[str, Path], tmp_path: Path, name: str
+) -> None:
+    """No age workbook loaded: every profile has the age section, naming the workbook in
+    both languages, and no age chart, table or CSV; the brief has no age line."""
+    site = sites(name)
+    assert len(_pages(site)) == 58
+    for lang in LANGS:
+        t = Translator(lang)  # type: ignore[arg-type]
+        for page_path in sorted((site / ("" if lang == "en" else "ar/") / "places").glob("*.html")):
+            page = page_path.read_text()
+            assert '<section id="age"' in page, page_path
+            assert "age" in _gaps(page) and _escaped(t("gap.age")) in page, page_path
+            assert 'data-chart="migrants_by_age"' not in page
+            assert 'data-table="age_structure"' not in page
+        brief = build_brief(stores[name], lang, tmp_path / lang, pdf=False)  # type: ignore[arg-type]
+        assert 'class="age-line"' not in brief.html.read_text()
+        assert brief.data.age is None
+    assert not list(site.glob("downloads/*/migrants_by_age.csv"))
