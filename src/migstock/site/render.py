@@ -1219,42 +1219,47 @@ def _age_numbers(data: SiteData) -> dict[str, tuple]:
     its rows (age group, male, female, total, the group's share of all migrants, population,
     migrants' share of it; the all-ages row last) as the CSV and as dicts, the chart rows
     (age, sex, migrants, pct: the group's share of the migrants of that sex) and the
-    pyramid's half-width. Made for all places at once."""
-    result: dict[str, tuple] = {}
-    if data.age.empty:
-        return result
+    pyramid's half-width. Made for all places at once (one reshaping, then split)."""
+    frame = data.age
+    if frame.empty:
+        return {}
     groups = [*AGE_GROUPS, "total"]
-    for key, rows in data.age.groupby("place", sort=False):
-        bands = rows[rows["age_group"] != "total"]
-        if bands["migrants"].isna().all():
-            continue
-        wide = rows.pivot(index="age_group", columns="sex", values="migrants").reindex(
-            index=groups, columns=list(SEXES)
-        )
-        both = rows[rows["sex"] == "total"].set_index("age_group").reindex(groups)
-        csv = pd.DataFrame(
-            {
-                "revision": data.age_revision,
-                "year": data.age_year,
-                "age_group": groups,
-                "male": wide["male"].astype("Int64").to_numpy(),
-                "female": wide["female"].astype("Int64").to_numpy(),
-                "total": wide["total"].astype("Int64").to_numpy(),
-                "pct_of_migrants": both["pct_of_migrants"].astype(float).to_numpy(),
-                "population": both["population"].astype("Int64").to_numpy(),
-                "migrant_share_of_population_pct": both["migrant_share_of_population_pct"]
-                .astype(float)
-                .to_numpy(),
-            }
-        )
-        long = [
+    bands = frame[(frame["age_group"] != "total") & frame["migrants"].notna()]
+    charted = bands[bands["sex"] != "total"]
+    places = [str(key) for key in bands["place"].unique()]  # some group has a value
+    index = pd.MultiIndex.from_product([places, groups], names=["place", "age_group"])
+    counts = frame.pivot(index=["place", "age_group"], columns="sex", values="migrants")
+    counts = counts.reindex(index=index, columns=list(SEXES))
+    both = frame[frame["sex"] == "total"].set_index(["place", "age_group"]).reindex(index)
+    every = pd.DataFrame(
+        {
+            "revision": data.age_revision,
+            "year": data.age_year,
+            "age_group": index.get_level_values("age_group"),
+            "male": counts["male"].astype("Int64").to_numpy(),
+            "female": counts["female"].astype("Int64").to_numpy(),
+            "total": counts["total"].astype("Int64").to_numpy(),
+            "pct_of_migrants": both["pct_of_migrants"].astype(float).to_numpy(),
+            "population": both["population"].astype("Int64").to_numpy(),
+            "migrant_share_of_population_pct": both["migrant_share_of_population_pct"]
+            .astype(float)
+            .to_numpy(),
+        }
+    )
+    long: dict[str, list[dict]] = {}
+    for row in charted[["place", "age_group", "sex", "migrants", "pct_of_migrants"]].to_dict(
+        "records"
+    ):
+        long.setdefault(str(row["place"]), []).append(
             {"age": row["age_group"], "sex": row["sex"], "migrants": int(row["migrants"]),
              "pct": _float(row["pct_of_migrants"])}
-            for row in bands[bands["sex"] != "total"].to_dict("records")
-            if not pd.isna(row["migrants"])
-        ]  # fmt: skip
-        largest = max((row["migrants"] for row in long), default=0)
-        result[str(key)] = (csv, csv.to_dict("records"), long, _nice_extent(largest))
+        )  # fmt: skip
+    result: dict[str, tuple] = {}
+    size = len(groups)
+    for i, key in enumerate(places):
+        csv = every.iloc[i * size : (i + 1) * size].reset_index(drop=True)
+        largest = max((row["migrants"] for row in long.get(key, [])), default=0)
+        result[key] = (csv, csv.to_dict("records"), long.get(key, []), _nice_extent(largest))
     return result
 
 
@@ -1328,7 +1333,7 @@ def age_structure_table(t: Translator, data: SiteData, place: Place) -> Table | 
     """The shares of children (under 15, under 20), of ages 20–64 and 65 and over, and the
     median age of women, men and both, beside the sub-region's and the region's (None
     without age data for the place)."""
-    structures = _age_structures(data)
+    structures, frames = _age_structures(data), _age_structure_frames(data)
     if place.key not in structures:
         return None
     chain = [other for other in _comparators(data, place) if other.key in structures]
@@ -1342,15 +1347,12 @@ def age_structure_table(t: Translator, data: SiteData, place: Place) -> Table | 
             else:
                 cells.append(_pct(t, value))
         rows.append(cells)
-    keys = {other.key for other in chain}
-    frame = data.age_structure[data.age_structure["place"].astype(str).isin(keys)]
-    order = {other.key: i for i, other in enumerate(chain)}
-    frame = frame.assign(
-        revision=data.age_revision,
-        year=data.age_year,
-        code=frame["code"].astype("Int64"),
-        _order=frame["place"].astype(str).map(order),
-    ).sort_values(["_order", "sex"], kind="stable")
+    csv = _once(
+        data,
+        "age_structure",
+        place,
+        lambda: pd.concat([frames[other.key] for other in chain], ignore_index=True),
+    )
     return Table(
         "age_structure",
         t(
@@ -1360,8 +1362,22 @@ def age_structure_table(t: Translator, data: SiteData, place: Place) -> Table | 
         ),
         [t("col.measure"), *(place_name(t, other) for other in chain)],
         rows,
-        frame[AGE_STRUCTURE_CSV].reset_index(drop=True),
+        csv,
     )
+
+
+@_per_build
+def _age_structure_frames(data: SiteData) -> dict[str, pd.DataFrame]:
+    """The age structure CSV rows of each place (its three sexes), by place key."""
+    frame = data.age_structure.assign(
+        revision=data.age_revision,
+        year=data.age_year,
+        code=data.age_structure["code"].astype("Int64"),
+    )
+    return {
+        str(key): part[AGE_STRUCTURE_CSV].reset_index(drop=True)
+        for key, part in frame.groupby("place", sort=False)
+    }
 
 
 def _age_note(t: Translator, data: SiteData, place: Place, name: str) -> str | None:
