@@ -86,3 +86,23 @@ def test_the_sources_name_the_tables_of_the_age_workbooks(real_store: Path, tmp_
     ages = sources[sources["dataset"] == "age"]
     assert sorted(ages["revision"]) == [2019, 2020]
     assert all(tables and "Table 1" in tables for tables in ages["tables"]), ages
+
+
+def test_a_source_file_without_rows_lists_no_tables_rather_than_nan(
+    real_store: Path, tmp_path: Path
+) -> None:
+    """The About page and the brief's sources show an empty cell, never "nan"."""
+    import shutil
+
+    from migstock.brief import queries
+
+    db = tmp_path / "migstock.duckdb"
+    shutil.copy(real_store, db)
+    with duckdb.connect(str(db)) as con:
+        con.execute("DELETE FROM age_stock WHERE revision = 2019")
+        con.execute("DELETE FROM age_population WHERE revision = 2019")
+    with queries.connect(db) as con:
+        sources = queries.sources(con, queries.NEWEST)
+    tables = dict(zip(sources["file_name"], sources["tables"], strict=True))
+    assert tables["UN_MigrantStockByAgeAndSex_2019.xlsx"] == ""
+    assert tables["undesa_pd_2020_ims_stock_by_age_sex_and_destination.xlsx"] == "Table 1, Table 2"

@@ -406,7 +406,8 @@ def sources(con: duckdb.DuckDBPyConnection, up_to: int) -> pd.DataFrame:
         con,
         f"WITH sheets AS ({sheets}) "
         "SELECT f.revision, f.dataset, f.file_name, "
-        "string_agg(DISTINCT s.source_sheet, ', ' ORDER BY s.source_sheet) AS tables, "
+        "coalesce(string_agg(DISTINCT s.source_sheet, ', ' ORDER BY s.source_sheet), '') "
+        "AS tables, "
         "f.sha256, f.citation FROM raw_files f LEFT JOIN sheets s ON s.raw_sha256 = f.sha256 "
         "WHERE f.revision <= ? GROUP BY ALL ORDER BY f.revision DESC, f.dataset, f.file_name",
         [*(up_to for _ in tables), up_to],
