@@ -135,11 +135,18 @@ def bilateral_2024_path(tmp_path_factory: pytest.TempPathFactory, export_2024) -
 
 
 @pytest.fixture(scope="session")
+def real_age_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder of the real store's age workbooks (:func:`age_workbooks_from_totals`)."""
+    return tmp_path_factory.mktemp("age-workbooks")
+
+
+@pytest.fixture(scope="session")
 def real_store(
     tmp_path_factory: pytest.TempPathFactory,
     official_dir: Path,
     bilateral_2019_path: Path,
     bilateral_2024_path: Path,
+    real_age_dir: Path,
 ) -> Path:
     """A store built (without Prefect) from the official workbooks plus the 2019 and
     2024 bilateral layouts holding the real export values, and age workbooks of 2019 and
@@ -154,7 +161,7 @@ def real_store(
 
     paths = [*find_local_files(official_dir), bilateral_2019_path, bilateral_2024_path]
     prepared = [prepare_file(local_file(path, "raw-dir")) for path in paths]
-    ages = age_workbooks_from_totals(prepared, tmp_path_factory.mktemp("age-workbooks"))
+    ages = age_workbooks_from_totals(prepared, real_age_dir)
     prepared += [prepare_file(local_file(path, "raw-dir")) for path in ages]
     loads = [revision_load(n, files) for n, files in group_by_revision(prepared).items()]
     db = tmp_path_factory.mktemp("real-store") / "migstock.duckdb"
