@@ -135,15 +135,23 @@ def bilateral_2024_path(tmp_path_factory: pytest.TempPathFactory, export_2024) -
 
 
 @pytest.fixture(scope="session")
+def real_age_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder of the real store's age workbooks (:func:`age_workbooks_from_totals`)."""
+    return tmp_path_factory.mktemp("age-workbooks")
+
+
+@pytest.fixture(scope="session")
 def real_store(
     tmp_path_factory: pytest.TempPathFactory,
     official_dir: Path,
     bilateral_2019_path: Path,
     bilateral_2024_path: Path,
+    real_age_dir: Path,
 ) -> Path:
     """A store built (without Prefect) from the official workbooks plus the 2019 and
-    2024 bilateral layouts holding the real export values, with its exchange files (as
-    the pipeline loads it)."""
+    2024 bilateral layouts holding the real export values, and age workbooks of 2019 and
+    2020 (:func:`age_workbooks_from_totals`), with its exchange files (as the pipeline
+    loads it)."""
     from migstock.acquire import find_local_files
     from migstock.acquire.provenance import local_file
     from migstock.exchange import publish_exchange
@@ -153,6 +161,8 @@ def real_store(
 
     paths = [*find_local_files(official_dir), bilateral_2019_path, bilateral_2024_path]
     prepared = [prepare_file(local_file(path, "raw-dir")) for path in paths]
+    ages = age_workbooks_from_totals(prepared, real_age_dir)
+    prepared += [prepare_file(local_file(path, "raw-dir")) for path in ages]
     loads = [revision_load(n, files) for n, files in group_by_revision(prepared).items()]
     db = tmp_path_factory.mktemp("real-store") / "migstock.duckdb"
     load_revisions(db, db.parent / "parquet", loads, before_switch=publish_exchange)
@@ -174,3 +184,34 @@ def flows_store(real_store: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     result = refresh_flows(db, [2024], raw_dir=folder / "no-raw-files")
     assert result.version is not None and not result.failed
     return db
+
+
+#: the age workbooks of the real store: (revision, official file name)
+AGE_WORKBOOKS = {
+    2019: "UN_MigrantStockByAgeAndSex_2019.xlsx",
+    2020: "undesa_pd_2020_ims_stock_by_age_sex_and_destination.xlsx",
+}
+#: the Arab country the real store's age workbooks leave out (a place without age data)
+NO_AGE_DATA = 174  # Comoros
+
+
+def age_workbooks_from_totals(prepared: list, folder: Path) -> list[Path]:
+    """Age workbooks of 2019 and 2020 in their layouts, under their official names, whose
+    all-ages totals are the official totals workbooks' (each sex split over the 16 bands
+    by a **synthetic** profile: no UN age workbook is in shared): the world, every Arab
+    country but Comoros (:data:`NO_AGE_DATA`) and France."""
+    from migstock.demo.samples import write_age_workbook
+    from migstock.regions import ARAB_COUNTRIES
+    from tests.age_workbooks import age_from_totals
+
+    written = []
+    for number, name in AGE_WORKBOOKS.items():
+        (totals,) = [
+            f for f in prepared if f.revision == number and f.dataset == "destination_totals"
+        ]
+        names = dict(zip(totals.names["code"], totals.names["name"], strict=True))
+        codes = [900, *sorted(set(ARAB_COUNTRIES) - {NO_AGE_DATA}), 250]
+        migrants, population = age_from_totals(totals.rows, names, codes)
+        years = sorted(migrants[(names[900], 900)])
+        written.append(write_age_workbook(folder / name, number, years, migrants, population))
+    return written

@@ -34,6 +34,8 @@ from tests.real_exports import write_2024_bilateral
 
 TOTALS_2024 = "undesa_pd_2024_ims_stock_by_sex_and_destination.xlsx"
 BILATERAL_2024 = "undesa_pd_2024_ims_stock_by_sex_destination_and_origin.xlsx"
+#: the age workbook that would fill the age section: 2024 publishes none, 2020's is newest
+AGE_2020 = "undesa_pd_2020_ims_stock_by_age_sex_and_destination.xlsx"
 SAUDI_ARABIA = 682
 LANGS = ("en", "ar")
 
@@ -148,8 +150,10 @@ def test_pages_of_a_store_with_only_bilateral_stocks_say_the_share_needs_populat
         "refugees": "undesa_pd_2020_ims_stock_by_sex_and_destination.xlsx (Table 6)",
         "data_basis": f"{TOTALS_2024} (Table 1)",
         "notes": f"{TOTALS_2024} (NOTES)",
+        "age": AGE_2020,
     }
     assert _escaped(t("gap.population")) in page
+    assert _escaped(t("gap.age")) in page
     assert 'data-chart="migrant_share"' not in page and '<section id="migrant_share"' in page
     ((migrants,),) = _sql(
         db,
@@ -202,7 +206,10 @@ def test_pages_and_brief_of_a_store_with_only_totals(
 ) -> None:
     site, db = sites("totals only"), stores["totals only"]
     page = _page(site, lang, "sau")
-    assert _gaps(page) == {"bilateral": "UN_MigrantStockByOriginAndDestination_2019.xlsx (Table 1)"}
+    assert _gaps(page) == {
+        "bilateral": "UN_MigrantStockByOriginAndDestination_2019.xlsx (Table 1)",
+        "age": "UN_MigrantStockByAgeAndSex_2019.xlsx",  # the newest revision loaded: 2019
+    }
     assert 'data-chart="migrant_share"' in page and 'data-chart="origins"' not in page
     ((share,),) = _sql(
         db,
@@ -223,7 +230,10 @@ def test_pages_and_brief_of_a_store_with_one_revision(
 ) -> None:
     site, db = sites("one revision"), stores["one revision"]
     page = _page(site, lang, "sau")
-    assert set(_gaps(page)) == {"refugees"}  # 2024 publishes no refugee table
+    assert _gaps(page) == {  # 2024 publishes no refugee table, nor migrants by age
+        "refugees": "undesa_pd_2020_ims_stock_by_sex_and_destination.xlsx (Table 6)",
+        "age": AGE_2020,
+    }
     figures = _figures(page)
     assert "revision_change" not in figures  # nothing to compare with
     ((migrants, share),) = _sql(
@@ -282,3 +292,28 @@ def test_a_run_that_loads_only_the_bilateral_workbook_writes_the_pages(
     assert "country pages" not in statuses, summary.outcomes
     assert summary.site is not None and summary.site.index.exists()
     assert "population" in summary.site.data.missing  # type: ignore[union-attr]
+
+
+# ---------------------------------------------------------------- no migrants by age
+
+
+@pytest.mark.parametrize("name", ["totals only", "bilateral only", "one revision"])
+def test_every_page_of_a_store_without_age_data_is_built_and_says_so(
+    sites: Callable[[str], Path], stores: dict[str, Path], tmp_path: Path, name: str
+) -> None:
+    """No age workbook loaded: every profile has the age section, naming the workbook in
+    both languages, and no age chart, table or CSV; the brief has no age line."""
+    site = sites(name)
+    assert len(_pages(site)) == 58
+    for lang in LANGS:
+        t = Translator(lang)  # type: ignore[arg-type]
+        for page_path in sorted((site / ("" if lang == "en" else "ar/") / "places").glob("*.html")):
+            page = page_path.read_text()
+            assert '<section id="age"' in page, page_path
+            assert "age" in _gaps(page) and _escaped(t("gap.age")) in page, page_path
+            assert 'data-chart="migrants_by_age"' not in page
+            assert 'data-table="age_structure"' not in page
+        brief = build_brief(stores[name], lang, tmp_path / lang, pdf=False)  # type: ignore[arg-type]
+        assert 'class="age-line"' not in brief.html.read_text()
+        assert brief.data.age is None
+    assert not list(site.glob("downloads/*/migrants_by_age.csv"))

@@ -13,6 +13,7 @@ category axis sits on the right.
 
 from __future__ import annotations
 
+import json
 import re
 from itertools import count
 
@@ -208,3 +209,90 @@ def bar_chart(
     if sex is not None:
         chart = chart.add_params(alt.param(name="sex", value="total"))
     return chart.properties(width=WIDTH - 120, height=height)
+
+
+def pyramid_chart(
+    data: pd.DataFrame | alt.Data,
+    *,
+    age: str,
+    order: list[str],
+    value: str,
+    sex: str,
+    sex_labels: dict[str, str],
+    value_title: str,
+    rtl: bool,
+    tooltip: list[alt.Tooltip] | None = None,
+    height: int = 340,
+    axis_description: str | None = None,
+) -> alt.TopLevelMixin:
+    """A population pyramid: one horizontal bar per age group (``age``, ``order``: oldest
+    on top) and sex (``sex``: 'male' or 'female'), men to the left of zero and women to the
+    right, in both languages (as demographers draw it, in Arabic too); the age axis is on
+    the right in right-to-left pages, like the category axis of the other charts.
+
+    The value axis is symmetric around zero and shows magnitudes on both sides; its
+    half-width is the parameter ``extent`` (set per chart to the largest bar, so both
+    halves have the same scale). ``sex_labels`` ('male', 'female': words) name each half
+    above it, in its colour (no legend to decode). What a screen reader says of a bar is
+    its sex, age group and count (never the negative number that draws a man's bar);
+    ``axis_description``, of the value axis."""
+    male, female = (json.dumps(sex_labels[s], ensure_ascii=False) for s in ("male", "female"))
+    colours = alt.Scale(domain=["male", "female"], range=[PALETTE[0], PALETTE[1]])
+    x_axis = alt.X(
+        "signed:Q",
+        title=value_title,
+        scale=alt.Scale(domain=alt.ExprRef(expr="[-extent, extent]"), nice=False),
+        axis=alt.Axis(
+            labelExpr="format(abs(datum.value), ',')",
+            tickCount=6,
+            labelFlush=True,
+            **({"description": axis_description} if axis_description else {}),
+        ),
+    )
+    y_axis = alt.Y(
+        f"{age}:N",
+        title=None,  # the groups name themselves ("0–4"); a rotated title would crowd them
+        sort=order,
+        scale=alt.Scale(paddingInner=0.08),
+        axis=alt.Axis(orient="right" if rtl else "left", labelLimit=160),
+    )
+    bars = (
+        alt.Chart(data)
+        .transform_calculate(
+            signed=f"datum.{sex} === 'male' ? -datum.{value} : datum.{value}",
+            sex_label=f"datum.{sex} === 'male' ? {male} : {female}",
+        )
+        .transform_calculate(
+            described=f"datum.sex_label + ', ' + datum.{age} + ': ' + format(datum.{value}, ',')"
+        )
+        .mark_bar()
+        .encode(
+            x=x_axis,
+            y=y_axis,
+            color=alt.Color(f"{sex}:N", scale=colours, legend=None),
+            description="described:N",
+        )
+    )
+    if tooltip:
+        bars = bars.encode(tooltip=tooltip)
+    halves = (  # one row per sex of the same data: the name of each half above it
+        alt.Chart(data)
+        .transform_aggregate(groupby=[sex])
+        .transform_calculate(
+            half=f"datum.{sex}",
+            signed=f"datum.{sex} === 'male' ? -extent / 2 : extent / 2",
+            label=f"datum.{sex} === 'male' ? {male} : {female}",
+        )
+        .mark_text(fontWeight="bold", fontSize=13, baseline="bottom")
+        .encode(
+            x=alt.X("signed:Q"),
+            y=alt.value(-6),
+            text="label:N",
+            color=alt.Color("half:N", scale=colours, legend=None),
+        )
+    )
+    return (
+        alt.layer(bars, halves)
+        .add_params(alt.param(name="extent", value=1))
+        .properties(width=WIDTH, height=height)
+    )

@@ -154,3 +154,16 @@ class Translator:
     def year(self, value: int) -> str:
         """Years are never grouped (2024, not 2,024)."""
         return _decimal(int(value), "0", self.lang, self._numbering())
+
+    def decimal(self, value: float | None, decimals: int = 1) -> str:
+        """A measure with ``decimals`` decimals, not a percentage (a median age: 33.8)."""
+        if value is None:
+            return "–"
+        digits = "0." + "0" * decimals if decimals else "0"
+        pattern = f"#,##{digits}"
+        return self._isolate(_decimal(float(value), pattern, self.lang, self._numbering()))
+
+    def ltr(self, text: str) -> str:
+        """``text`` as one left-to-right run in a right-to-left page (an age group
+        "0–4" must not read "4–0"); unchanged in a left-to-right one."""
+        return self._isolate(text)

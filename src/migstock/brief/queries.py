@@ -109,6 +109,7 @@ class BriefData:
     missing: dict[str, Gap] = field(default_factory=dict)
     #: the brief's line on estimated flows (None: the store has none)
     flows: FlowsLine | None = None
+    age: AgeProfile | None = None  # the region's migrants by age (None without age data)
 
 
 @dataclass
@@ -127,6 +128,20 @@ class FlowsLine:
     @property
     def net(self) -> float:
         return self.inflow - self.outflow
+
+
+@dataclass
+class AgeProfile:
+    """The Arab region's migrants by age: the newest year of the newest revision with age
+    data (``arab_migrant_age_structure``); shares in percent, median ages in years."""
+
+    revision: int
+    year: int
+    share_under_15_pct: float | None
+    share_65_plus_pct: float | None
+    median_age_female: float | None
+    median_age_male: float | None
+    countries_reporting: int
 
 
 def connect(db_path: Path) -> duckdb.DuckDBPyConnection:
@@ -401,18 +416,21 @@ def notes(con: duckdb.DuckDBPyConnection, up_to: int) -> pd.DataFrame | None:
 
 def sources(con: duckdb.DuckDBPyConnection, up_to: int) -> pd.DataFrame:
     """Every raw file behind the brief: revision, tables (sheets) used, sha256, citation."""
+    tables = ["destination_totals", "bilateral_stock"]
+    tables += [name for name in ("age_stock", "age_population") if has_relation(con, name)]
+    sheets = " UNION ".join(
+        f"SELECT raw_sha256, source_sheet FROM {name} WHERE revision <= ? GROUP BY ALL"
+        for name in tables
+    )
     return _df(
         con,
-        "WITH sheets AS ("
-        "  SELECT raw_sha256, source_sheet FROM destination_totals WHERE revision <= ? "
-        "  GROUP BY ALL "
-        "  UNION SELECT raw_sha256, source_sheet FROM bilateral_stock WHERE revision <= ? "
-        "  GROUP BY ALL) "
+        f"WITH sheets AS ({sheets}) "
         "SELECT f.revision, f.dataset, f.file_name, "
-        "string_agg(DISTINCT s.source_sheet, ', ' ORDER BY s.source_sheet) AS tables, "
+        "coalesce(string_agg(DISTINCT s.source_sheet, ', ' ORDER BY s.source_sheet), '') "
+        "AS tables, "
         "f.sha256, f.citation FROM raw_files f LEFT JOIN sheets s ON s.raw_sha256 = f.sha256 "
         "WHERE f.revision <= ? GROUP BY ALL ORDER BY f.revision DESC, f.dataset, f.file_name",
-        [up_to, up_to, up_to],
+        [*(up_to for _ in tables), up_to],
     )
 
 
@@ -424,8 +442,10 @@ def is_synthetic(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def workbook(revision: int, dataset: str) -> str:
-    """The official file name of a revision's workbook (newest catalog revision <= it)."""
-    entries = [entry for entry in CATALOG if entry.revision <= revision] or list(CATALOG)
+    """The official file name of a revision's workbook (newest catalog revision <= it that
+    publishes ``dataset``: the age workbook of 2024 is 2020's)."""
+    publishing = [entry for entry in CATALOG if entry.has(dataset)]  # type: ignore[arg-type]
+    entries = [entry for entry in publishing if entry.revision <= revision] or publishing
     return max(entries, key=lambda entry: entry.revision).file(dataset).file_name  # type: ignore[arg-type]
 
 
@@ -447,6 +467,7 @@ def read_brief(db_path: Path, revision: int | None = None, synthetic: bool = Fal
             notes=notes(con, up_to),
             synthetic=synthetic or is_synthetic(con),
         )
+        data.age = age_profile(con, up_to)
         data.missing = missing(con, data, min(up_to, max(e.revision for e in CATALOG)))
         data.flows = flows_line(con, up_to)
     return data
@@ -495,3 +516,39 @@ def missing(con: duckdb.DuckDBPyConnection, data: BriefData, revision: int) -> d
     if data.notes is None:
         gaps["notes"] = Gap(f"{totals} (NOTES)", has_relation(con, "location_notes"))
     return gaps
+
+
+def age_profile(con: duckdb.DuckDBPyConnection, up_to: int) -> AgeProfile | None:
+    """The Arab region's migrants by age in the newest year of the newest revision (up to
+    ``up_to``) with age data; None without any (or a store from before the age tables)."""
+    if not has_relation(con, "arab_migrant_age_structure"):
+        return None
+    row = con.execute(
+        "WITH newest AS (SELECT revision, max(year) AS year FROM age_stock "
+        "  WHERE revision = (SELECT max(revision) FROM age_stock WHERE revision <= ?) "
+        "  AND migrants IS NOT NULL GROUP BY revision) "
+        "SELECT s.revision, s.year, "
+        "max(s.share_under_15_pct) FILTER (WHERE s.sex = 'total'), "
+        "max(s.share_65_plus_pct) FILTER (WHERE s.sex = 'total'), "
+        "max(s.median_age) FILTER (WHERE s.sex = 'female'), "
+        "max(s.median_age) FILTER (WHERE s.sex = 'male'), "
+        "max(s.countries_reporting) FILTER (WHERE s.sex = 'total') "
+        "FROM arab_migrant_age_structure s JOIN newest USING (revision, year) "
+        "WHERE s.level = 'region' GROUP BY s.revision, s.year",
+        [up_to],
+    ).fetchone()
+    if row is None:
+        return None
+
+    def number(value: object) -> float | None:
+        return None if value is None or pd.isna(value) else float(value)  # type: ignore[arg-type]
+
+    return AgeProfile(
+        revision=int(row[0]),
+        year=int(row[1]),
+        share_under_15_pct=number(row[2]),
+        share_65_plus_pct=number(row[3]),
+        median_age_female=number(row[4]),
+        median_age_male=number(row[5]),
+        countries_reporting=int(row[6] or 0),
+    )

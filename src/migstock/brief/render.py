@@ -14,10 +14,12 @@ from pathlib import Path
 
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup, escape
 
 from migstock.brief import charts
-from migstock.brief.i18n import Translator
+from migstock.brief.i18n import Translator, _messages
 from migstock.brief.queries import ARAB_REGION, SUBREGIONS, BriefData
+from migstock.regions import ARAB_COUNTRIES
 
 
 @dataclass
@@ -66,6 +68,7 @@ class Page:
     charts: dict[str, Chart] = field(default_factory=dict)
     tables: dict[str, Table] = field(default_factory=dict)
     generated_at: str = ""
+    age_line: Markup | None = None  # one sentence on the region's migrants by age
 
 
 def _num(t: Translator, value: object) -> Cell:
@@ -480,6 +483,7 @@ def build_page(t: Translator, data: BriefData) -> Page:
     if data.notes is not None:
         page.tables["notes"] = notes_table(t, data)
     page.tables["sources"] = sources_table(t, data)
+    page.age_line = age_line(t, data)
     return page
 
 
@@ -518,3 +522,33 @@ def write_page(page: Page, out_dir: Path) -> Path:
     index = out_dir / "index.html"
     index.write_text(html, encoding="utf-8")
     return index
+
+
+def age_line(t: Translator, data: BriefData) -> Markup | None:
+    """One sentence on the age of the region's migrants (the shares under 15 and 65 and
+    over, the median age of women and men, with the revision), each number a ``<data>``
+    element like every other number of the page; None without age data."""
+    age = data.age
+    if age is None:
+        return None
+    numbers = {
+        "under_15": (t.percent(age.share_under_15_pct), age.share_under_15_pct),
+        "over_65": (t.percent(age.share_65_plus_pct), age.share_65_plus_pct),
+        "female": (t.decimal(age.median_age_female), age.median_age_female),
+        "male": (t.decimal(age.median_age_male), age.median_age_male),
+    }
+    values = {
+        key: Markup('<data value="{}">{}</data>').format(_raw(value), text)
+        if value is not None
+        else text
+        for key, (text, value) in numbers.items()
+    }
+    sentence = escape(_messages()["age.line"][t.lang])
+    line = sentence.format(revision=t.year(age.revision), year=t.year(age.year), **values)
+    if age.countries_reporting < len(ARAB_COUNTRIES):  # the sums lack a country
+        line += " " + t(
+            "age.line.partial",
+            n=t.number(age.countries_reporting),
+            m=t.number(len(ARAB_COUNTRIES)),
+        )
+    return line

@@ -143,7 +143,8 @@ def _link_unchanged_csvs(
 def sdmx_fingerprint(con: duckdb.DuckDBPyConnection, table: str, revision: int) -> str:
     """What one SDMX-CSV file is made from, as a sha256: the SQL that maps the store to
     observations, the DuckDB version that writes it, and the count and order-free hash of
-    the revision's rows of ``table`` and of ``data_basis`` (every column). Equal
+    the revision's rows of ``table`` (and of the other tables its dataflow is made of:
+    ``age_population`` beside ``age_stock``) and of ``data_basis`` (every column). Equal
     fingerprints: equal files."""
     rows = [
         con.execute(
@@ -151,7 +152,7 @@ def sdmx_fingerprint(con: duckdb.DuckDBPyConnection, table: str, revision: int) 
             "WHERE revision = ?",
             [revision],
         ).fetchone()
-        for source in (table, "data_basis")
+        for source in (*sdmx.source_tables(table), "data_basis")
     ]
     made_of = {
         "sql": sdmx.observations_sql(table, revision),
@@ -220,6 +221,11 @@ def export_sdmx(
     """``migstock export TABLE --format sdmx-csv|sdmx-ml``: write one fact table (one
     revision or all) of the store open on ``con`` as SDMX-CSV 1.0 or SDMX-ML 2.1; return
     the observation count."""
+    part_of = [name for name, sources in sdmx.SOURCE_TABLES.items() if table in sources]
+    if table not in sdmx.DATAFLOWS and part_of:
+        raise MigstockError(
+            f"{table!r} is part of the {sdmx.DATAFLOWS[part_of[0]]} dataflow: export {part_of[0]!r}"
+        )
     if table not in sdmx.DATAFLOWS:
         raise MigstockError(
             f"SDMX covers the fact tables only: {', '.join(sdmx.DATAFLOWS)} (not {table!r})"

@@ -1,20 +1,22 @@
 """SDMX views of the fact tables: structure (SDMX-ML 2.1), data (SDMX-CSV 1.0, SDMX-ML 2.1).
 
-One data structure definition, ``MIGSTOCK:DSD_MIGSTOCK``, describes all three fact
-tables; each table is a dataflow (``BILATERAL_STOCK``, ``DESTINATION_TOTALS``,
-``REFUGEES``). Flows estimated from the stocks (table ``flows``) are the dataflow
-``FLOWS`` on a structure of their own, ``MIGSTOCK:DSD_MIGSTOCK_FLOWS`` (a METHOD
-dimension, TIME_PERIOD a time range such as ``1990-07-01/P5Y``, no FREQ), with codelists
-and concepts of their own, so that the stock tables' structure is the same with or
-without flows. Each UN revision R gets its own version ``1.0.R`` of the DSD, of the
-dataflows and of the two codelists whose content follows the revision (``CL_AREA``:
-the names that revision published; ``CL_DATA_TYPE``); the codelists and concepts that
-never change are version ``1.0``.
+One data structure definition, ``MIGSTOCK:DSD_MIGSTOCK``, describes three fact tables,
+each a dataflow (``BILATERAL_STOCK``, ``DESTINATION_TOTALS``, ``REFUGEES``); a second,
+``MIGSTOCK:DSD_MIGSTOCK_AGE``, the migrants by age (``MIGRANTS_BY_AGE``: ``age_stock``
+with the population of the same age and sex from ``age_population``). Flows estimated
+from the stocks (table ``flows``) are the dataflow ``FLOWS`` on a structure of their own,
+``MIGSTOCK:DSD_MIGSTOCK_FLOWS`` (a METHOD dimension, TIME_PERIOD a time range such as
+``1990-07-01/P5Y``, no FREQ), with codelists and concepts of their own, so that the stock
+tables' structure is the same with or without flows. Each UN revision R gets its own
+version ``1.0.R`` of the DSDs, of the dataflows and of the two codelists whose content
+follows the revision (``CL_AREA``: the names that revision published; ``CL_DATA_TYPE``);
+the codelists and concepts that never change are version ``1.0``.
 
 Key: ``FREQ.INDICATOR.REF_AREA.COUNTERPART_AREA.SEX`` plus ``TIME_PERIOD`` (the
-reference year). Every cell of a store row is one observation, a NULL one included:
-its OBS_VALUE is empty and OBS_STATUS is ``M`` (``..``, not available) or its
-CONF_STATUS is ``C`` (``~``, suppressed for privacy).
+reference year); by age ``FREQ.INDICATOR.REF_AREA.SEX.AGE`` (``CL_AGE``: ``Y0T4`` ...
+``Y70T74``, ``Y75T_``, ``_T``) plus ``TIME_PERIOD``. Every cell of a store row is one
+observation, a NULL one included: its OBS_VALUE is empty and OBS_STATUS is ``M`` (``..``,
+not available) or its CONF_STATUS is ``C`` (``~``, suppressed for privacy).
 
 One SQL query per dataflow maps the store to these columns (:func:`observations_sql`).
 DuckDB writes SDMX-CSV from it (pysdmx's CSV writer is pandas'
@@ -54,6 +56,7 @@ DATAFLOWS = {
     "destination_totals": "DESTINATION_TOTALS",
     "refugees": "REFUGEES",
     "flows": "FLOWS",
+    "age_stock": "MIGRANTS_BY_AGE",
 }
 DATAFLOW_NAMES = {
     "bilateral_stock": "International migrant stock by destination, origin and sex",
@@ -62,6 +65,22 @@ DATAFLOW_NAMES = {
     "refugees": "Refugees and asylum seekers by destination",
     "flows": "Migration flows estimated from the migrant stocks, by origin, destination, sex "
     "and method",
+    "age_stock": "International migrant stock and total population by destination, age and sex",
+}
+#: the store tables a dataflow is made of (default: the table itself)
+SOURCE_TABLES = {"age_stock": ("age_stock", "age_population")}
+#: the DSD of the migrants by age (an AGE dimension, no COUNTERPART_AREA: all origins)
+AGE_DSD_ID = "DSD_MIGSTOCK_AGE"
+#: age groups as the store writes them -> SDMX codes (CL_AGE), with their names
+AGE_CODES = {
+    **{f"{a}-{a + 4}": f"Y{a}T{a + 4}" for a in range(0, 75, 5)},
+    "75+": "Y75T_",
+    "total": "_T",
+}
+AGE_NAMES = {
+    **{f"Y{a}T{a + 4}": f"{a} to {a + 4} years" for a in range(0, 75, 5)},
+    "Y75T_": "75 years and over",
+    "_T": "All ages",
 }
 
 #: residual origins with no M49 code (bilateral_stock.origin_kind -> COUNTERPART_AREA)
@@ -105,6 +124,7 @@ STATIC_CODELISTS: dict[str, tuple[str, list[tuple[str, str]]]] = {
     "CL_FREQ": ("Frequency", [("A", "Annual")]),
     "CL_INDICATOR": ("Indicator", [(code, name) for code, (name, _) in INDICATORS.items()]),
     "CL_SEX": ("Sex", [("F", "Female"), ("M", "Male"), ("_T", "Total")]),
+    "CL_AGE": ("Age", list(AGE_NAMES.items())),
     "CL_UNIT_MEASURE": ("Unit of measure", [("PS", "Persons"), ("PT", "Percent")]),
     "CL_OBS_STATUS": (
         "Observation status",
@@ -148,6 +168,19 @@ COMPONENTS: list[tuple[str, Role, str | None, bool, str, str]] = [
     ("SOURCE_SHA256", "attribute", None, True, "Source file sha256",
      "sha256 of the UN workbook the value was read from (raw_files.sha256 in the store)"),
 ]  # fmt: skip
+#: the AGE dimension of the migrants by age, after SEX
+AGE_COMPONENT: tuple[str, Role, str | None, bool, str, str] = (
+    "AGE", "dimension", "CL_AGE", True, "Age",
+    "Age group in completed years: Y0T4 (0 to 4), ... Y70T74, Y75T_ (75 and over); _T all ages",
+)  # fmt: skip
+#: the components of DSD_MIGSTOCK_AGE: those of DSD_MIGSTOCK without COUNTERPART_AREA
+#: (every count is over all origins), with AGE after SEX
+AGE_COMPONENTS = [
+    component
+    for main in COMPONENTS
+    if main[0] != "COUNTERPART_AREA"
+    for component in ((main, AGE_COMPONENT) if main[0] == "SEX" else (main,))
+]
 #: the SDMX-CSV 1.0 columns, in order: DATAFLOW, dimensions, measure, attributes
 SDMX_COLUMNS = ["DATAFLOW", *(component[0] for component in COMPONENTS)]
 
@@ -210,11 +243,6 @@ FLOW_COMPONENTS: list[tuple[str, Role, str | None, bool, str, str]] = [
 FLOW_SDMX_COLUMNS = ["DATAFLOW", *(component[0] for component in FLOW_COMPONENTS)]
 
 
-def sdmx_columns(table: str) -> list[str]:
-    """The SDMX-CSV 1.0 columns of ``table``'s dataflow, in order."""
-    return FLOW_SDMX_COLUMNS if table == "flows" else SDMX_COLUMNS
-
-
 def _flow_observations(where: str) -> str:
     methods = " ".join(f"WHEN '{m}' THEN '{code}'" for m, code in FLOW_METHODS.items())
     return f"""
@@ -228,6 +256,27 @@ def _flow_observations(where: str) -> str:
            f.revision::VARCHAR AS REVISION
     FROM flows f
     WHERE {where}"""
+
+
+def components_of(table: str) -> list[tuple[str, Role, str | None, bool, str, str]]:
+    """The components of the DSD of ``table``'s dataflow."""
+    return {"age_stock": AGE_COMPONENTS, "flows": FLOW_COMPONENTS}.get(table, COMPONENTS)
+
+
+def dsd_id_of(table: str) -> str:
+    """The DSD of ``table``'s dataflow: ``DSD_MIGSTOCK_AGE`` for the migrants by age,
+    ``DSD_MIGSTOCK_FLOWS`` for the estimated flows, else ``DSD_MIGSTOCK``."""
+    return {"age_stock": AGE_DSD_ID, "flows": FLOWS_DSD_ID}.get(table, DSD_ID)
+
+
+def sdmx_columns(table: str) -> list[str]:
+    """The SDMX-CSV 1.0 columns of ``table``'s dataflow, in order."""
+    return ["DATAFLOW", *(component[0] for component in components_of(table))]
+
+
+def source_tables(table: str) -> tuple[str, ...]:
+    """The store tables ``table``'s dataflow is made of."""
+    return SOURCE_TABLES.get(table, (table,))
 
 
 def version_of(revision: int) -> str:
@@ -252,28 +301,39 @@ def _sex(column: str) -> str:
     return f"CASE {column} {cases} END"
 
 
+def _age(column: str) -> str:
+    cases = " ".join(f"WHEN '{group}' THEN '{code}'" for group, code in AGE_CODES.items())
+    return f"CASE {column} {cases} END"
+
+
 def _observation(
     *,
     table: str,
     indicator: str,
-    counterpart: str,
+    counterpart: str | None,
     sex: str,
     value: str,
     unit: str,
     suppressed: str = "false",
+    source: str | None = None,
 ) -> str:
-    """One SELECT list mapping a store row to the SDMX columns, all as text."""
+    """One SELECT list mapping a row of ``source`` (default ``table``) to the SDMX columns
+    of ``table``'s dataflow, all as text (the migrants by age: AGE, no COUNTERPART_AREA)."""
+    if table == "age_stock":
+        dimensions = f"{sex} AS SEX, {_age('f.age_group')} AS AGE"
+    else:
+        dimensions = f"{counterpart} AS COUNTERPART_AREA, {sex} AS SEX"
     return f"""
     SELECT '{AGENCY}:{DATAFLOWS[table]}(1.0.' || f.revision || ')' AS DATAFLOW,
            'A' AS FREQ, '{indicator}' AS INDICATOR,
-           f.destination_code::VARCHAR AS REF_AREA, {counterpart} AS COUNTERPART_AREA,
-           {sex} AS SEX, f.year::VARCHAR AS TIME_PERIOD, ({value})::VARCHAR AS OBS_VALUE,
+           f.destination_code::VARCHAR AS REF_AREA, {dimensions},
+           f.year::VARCHAR AS TIME_PERIOD, ({value})::VARCHAR AS OBS_VALUE,
            '{unit}' AS UNIT_MEASURE,
            CASE WHEN ({value}) IS NULL AND NOT {suppressed} THEN 'M' ELSE 'A' END AS OBS_STATUS,
            CASE WHEN {suppressed} THEN 'C' ELSE 'F' END AS CONF_STATUS,
            replace(b.data_type, ' ', '') AS DATA_TYPE,
            f.revision::VARCHAR AS REVISION, f.raw_sha256 AS SOURCE_SHA256
-    FROM {table} f
+    FROM {source or table} f
     LEFT JOIN data_basis b ON b.revision = f.revision AND b.destination_code = f.destination_code
     WHERE {{where}}"""
 
@@ -330,6 +390,28 @@ def observations_sql(table: str, revision: int | None = None) -> str:
                 unit="PT",
             ),
         ]
+    elif table == "age_stock":
+        sex = _sex("f.sex")
+        parts = [
+            _observation(
+                table=table,
+                indicator="MIGRANT_STOCK",
+                counterpart=None,
+                sex=sex,
+                value="f.migrants",
+                unit="PS",
+                suppressed="f.suppressed",
+            ),
+            _observation(
+                table=table,
+                indicator="TOTAL_POPULATION",
+                counterpart=None,
+                sex=sex,
+                value="f.population",
+                unit="PS",
+                source="age_population",
+            ),
+        ]
     else:
         parts = [
             _observation(
@@ -354,8 +436,21 @@ def revisions_of(con: duckdb.DuckDBPyConnection, table: str | None = None) -> li
         rows = con.execute("SELECT revision FROM revisions ORDER BY 1").fetchall()
     else:
         _check_table(table)
-        rows = con.execute(f"SELECT DISTINCT revision FROM {table} ORDER BY 1").fetchall()
+        sources = [name for name in source_tables(table) if _has_table(con, name)]
+        if not sources:  # a store from before the table
+            return []
+        union = " UNION ".join(f"SELECT DISTINCT revision FROM {name}" for name in sources)
+        rows = con.execute(f"SELECT revision FROM ({union}) ORDER BY 1").fetchall()
     return [int(revision) for (revision,) in rows]
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    row = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' "
+        "AND table_name = ?",
+        [name],
+    ).fetchone()
+    return bool(row and row[0])
 
 
 #: how DuckDB writes SDMX-CSV (part of each published file's fingerprint)
@@ -417,7 +512,7 @@ def _static_artefacts() -> tuple[dict[str, Codelist], ConceptScheme]:
             description=description,
             urn=_urn("Concept", CONCEPT_SCHEME_ID, STATIC_VERSION, component_id),
         )
-        for component_id, _, _, _, name, description in COMPONENTS
+        for component_id, _, _, _, name, description in [*COMPONENTS, AGE_COMPONENT]
     ]
     scheme = ConceptScheme(
         id=CONCEPT_SCHEME_ID,
@@ -554,17 +649,28 @@ def structure_artefacts(
             ),
         }  # fmt: skip
         artefacts += own.values()
-        dsd = DataStructureDefinition(
-            id=DSD_ID,
-            agency=AGENCY,
-            version=version,
-            name=f"International Migrant Stock {revision}, Arab-region curation (migstock)",
-            components=_components(COMPONENTS, concepts, {**codelists, **own}),
-        )
-        artefacts.append(dsd)
-        structures = {table: dsd for table in DATAFLOWS}
+        titles = {
+            DSD_ID: (COMPONENTS, "Arab-region curation (migstock)", "bilateral_stock"),
+            AGE_DSD_ID: (
+                AGE_COMPONENTS,
+                "migrants by age, Arab-region curation (migstock)",
+                "age_stock",
+            ),
+        }
+        structures: dict[str, DataStructureDefinition] = {}
+        for dsd_id, (listed, title, table) in titles.items():
+            if dsd_id == AGE_DSD_ID and revision not in with_rows[table]:
+                continue  # a DSD by age only for the revisions with age data
+            structures[dsd_id] = DataStructureDefinition(
+                id=dsd_id,
+                agency=AGENCY,
+                version=version,
+                name=f"International Migrant Stock {revision}, {title}",
+                components=_components(listed, concepts, {**codelists, **own}),
+            )
+            artefacts.append(structures[dsd_id])
         if revision in with_rows["flows"]:
-            structures["flows"] = DataStructureDefinition(
+            structures[FLOWS_DSD_ID] = DataStructureDefinition(
                 id=FLOWS_DSD_ID,
                 agency=AGENCY,
                 version=version,
@@ -574,7 +680,7 @@ def structure_artefacts(
                     FLOW_COMPONENTS, flow_concepts, {**codelists, **flow_codelists, **own}
                 ),
             )
-            artefacts.append(structures["flows"])
+            artefacts.append(structures[FLOWS_DSD_ID])
         for table, dataflow_id in DATAFLOWS.items():
             if revision in with_rows[table]:
                 artefacts.append(
@@ -583,7 +689,7 @@ def structure_artefacts(
                         agency=AGENCY,
                         version=version,
                         name=f"{DATAFLOW_NAMES[table]}, revision {revision}",
-                        structure=structures[table].short_urn,
+                        structure=structures[dsd_id_of(table)].short_urn,
                     )
                 )
     return artefacts
@@ -615,11 +721,10 @@ def _dataflow_schemas(
     """The pysdmx ``Schema`` of ``table``'s dataflow in each revision."""
     from pysdmx.model import DataStructureDefinition
 
-    dsd_id = FLOWS_DSD_ID if table == "flows" else DSD_ID
     structures = {
         artefact.version: artefact
         for artefact in structure_artefacts(con, revisions)
-        if isinstance(artefact, DataStructureDefinition) and artefact.id == dsd_id
+        if isinstance(artefact, DataStructureDefinition) and artefact.id == dsd_id_of(table)
     }
     schemas = {}
     for number in revisions:
@@ -702,7 +807,7 @@ def _sql_text(text: str) -> str:
 def obs_elements_sql(table: str, revision: int) -> str:
     """SQL: one row per observation of ``table`` in ``revision``, its ``<Obs .../>``
     element as text, as pysdmx writes it: every non-empty column of
-    :data:`SDMX_COLUMNS` but DATAFLOW as an attribute, in that order, no whitespace
+    :func:`sdmx_columns` but DATAFLOW as an attribute, in that order, no whitespace
     between elements; values escaped (:data:`XML_ATTRIBUTE_ESCAPES`). pysdmx reads
     OBS_VALUE as a double and writes it back as Arrow does, a whole number without
     ``.0`` (a share of ``100.0`` is ``100``); so does this."""

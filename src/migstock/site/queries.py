@@ -20,6 +20,17 @@ from migstock.catalog import CATALOG
 from migstock.regions import ARAB_SUBREGIONS
 
 PlaceKind = Literal["country", "subregion", "region"]
+#: columns of ``SiteData.age`` (one row per place, sex and age group, 'total' included)
+AGE_COLUMNS = [
+    "place", "sex", "age_group", "age_from", "age_to", "migrants", "population",
+    "pct_of_migrants", "migrant_share_of_population_pct", "countries_reporting",
+]  # fmt: skip
+#: columns of ``SiteData.age_structure`` (one row per place and sex)
+AGE_STRUCTURE_COLUMNS = [
+    "place", "level", "code", "name", "sex", "migrants", "share_under_15_pct",
+    "share_under_20_pct", "share_20_64_pct", "share_65_plus_pct", "median_age",
+    "countries_reporting",
+]  # fmt: skip
 TOP = 10
 _REGION_SLUGS = {
     ARAB_REGION: "arab-region",
@@ -76,6 +87,14 @@ class SiteData:
     missing: dict[str, brief_queries.Gap] = field(default_factory=dict)  # section -> workbook
     #: what the render computes once per build (per place or for all places), by key
     _split: dict[object, Any] = field(default_factory=dict, repr=False)
+    #: migrants by age (``read_age``): the newest revision with age data and its newest
+    #: year (None without age data), every place's bands and its age structure
+    age_revision: int | None = None
+    age_year: int | None = None
+    age: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=AGE_COLUMNS))
+    age_structure: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=AGE_STRUCTURE_COLUMNS)
+    )
 
     def place(self, slug: str) -> Place:
         return next(place for place in self.places if place.slug == slug)
@@ -187,6 +206,8 @@ def read_site(db_path: Path) -> SiteData:
             synthetic=brief_queries.is_synthetic(con),
         )
         _read_flows(con, data)
+
+        read_age(con, data)
         data.missing = _missing(con, data)
         return data
 
@@ -212,6 +233,10 @@ def _missing(con: duckdb.DuckDBPyConnection, data: SiteData) -> dict[str, brief_
         gaps["data_basis"] = brief_queries.Gap(f"{totals} (Table 1)", has(con, "data_basis"))
     if data.notes.empty:
         gaps["notes"] = brief_queries.Gap(f"{totals} (NOTES)", has(con, "location_notes"))
+    if data.age_revision is None:
+        gaps["age"] = brief_queries.Gap(
+            brief_queries.workbook(revision, "age"), has(con, "latest_arab_migrants_by_age")
+        )
     return gaps
 
 
@@ -287,3 +312,34 @@ def _read_flows(con: duckdb.DuckDBPyConnection, data: SiteData) -> None:
             [revision, revision, FLOW_TOP],
         )
         setattr(data, attribute, frame)
+
+
+# ---------------------------------------------------------------- migrants by age
+
+
+def read_age(con: duckdb.DuckDBPyConnection, data: SiteData) -> None:
+    """Migrants by age for every place into ``data``: the newest year of the newest revision
+    with age data (``latest_arab_migrants_by_age``, ``latest_arab_migrant_age_structure``);
+    nothing in a store without age data (or from before the age tables)."""
+    if not brief_queries.has_relation(con, "latest_arab_migrants_by_age"):
+        return
+    found = con.execute(
+        "SELECT revision, max(year) FROM latest_arab_migrants_by_age "
+        "WHERE migrants IS NOT NULL GROUP BY revision"
+    ).fetchone()
+    if found is None:
+        return
+    data.age_revision, data.age_year = int(found[0]), int(found[1])
+    place = "CASE WHEN level = 'country' THEN CAST(code AS VARCHAR) ELSE name END AS place"
+    data.age = _df(
+        con,
+        f"SELECT {place}, {', '.join(AGE_COLUMNS[1:])} FROM latest_arab_migrants_by_age "
+        "WHERE year = ? ORDER BY place, sex, age_from NULLS LAST",
+        [data.age_year],
+    )
+    data.age_structure = _df(
+        con,
+        f"SELECT {place}, {', '.join(AGE_STRUCTURE_COLUMNS[1:])} "
+        "FROM latest_arab_migrant_age_structure WHERE year = ? ORDER BY place, sex",
+        [data.age_year],
+    )

@@ -1121,6 +1121,7 @@ def build_place_page(
         page.charts["revisions"] = revisions
     if place.kind != "country":
         page.tables["members"] = members_table(t, data, place, figures_of)
+    age_sections(t, data, page)
     return page
 
 
@@ -1327,3 +1328,282 @@ def flow_citation(data: SiteData) -> dict[str, str | None]:
         "wpp_file": estimate.get("wpp_file"),
         "wpp_sha256": estimate.get("wpp_sha256"),
     }
+
+
+# ---------------------------------------------------------------- migrants by age
+
+#: the 16 age groups of the age workbooks, youngest first ('total' is all ages)
+AGE_GROUPS: tuple[str, ...] = (*(f"{a}-{a + 4}" for a in range(0, 75, 5)), "75+")
+#: the rows of the age structure table: (column, sex, message)
+AGE_MEASURES = (
+    ("share_under_15_pct", "total", "site.age.under_15"),
+    ("share_under_20_pct", "total", "site.age.under_20"),
+    ("share_20_64_pct", "total", "site.age.20_64"),
+    ("share_65_plus_pct", "total", "site.age.65_plus"),
+    ("median_age", "total", "site.age.median.total"),
+    ("median_age", "female", "site.age.median.female"),
+    ("median_age", "male", "site.age.median.male"),
+)
+AGE_STRUCTURE_CSV = [
+    "revision", "year", "level", "code", "name", "sex", "migrants", "share_under_15_pct",
+    "share_under_20_pct", "share_20_64_pct", "share_65_plus_pct", "median_age",
+    "countries_reporting",
+]  # fmt: skip
+
+
+def age_label(t: Translator, group: str, chart: bool = False) -> str:
+    """An age group in words: "0–4", "75+" (Arabic «75 فأكثر»), "All ages". In a
+    right-to-left table "0–4" is one left-to-right run (not "4–0"); in a chart (SVG laid out
+    left to right) the Arabic "75 and over" is one right-to-left run."""
+    if group == "total":
+        return t("site.age.all")
+    if group.endswith("+"):
+        text = t("site.age.open", low=group[:-1])
+        return f"\u2067{text}\u2069" if chart and t.rtl else text
+    low, high = group.split("-")
+    text = t("site.age.band", low=low, high=high)
+    return text if chart else t.ltr(text)
+
+
+@cache
+def _pyramid_template(lang: str) -> dict:
+    """The Vega-Lite spec of the age pyramid in ``lang``, its data named ``rows`` (age,
+    sex, migrants, pct) and its half-width the parameter ``extent``."""
+    t = Translator(lang)  # type: ignore[arg-type]
+    chart = charts.pyramid_chart(
+        alt.Data(name="rows"),
+        age="age",
+        order=[age_label(t, group, chart=True) for group in reversed(AGE_GROUPS)],
+        value="migrants",
+        sex="sex",
+        sex_labels={"male": t("site.sex.male"), "female": t("site.sex.female")},
+        value_title=t("col.migrants"),
+        rtl=t.rtl,
+        axis_description=t("site.age.axis"),
+        tooltip=[
+            _tip("age:N", t("site.age.col.age")),
+            _tip("sex_label:N", t("site.age.col.sex")),
+            _tip("migrants:Q", t("col.migrants"), ","),
+            _tip("pct:Q", t("site.age.col.pct_of_sex"), ".2f"),
+        ],
+    )
+    spec = charts.spec(chart)
+    spec.pop("datasets", None)
+    spec["autosize"] = {"type": "fit-x", "contains": "padding"}
+    spec["width"] = "container"
+    return spec
+
+
+def _nice_extent(value: float) -> int:
+    """The half-width of a pyramid's axis: ``value`` rounded up to 1, 2, 2.5 or 5 × 10^k."""
+    if not value or value <= 0:
+        return 1
+    power = 10 ** math.floor(math.log10(value))
+    step = next(s for s in (1, 2, 2.5, 5, 10) if s * power >= value)
+    return math.ceil(step * power)
+
+
+@_per_build
+def _age_numbers(data: SiteData) -> dict[str, tuple]:
+    """Migrants by age group and sex (``data.age``: the newest year of the newest revision
+    with age data), by place key; a place none of whose groups has a value has none. Each:
+    its rows (age group, male, female, total, the group's share of all migrants, population,
+    migrants' share of it; the all-ages row last) as the CSV and as dicts, the chart rows
+    (age, sex, migrants, pct: the group's share of the migrants of that sex) and the
+    pyramid's half-width. Made for all places at once (one reshaping, then split)."""
+    frame = data.age
+    if frame.empty:
+        return {}
+    groups = [*AGE_GROUPS, "total"]
+    bands = frame[(frame["age_group"] != "total") & frame["migrants"].notna()]
+    charted = bands[bands["sex"] != "total"]
+    places = [str(key) for key in bands["place"].unique()]  # some group has a value
+    index = pd.MultiIndex.from_product([places, groups], names=["place", "age_group"])
+    counts = frame.pivot(index=["place", "age_group"], columns="sex", values="migrants")
+    counts = counts.reindex(index=index, columns=list(SEXES))
+    both = frame[frame["sex"] == "total"].set_index(["place", "age_group"]).reindex(index)
+    every = pd.DataFrame(
+        {
+            "revision": data.age_revision,
+            "year": data.age_year,
+            "age_group": index.get_level_values("age_group"),
+            "male": counts["male"].astype("Int64").to_numpy(),
+            "female": counts["female"].astype("Int64").to_numpy(),
+            "total": counts["total"].astype("Int64").to_numpy(),
+            "pct_of_migrants": both["pct_of_migrants"].astype(float).to_numpy(),
+            "population": both["population"].astype("Int64").to_numpy(),
+            "migrant_share_of_population_pct": both["migrant_share_of_population_pct"]
+            .astype(float)
+            .to_numpy(),
+        }
+    )
+    long: dict[str, list[dict]] = {}
+    for row in charted[["place", "age_group", "sex", "migrants", "pct_of_migrants"]].to_dict(
+        "records"
+    ):
+        long.setdefault(str(row["place"]), []).append(
+            {"age": row["age_group"], "sex": row["sex"], "migrants": int(row["migrants"]),
+             "pct": _float(row["pct_of_migrants"])}
+        )  # fmt: skip
+    result: dict[str, tuple] = {}
+    size = len(groups)
+    for i, key in enumerate(places):
+        csv = every.iloc[i * size : (i + 1) * size].reset_index(drop=True)
+        largest = max((row["migrants"] for row in long.get(key, [])), default=0)
+        result[key] = (csv, csv.to_dict("records"), long.get(key, []), _nice_extent(largest))
+    return result
+
+
+@_per_build
+def _age_structures(data: SiteData) -> dict[str, dict[str, dict]]:
+    """The age structure (shares, median age) by place key and sex, as dicts."""
+    result: dict[str, dict[str, dict]] = {}
+    for row in data.age_structure.to_dict("records"):
+        result.setdefault(str(row["place"]), {})[str(row["sex"])] = row
+    return result
+
+
+def age_pyramid(t: Translator, data: SiteData, place: Place, name: str) -> SiteChart | None:
+    """The pyramid of the place's migrants by age and sex, with its table (None without age
+    data for the place)."""
+    numbers = _age_numbers(data).get(place.key)
+    if numbers is None:
+        return None
+    csv, records, long, extent = numbers
+    table = Table(
+        "migrants_by_age",
+        t("site.age.table", revision=t.year(data.age_revision), year=t.year(data.age_year)),
+        [
+            t("site.age.col.age"),
+            t("site.sex.male"),
+            t("site.sex.female"),
+            t("site.sex.total"),
+            t("site.age.col.pct"),
+            t("site.age.col.population_share"),
+        ],
+        [
+            [
+                Cell(age_label(t, row["age_group"])),
+                _num(t, row["male"]),
+                _num(t, row["female"]),
+                _num(t, row["total"]),
+                _pct(t, row["pct_of_migrants"]),
+                _pct(t, row["migrant_share_of_population_pct"]),
+            ]
+            for row in records
+        ],
+        csv,
+    )
+    medians = _age_structures(data).get(place.key, {})
+    alt_text = t(
+        "site.age.alt",
+        place=name,
+        year=t.year(data.age_year),
+        revision=t.year(data.age_revision),
+        total=t.number(_int(records[-1]["total"])),
+        female=t.decimal(_float(medians.get("female", {}).get("median_age"))),
+        male=t.decimal(_float(medians.get("male", {}).get("median_age"))),
+    )
+    labels = {group: age_label(t, group, chart=True) for group in AGE_GROUPS}
+    spec = _pyramid_template(t.lang) | {
+        "datasets": {"rows": _named(long, "age", labels)},
+        "description": alt_text,
+        "params": [{"name": "extent", "value": extent}],
+    }
+    return SiteChart(
+        "migrants_by_age",
+        t("site.age.title", year=t.year(data.age_year)),
+        alt_text,
+        _json(spec),
+        table,
+        False,
+    )
+
+
+def age_structure_table(t: Translator, data: SiteData, place: Place) -> Table | None:
+    """The shares of children (under 15, under 20), of ages 20–64 and 65 and over, and the
+    median age of women, men and both, beside the sub-region's and the region's (None
+    without age data for the place)."""
+    structures, frames = _age_structures(data), _age_structure_frames(data)
+    if place.key not in structures:
+        return None
+    chain = [other for other in _comparators(data, place) if other.key in structures]
+    rows = []
+    for column, sex, label in AGE_MEASURES:
+        cells = [Cell(t(label))]
+        for other in chain:
+            value = _float(structures[other.key].get(sex, {}).get(column))
+            if column == "median_age":
+                cells.append(Cell(t.decimal(value), _raw(value)))
+            else:
+                cells.append(_pct(t, value))
+        rows.append(cells)
+    csv = _once(
+        data,
+        "age_structure",
+        place,
+        lambda: pd.concat([frames[other.key] for other in chain], ignore_index=True),
+    )
+    return Table(
+        "age_structure",
+        t(
+            "site.age.structure.table",
+            revision=t.year(data.age_revision),
+            year=t.year(data.age_year),
+        ),
+        [t("col.measure"), *(place_name(t, other) for other in chain)],
+        rows,
+        csv,
+    )
+
+
+@_per_build
+def _age_structure_frames(data: SiteData) -> dict[str, pd.DataFrame]:
+    """The age structure CSV rows of each place (its three sexes), by place key."""
+    frame = data.age_structure.assign(
+        revision=data.age_revision,
+        year=data.age_year,
+        code=data.age_structure["code"].astype("Int64"),
+    )
+    return {
+        str(key): part[AGE_STRUCTURE_CSV].reset_index(drop=True)
+        for key, part in frame.groupby("place", sort=False)
+    }
+
+
+def _age_note(t: Translator, data: SiteData, place: Place, name: str) -> str | None:
+    """What the age section says besides its chart: that the place has no age data in that
+    revision, or which member countries a region's sums lack."""
+    numbers = _age_numbers(data)
+    revision = t.year(data.age_revision)
+    if place.key not in numbers:
+        return t("site.age.none", place=name, revision=revision)
+    if place.kind == "country":
+        return None
+    lacking = [
+        other for other in data.places if other.code in place.members and other.key not in numbers
+    ]
+    if not lacking:
+        return None
+    return t(
+        "site.age.coverage",
+        n=t.number(len(place.members) - len(lacking)),
+        m=t.number(len(place.members)),
+        missing=", ".join(place_name(t, other) for other in lacking),
+    )
+
+
+def age_sections(t: Translator, data: SiteData, page: PlacePage) -> None:
+    """The section on migrants by age: the pyramid, the age structure beside the region's,
+    and what is missing (nothing without age data: the page then names the workbook)."""
+    if data.age_revision is None:
+        return
+    chart = age_pyramid(t, data, page.place, page.name)
+    if chart is not None:
+        page.charts[chart.key] = chart
+    table = age_structure_table(t, data, page.place)
+    if table is not None:
+        page.tables[table.key] = table
+    note = _age_note(t, data, page.place, page.name)
+    if note is not None:
+        page.notes["age"] = note
