@@ -17,6 +17,11 @@ os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ["DO_NOT_TRACK"] = "1"
 os.environ["GX_ANALYTICS_ENABLED"] = "false"
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+# pytest-xdist's workers inherit COLUMNS=80, and a Rich console created while COLUMNS is
+# set keeps that width for good: the CLI's consoles (made when a test module imports
+# migstock.cli) would then ignore the COLUMNS a test gives its run.
+os.environ.pop("COLUMNS", None)
+os.environ.pop("LINES", None)
 
 
 @pytest.fixture(scope="session")

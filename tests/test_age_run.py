@@ -55,7 +55,7 @@ def test_a_run_loads_the_known_age_layouts_and_refuses_2013_in_one_line(
     assert "the 2013 age layout is not known" in error
     # the age workbook agrees with the official totals: no age warning
     assert "age workbook, all ages" not in output and "age groups" not in output
-    assert re.search(r"ages 2020.xlsx, undesa_pd_2020_\S+, 1 warning", output)
+    assert re.search(r"ages 2020.xlsx, undesa_pd_2020_\S+, 1 warning", output), output
     db = tmp_path / "data" / "curated" / "migstock.duckdb"
     with duckdb.connect(str(db), read_only=True) as con:
         loaded = con.execute(
