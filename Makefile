@@ -32,7 +32,7 @@ test: $(STAMP) system-packages  ## lint and run the whole test suite (what CI ru
 	$(BIN)/ruff check src flows tests scripts
 	$(PYTEST)
 
-test-fast: $(STAMP)  ## daily work: no Chromium, no kill trials, no wheel build (under 2 minutes)
+test-fast: $(STAMP)  ## daily work: no Chromium, no kill trials, no wheel build (about 2½ minutes)
 	$(BIN)/ruff check src flows tests scripts
 	$(PYTEST) -m "not browser and not slow"
 
