@@ -51,6 +51,7 @@ from migstock.store import (
     RevisionLoad,
     clean_up,
     current_pointer,
+    has_relation,
     load_revisions,
 )
 from migstock.validate import passing_files, validate_revision
@@ -223,7 +224,7 @@ def _flows_after_load(
         eligible = set(flow_revisions(con))
         estimated = (
             {r for (r,) in con.execute("SELECT revision FROM flow_estimates").fetchall()}
-            if _has_table(con, "flow_estimates")
+            if has_relation(con, "flow_estimates")
             else set()
         )
     wanted = [number for number in changed if number in eligible]
@@ -470,7 +471,7 @@ class FlowsResult:
 def flow_revisions(con: duckdb.DuckDBPyConnection) -> dict[int, list[int]]:
     """Revision -> its reference years with bilateral stocks between countries and
     destination totals (both sexes), for the revisions with at least one period."""
-    if not _has_table(con, "bilateral_stock") or not _has_table(con, "destination_totals"):
+    if not (has_relation(con, "bilateral_stock") and has_relation(con, "destination_totals")):
         return {}
     rows = con.execute(
         "SELECT b.revision, list(DISTINCT b.year ORDER BY b.year) FROM bilateral_stock b "
@@ -479,15 +480,6 @@ def flow_revisions(con: duckdb.DuckDBPyConnection) -> dict[int, list[int]]:
         "AND t.sex = 'total') GROUP BY b.revision ORDER BY b.revision"
     ).fetchall()
     return {int(r): [int(y) for y in years] for r, years in rows if len(years) >= 2}
-
-
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    row = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' "
-        "AND table_name = ?",
-        [name],
-    ).fetchone()
-    return bool(row and row[0])
 
 
 def _chosen_revisions(con: duckdb.DuckDBPyConnection, wanted: list[int] | None) -> list[int]:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from migstock.catalog import CATALOG
 from migstock.errors import MigstockError
-from migstock.store import connect_read_only
+from migstock.store import connect_read_only, has_relation
 
 ARAB_REGION = "Arab region"
 SUBREGIONS = ("GCC", "Mashreq", "Maghreb", "Arab LDCs")
@@ -147,15 +147,6 @@ class AgeProfile:
 def connect(db_path: Path) -> duckdb.DuckDBPyConnection:
     """A read-only connection that cannot reach other files (the brief only reads)."""
     return connect_read_only(db_path, sandboxed=True)
-
-
-def has_relation(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    row = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' "
-        "AND table_name = ?",
-        [name],
-    ).fetchone()
-    return bool(row and row[0])
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[object]) -> object:

@@ -18,6 +18,7 @@ from migstock.brief import queries as brief_queries
 from migstock.brief.queries import ARAB_REGION, SUBREGIONS
 from migstock.catalog import CATALOG
 from migstock.regions import ARAB_SUBREGIONS
+from migstock.store import has_relation
 
 PlaceKind = Literal["country", "subregion", "region"]
 #: columns of ``SiteData.age`` (one row per place, sex and age group, 'total' included)
@@ -216,7 +217,7 @@ def _missing(con: duckdb.DuckDBPyConnection, data: SiteData) -> dict[str, brief_
     """Section -> the official workbook (and table) that would fill it, as the brief says."""
     revision = min(data.revision, max(entry.revision for entry in CATALOG))
     totals = brief_queries.workbook(revision, "destination_totals")
-    has = brief_queries.has_relation
+    has = has_relation
     gaps = {}
     if not (data.population["revision"] == data.revision).any():
         # the key figures' revision has no population figures (its totals workbook is not
@@ -246,7 +247,7 @@ def _refugees(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     columns = (
         "place, revision, year, refugees, migrants, refugee_share, in_stock, migrants_and_refugees"
     )
-    if not brief_queries.has_relation(con, "arab_refugees"):
+    if not has_relation(con, "arab_refugees"):
         return pd.DataFrame(columns=columns.split(", "))
     return _df(
         con,
@@ -259,7 +260,7 @@ def _refugees(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def _newest(con: duckdb.DuckDBPyConnection, table: str, columns: str) -> pd.DataFrame:
     """The Arab countries' rows of ``table`` in its newest revision (empty if not loaded)."""
-    if not brief_queries.has_relation(con, table):
+    if not has_relation(con, table):
         return pd.DataFrame(
             columns=["revision", *(c.split(" AS ")[-1] for c in columns.split(", "))]
         )
@@ -282,7 +283,7 @@ def _read_flows(con: duckdb.DuckDBPyConnection, data: SiteData) -> None:
     inflows, outflows and net by period, sex and method, and the main origins of
     newcomers and destinations of leavers in its last period (both sexes, demographic
     account). Nothing when the store has no flows (or predates them)."""
-    if not brief_queries.has_relation(con, "flow_estimates"):
+    if not has_relation(con, "flow_estimates"):
         return
     found = con.execute(
         "SELECT * FROM flow_estimates WHERE revision = (SELECT max(revision) FROM flows)"
@@ -321,7 +322,7 @@ def read_age(con: duckdb.DuckDBPyConnection, data: SiteData) -> None:
     """Migrants by age for every place into ``data``: the newest year of the newest revision
     with age data (``latest_arab_migrants_by_age``, ``latest_arab_migrant_age_structure``);
     nothing in a store without age data (or from before the age tables)."""
-    if not brief_queries.has_relation(con, "latest_arab_migrants_by_age"):
+    if not has_relation(con, "latest_arab_migrants_by_age"):
         return
     found = con.execute(
         "SELECT revision, max(year) FROM latest_arab_migrants_by_age "
