@@ -71,16 +71,6 @@ def _reopen_prefect_log_streams():
                     handler.console.file = sys.stderr
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Test files with slow or browser tests first, each file's tests in their order: the
-    xdist workers take files in this order, so the long files do not start last while
-    the other worker idles (the same tests, in another order)."""
-    heavy = {
-        i.path for i in items if i.get_closest_marker("slow") or i.get_closest_marker("browser")
-    }
-    items.sort(key=lambda item: item.path not in heavy)
-
-
 @pytest.fixture(autouse=True)
 def _in_process_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     """``migstock run`` runs in-process unless a test asks for the Prefect door."""
