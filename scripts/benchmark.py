@@ -809,7 +809,7 @@ def _print_summary(label: str, runs: list[dict], raw_dir: Path) -> None:
     print(
         f"    versions folder: {_mb(facts.get('versions_bytes'))} after the first load, "
         f"{_mb(after.get('versions_bytes'))} ({after.get('versions', 0)} version(s)) after "
-        "the unchanged re-run"
+        "migstock flows (a version of its own) and the unchanged re-run (none)"
     )
 
 
