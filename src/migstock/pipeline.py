@@ -41,6 +41,7 @@ from migstock.parse.prepare import (
     staged,
     totals_first,
 )
+from migstock.relations import has_relation
 from migstock.report import RunReports
 from migstock.report.publish import write_reports
 from migstock.site import SiteResult, build_site, site_root
@@ -51,7 +52,6 @@ from migstock.store import (
     RevisionLoad,
     clean_up,
     current_pointer,
-    has_relation,
     load_revisions,
 )
 from migstock.validate import passing_files, validate_revision

@@ -16,7 +16,8 @@ import pandas as pd
 
 from migstock.catalog import CATALOG
 from migstock.errors import MigstockError
-from migstock.store import connect_read_only, has_relation
+from migstock.relations import has_relation
+from migstock.store import connect_read_only
 
 ARAB_REGION = "Arab region"
 SUBREGIONS = ("GCC", "Mashreq", "Maghreb", "Arab LDCs")

@@ -22,6 +22,7 @@ import duckdb
 
 from migstock.catalog import LICENCE
 from migstock.exchange.csvgz import copy_csv_gz
+from migstock.relations import has_relation
 
 #: the tables of the package, reference tables first
 TABLES = (
@@ -296,11 +297,7 @@ def descriptor(
 def _flow_sources(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
     """Per revision with estimated flows: the WPP file used (or NULLs), its sha256 and
     size, and how the methods and WPP are cited (empty before flows existed)."""
-    known = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' "
-        "AND table_name = 'flow_estimates'"
-    ).fetchone()
-    if not known or not known[0]:
+    if not has_relation(con, "flow_estimates"):
         return []
     return con.execute(
         "SELECT revision, wpp_file, wpp_sha256, wpp_size_bytes, method_citation, wpp_citation "

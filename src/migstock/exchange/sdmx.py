@@ -41,6 +41,7 @@ import duckdb
 
 from migstock.errors import MigstockError
 from migstock.exchange.csvgz import copy_csv_gz
+from migstock.relations import has_relation
 
 if TYPE_CHECKING:
     from pysdmx.model import Codelist, Concept, ConceptScheme
@@ -436,21 +437,12 @@ def revisions_of(con: duckdb.DuckDBPyConnection, table: str | None = None) -> li
         rows = con.execute("SELECT revision FROM revisions ORDER BY 1").fetchall()
     else:
         _check_table(table)
-        sources = [name for name in source_tables(table) if _has_table(con, name)]
+        sources = [name for name in source_tables(table) if has_relation(con, name)]
         if not sources:  # a store from before the table
             return []
         union = " UNION ".join(f"SELECT DISTINCT revision FROM {name}" for name in sources)
         rows = con.execute(f"SELECT revision FROM ({union}) ORDER BY 1").fetchall()
     return [int(revision) for (revision,) in rows]
-
-
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    row = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' "
-        "AND table_name = ?",
-        [name],
-    ).fetchone()
-    return bool(row and row[0])
 
 
 #: how DuckDB writes SDMX-CSV (part of each published file's fingerprint)

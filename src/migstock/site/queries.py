@@ -18,7 +18,7 @@ from migstock.brief import queries as brief_queries
 from migstock.brief.queries import ARAB_REGION, SUBREGIONS
 from migstock.catalog import CATALOG
 from migstock.regions import ARAB_SUBREGIONS
-from migstock.store import has_relation
+from migstock.relations import has_relation
 
 PlaceKind = Literal["country", "subregion", "region"]
 #: columns of ``SiteData.age`` (one row per place, sex and age group, 'total' included)

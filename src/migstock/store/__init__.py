@@ -458,17 +458,6 @@ def wait_for_writers(db_path: Path, timeout_s: float | None = None) -> None:
 SANDBOXED = {"enable_external_access": False, "lock_configuration": True}
 
 
-def has_relation(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    """Whether the store behind ``con`` has a table or view ``name`` (older stores and
-    partial loads lack some)."""
-    row = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' "
-        "AND table_name = ?",
-        [name],
-    ).fetchone()
-    return bool(row and row[0])
-
-
 def connect_read_only(
     db_path: Path, *, wait: bool = False, sandboxed: bool = False
 ) -> duckdb.DuckDBPyConnection:
