@@ -74,3 +74,19 @@ def test_numbers_add_up_as_the_pipeline_checks(small) -> None:
         shares = checks[checks["check"] == "refugee_share"]
         assert (revision == 2024) == shares.empty
         assert (shares["abs_difference"] <= 0.01).all(), revision
+
+
+def test_the_check_rows_do_not_depend_on_the_order_of_the_rows(small) -> None:
+    """DuckDB's GROUP BY returns groups in no fixed order: the same rows in another order
+    give the same check rows, in the same order (the same samples in every run's results)."""
+    _, _, prepared = small
+    files = group_by_revision(prepared)[2024]
+    bilateral = combined_rows(files, "bilateral")
+    totals = combined_rows(files, "destination_totals")
+    as_read = reconciliation_frame(bilateral, totals)
+    shuffled = reconciliation_frame(
+        bilateral.sample(frac=1, random_state=1).reset_index(drop=True),
+        totals.sample(frac=1, random_state=2).reset_index(drop=True),
+    )
+    assert len(as_read) > 0
+    assert as_read.equals(shuffled)
